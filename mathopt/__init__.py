@@ -1,0 +1,24 @@
+"""mathopt: constrained and bilevel optimization solvers behind one API.
+
+>>> import mathopt
+>>> problem = mathopt.NLP(lambda x: (x[0] - 1.0) ** 2 + x[1] ** 2, x0=[0.0, 0.0])
+>>> result = mathopt.solve(problem)          # the default NLP method
+>>> result.status.name
+'CONVERGED'
+
+``import mathopt`` stays light: solver modules are loaded on the first
+registry access and import JAX, Numba, cvxpy or POT only when they run.
+"""
+from .core.driver import IterationInfo
+from .core.nlp import NLP
+from .core.options import CommonOptions, OptionError
+from .core.problem import Problem, ProblemError
+from .core.registry import UnknownMethodError, list_solvers, register, show_options, solve
+from .core.result import Result, SolverError
+from .core.status import Status
+
+__version__ = "0.1.0"
+
+__all__ = ["NLP", "Problem", "ProblemError", "Result", "SolverError", "Status", "CommonOptions",
+           "OptionError", "UnknownMethodError", "IterationInfo", "solve", "list_solvers",
+           "show_options", "register", "__version__"]

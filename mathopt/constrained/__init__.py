@@ -1,0 +1,1 @@
+"""Solvers for smooth constrained nonlinear programs (:class:`mathopt.NLP`)."""

@@ -1,0 +1,130 @@
+r"""KKT residuals and least-squares multiplier estimates for :class:`~mathopt.NLP`.
+
+With the Lagrangian convention of :mod:`mathopt.core.nlp`,
+
+.. math::
+
+    \text{stationarity} &= \| \nabla f(x) + J_E(x)^\top y_E + J_I(x)^\top y_I + z \|_\infty ,\\
+    \text{feasibility}  &= \max\big(\|c_E(x)\|_\infty,\ \|\max(c_I(x), 0)\|_\infty,\
+                            \|\max(\ell - x, x - u, 0)\|_\infty\big),
+
+with ``y_I >= 0`` and ``z = z_u - z_l`` (``z_u, z_l >= 0``). Every NLP solver
+reports these two residuals (plus ``complementarity`` when there are
+inequalities or bounds), so "solved" means the same for all of them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import lsq_linear
+
+
+@dataclass(frozen=True)
+class Multipliers:
+    """Lagrange multipliers: equalities, inequalities (>= 0) and bounds (``z_u - z_l``)."""
+
+    eq: np.ndarray
+    ineq: np.ndarray
+    bounds: np.ndarray
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        return {"eq": self.eq, "ineq": self.ineq, "bounds": self.bounds}
+
+
+def _dense(mat) -> np.ndarray:
+    return mat.toarray() if sp.issparse(mat) else np.asarray(mat, dtype=float)
+
+
+def feasibility(problem, x, c_eq=None, c_ineq=None) -> float:
+    """Infinity norm of the constraint violation (0 when there are no constraints)."""
+    parts = [0.0]
+    if problem.n_eq:
+        parts.append(np.max(np.abs(c_eq)))
+    if problem.n_ineq:
+        parts.append(np.max(np.maximum(c_ineq, 0.0)))
+    parts.append(np.max(np.maximum(np.maximum(problem.lb - x, x - problem.ub), 0.0), initial=0.0))
+    return float(max(parts))
+
+
+def estimate_multipliers(problem, x, grad, jac_eq, jac_ineq, c_ineq, active_tol: float = 1e-6) -> Multipliers:
+    """Least-squares multipliers minimizing the stationarity residual at ``x``.
+
+    Inequalities with ``c_I(x) >= -active_tol`` and bounds within
+    ``active_tol`` (relative to ``max(1, |bound|)``) count as active; their
+    multipliers are constrained to have the right sign, inactive ones are 0.
+    """
+    n = problem.n
+    columns, lower = [], []
+    if problem.n_eq:
+        columns.append(_dense(jac_eq).T)
+        lower.append(np.full(problem.n_eq, -np.inf))
+    active_ineq = np.zeros(problem.n_ineq, dtype=bool)
+    if problem.n_ineq:
+        active_ineq = c_ineq >= -active_tol
+        columns.append(_dense(jac_ineq)[active_ineq].T)
+        lower.append(np.zeros(int(active_ineq.sum())))
+    finite_ub, finite_lb = np.isfinite(problem.ub), np.isfinite(problem.lb)
+    ub = np.where(finite_ub, problem.ub, 0.0)
+    lb = np.where(finite_lb, problem.lb, 0.0)
+    at_upper = finite_ub & (x >= ub - active_tol * np.maximum(1.0, np.abs(ub)))
+    at_lower = finite_lb & (x <= lb + active_tol * np.maximum(1.0, np.abs(lb)))
+    eye = np.eye(n)
+    columns += [eye[:, at_upper], -eye[:, at_lower]]
+    lower += [np.zeros(int(at_upper.sum())), np.zeros(int(at_lower.sum()))]
+    matrix = np.hstack(columns) if columns else np.zeros((n, 0))
+    if matrix.shape[1] == 0:
+        w = np.zeros(0)
+    else:
+        lo = np.concatenate(lower)
+        w = lsq_linear(matrix, -grad, bounds=(lo, np.full(lo.size, np.inf)), method="bvls").x
+    k = 0
+    y_eq = w[k:k + problem.n_eq]
+    k += problem.n_eq
+    y_ineq = np.zeros(problem.n_ineq)
+    y_ineq[active_ineq] = w[k:k + int(active_ineq.sum())]
+    k += int(active_ineq.sum())
+    z = np.zeros(n)
+    z[at_upper] += w[k:k + int(at_upper.sum())]
+    k += int(at_upper.sum())
+    z[at_lower] -= w[k:k + int(at_lower.sum())]
+    return Multipliers(eq=np.asarray(y_eq, dtype=float), ineq=y_ineq, bounds=z)
+
+
+def kkt_residuals(problem, x, grad, jac_eq, jac_ineq, c_eq, c_ineq, mult: Multipliers) -> dict[str, float]:
+    """Named KKT residuals (infinity norms) at ``x`` for the given multipliers."""
+    lag_grad = np.asarray(grad, dtype=float) + mult.bounds
+    if problem.n_eq:
+        lag_grad = lag_grad + np.asarray(jac_eq.T @ mult.eq).ravel()
+    if problem.n_ineq:
+        lag_grad = lag_grad + np.asarray(jac_ineq.T @ mult.ineq).ravel()
+    res = {"stationarity": float(np.max(np.abs(lag_grad), initial=0.0)),
+           "feasibility": feasibility(problem, x, c_eq, c_ineq)}
+    if problem.n_ineq or problem.has_bounds:
+        comp = [0.0]
+        if problem.n_ineq:
+            comp.append(np.max(np.abs(mult.ineq * c_ineq)))
+        zu, zl = np.maximum(mult.bounds, 0.0), np.maximum(-mult.bounds, 0.0)
+        with np.errstate(invalid="ignore"):
+            gap_u = np.where(zu > 0, zu * (problem.ub - x), 0.0)
+            gap_l = np.where(zl > 0, zl * (x - problem.lb), 0.0)
+        comp += [np.max(np.abs(gap_u), initial=0.0), np.max(np.abs(gap_l), initial=0.0)]
+        res["complementarity"] = float(max(comp))
+    return res
+
+
+def evaluate_kkt(evaluator, x) -> tuple[float, dict[str, float], Multipliers]:
+    """Objective, KKT residuals and least-squares multipliers at ``x``."""
+    problem = evaluator.problem
+    fun = evaluator.fun(x)
+    grad = evaluator.gradient(x)
+    c_eq, c_ineq = evaluator.eq(x), evaluator.ineq(x)
+    jac_eq, jac_ineq = evaluator.eq_jacobian(x), evaluator.ineq_jacobian(x)
+    values = [fun, grad, c_eq, c_ineq]
+    if not all(np.all(np.isfinite(v)) for v in values):
+        nan = float("nan")
+        empty = Multipliers(np.full(problem.n_eq, nan), np.full(problem.n_ineq, nan), np.full(problem.n, nan))
+        return fun, {"stationarity": nan, "feasibility": nan}, empty
+    mult = estimate_multipliers(problem, x, grad, jac_eq, jac_ineq, c_ineq)
+    return fun, kkt_residuals(problem, x, grad, jac_eq, jac_ineq, c_eq, c_ineq, mult), mult

@@ -1,0 +1,1 @@
+"""Core types of mathopt: problems, results, statuses, options, registry and driver."""

@@ -1,0 +1,163 @@
+"""The library-owned iteration loop shared by every iterative solver.
+
+A solver implements the small contract of :class:`IterativeSolver`
+(``init`` / ``step`` / ``terminate`` / ``info`` / ``finalize``); :func:`run`
+owns the loop and gives every solver, with no code of its own:
+
+* ``max_iter`` and ``max_time`` limits (``Status.MAX_ITER``, ``Status.MAX_TIME``);
+* non-finite detection: a NaN or inf in the iterate, objective or residuals
+  stops the run with ``Status.NONFINITE`` (never a silent NaN answer);
+* the callback ``callback(info) -> bool | None`` (True stops, ``Status.CALLBACK``);
+* history recording (``history=True``) and the opt-in progress display.
+
+Solvers whose whole loop is compiled (JAX ``lax.while_loop`` or Numba) use
+:func:`mathopt.core.jax_utils.jax_while_loop` or the Numba helpers when no
+callback is given, and build their result with :func:`make_result` so the
+non-finite check and history conventions are the same.
+"""
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from .options import CommonOptions
+from .result import Result
+from .status import Status
+
+
+@dataclass(frozen=True)
+class IterationInfo:
+    """What the callback and the history see after each iteration."""
+
+    nit: int
+    x: np.ndarray
+    fun: float
+    residuals: Mapping[str, float] = field(default_factory=dict)
+    elapsed: float = 0.0
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def is_finite(self) -> bool:
+        return bool(np.all(np.isfinite(self.x)) and math.isfinite(self.fun)
+                    and all(math.isfinite(v) for v in self.residuals.values()))
+
+
+class IterativeSolver:
+    """The solver contract (a jaxopt/optimistix-style split of one method).
+
+    Subclasses implement:
+
+    ``init(problem, options) -> state``
+        Set up; evaluate what the first check needs.
+    ``step(state) -> state``
+        One iteration.
+    ``terminate(state) -> Status | None``
+        A status when the method's own stopping test fires (``CONVERGED``,
+        ``INFEASIBLE``, ...), else None. Limits are the driver's job.
+    ``info(state, nit, elapsed) -> IterationInfo``
+        The current point, objective and residuals.
+    ``finalize(state, status, info, history) -> Result``
+        Build the result (``make_result`` does the common part).
+    """
+
+    def init(self, problem, options):
+        raise NotImplementedError
+
+    def step(self, state):
+        raise NotImplementedError
+
+    def terminate(self, state) -> Status | None:
+        return None
+
+    def info(self, state, nit: int, elapsed: float) -> IterationInfo:
+        raise NotImplementedError
+
+    def finalize(self, state, status: Status, info: IterationInfo, history) -> Result:
+        return make_result(info, status, history)
+
+
+class HistoryRecorder:
+    """Per-iteration records of ``fun`` and every residual, as arrays at the end."""
+
+    def __init__(self):
+        self._rows: list[dict[str, float]] = []
+
+    def append(self, info: IterationInfo) -> None:
+        row = {"nit": float(info.nit), "fun": info.fun, "time": info.elapsed}
+        row.update(info.residuals)
+        self._rows.append(row)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        keys = list(dict.fromkeys(k for row in self._rows for k in row))
+        return {k: np.array([row.get(k, np.nan) for row in self._rows]) for k in keys}
+
+
+class Progress:
+    """Opt-in progress display: one line every ``every`` iterations, to stderr."""
+
+    def __init__(self, name: str, every: int, stream=None):
+        self.name, self.every, self.stream = name, every, stream or sys.stderr
+        self._header_done = False
+
+    def update(self, info: IterationInfo, force: bool = False) -> None:
+        if not self.every or (info.nit % self.every and not force):
+            return
+        names = list(info.residuals)
+        if not self._header_done:
+            cols = "".join(f"{n[:12]:>14}" for n in names)
+            print(f"[{self.name}] {'iter':>6}{'objective':>16}{cols}{'time (s)':>10}", file=self.stream)
+            self._header_done = True
+        cols = "".join(f"{info.residuals[n]:>14.3e}" for n in names)
+        print(f"[{self.name}] {info.nit:>6}{info.fun:>16.8e}{cols}{info.elapsed:>10.2f}", file=self.stream)
+
+
+def run(solver: IterativeSolver, problem, options: CommonOptions, name: str = "") -> Result:
+    """Drive ``solver`` on ``problem`` with the common options."""
+    start = time.perf_counter()
+    recorder = HistoryRecorder() if options.history else None
+    progress = Progress(name or type(solver).__name__, options.progress_every)
+    state = solver.init(problem, options)
+    nit = 0
+    while True:
+        elapsed = time.perf_counter() - start
+        info = solver.info(state, nit, elapsed)
+        if recorder is not None:
+            recorder.append(info)
+        if not info.is_finite():
+            status = Status.NONFINITE
+            break
+        progress.update(info)
+        status = solver.terminate(state)
+        if status is not None:
+            break
+        if options.callback is not None and options.callback(info):
+            status = Status.CALLBACK
+            break
+        if nit >= options.max_iter:
+            status = Status.MAX_ITER
+            break
+        if elapsed >= options.max_time:
+            status = Status.MAX_TIME
+            break
+        state = solver.step(state)
+        nit += 1
+    progress.update(info, force=True)
+    history = recorder.arrays() if recorder is not None else None
+    return solver.finalize(state, status, info, history)
+
+
+def make_result(info: IterationInfo, status: Status, history=None, *, result_cls=Result,
+                counters: Mapping[str, int] | None = None, message: str = "", **fields) -> Result:
+    """A Result from the last :class:`IterationInfo`, downgrading to NONFINITE if needed.
+
+    Compiled loops call this too, so a NaN produced inside a compiled loop is
+    reported the same way as one seen by :func:`run`.
+    """
+    if not info.is_finite() and status is not Status.NONFINITE:
+        status, message = Status.NONFINITE, ""
+    return result_cls(x=info.x, fun=info.fun, status=status, message=message, nit=info.nit,
+                      residuals=dict(info.residuals), history=history, **(counters or {}), **fields)

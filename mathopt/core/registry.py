@@ -1,0 +1,185 @@
+"""The solver registry and the ``solve`` entry point.
+
+Solvers register themselves with :func:`register`; ``solve`` looks the name
+up, checks that the method handles the problem, validates the options
+against the solver's options dataclass and runs it. No if/elif dispatch:
+everything is read from the registry entries (:class:`SolverSpec`).
+
+Solver modules are imported on the first registry access, not at
+``import mathopt``; they import their heavy dependencies (jax, numba, cvxpy,
+ot) inside the solve function, so reading the registry stays cheap.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from .options import CommonOptions, OptionError, build_options, option_names, options_doc
+from .result import Result
+from .status import Status
+
+#: Modules whose import registers solvers; a new solver family adds its module here.
+SOLVER_MODULES: list[str] = [
+    "mathopt.constrained.scipy_solvers",
+]
+
+
+class UnknownMethodError(ValueError):
+    """No solver of that name, or the solver does not handle that problem."""
+
+
+@dataclass(frozen=True)
+class SolverSpec:
+    """A registry entry: what a solver is, handles and needs."""
+
+    name: str
+    func: Callable
+    problem: type
+    options: type
+    summary: str
+    backends: tuple[str, ...] = ("numpy",)
+    stochastic: bool = False
+    constraints: frozenset = frozenset()
+    requires: tuple[str, ...] = ()
+    default: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def available(self) -> bool:
+        """True when every module the solver needs can be imported."""
+        return all(importlib.util.find_spec(module) is not None for module in self.requires)
+
+    def handles(self, problem) -> str | None:
+        """None if the solver can take ``problem``, else the reason it cannot."""
+        if not isinstance(problem, self.problem):
+            return (f"method {self.name!r} solves {self.problem.__name__} problems, "
+                    f"not {type(problem).__name__}")
+        kinds = getattr(problem, "constraint_types", frozenset())
+        unsupported = set(kinds) - set(self.constraints)
+        if unsupported and self.constraints is not None:
+            return (f"method {self.name!r} does not handle constraints of type "
+                    f"{sorted(unsupported)} (it handles {sorted(self.constraints) or 'none'})")
+        return None
+
+
+_REGISTRY: dict[str, SolverSpec] = {}
+_loaded = False
+
+
+def register(name: str, *, problem: type, options: type = CommonOptions,
+             backends: tuple[str, ...] = ("numpy",), stochastic: bool = False,
+             constraints=(), requires: tuple[str, ...] = (), default: bool = False, **extra):
+    """Class/function decorator adding a solver to the registry.
+
+    The decorated callable has signature ``solver(problem, options) -> Result``,
+    where ``options`` is an instance of the ``options`` dataclass (a subclass
+    of :class:`CommonOptions`). ``constraints`` lists the constraint kinds the
+    solver handles (for NLP: ``"eq"``, ``"ineq"``, ``"bounds"``); ``default``
+    makes it the method chosen by ``solve(problem)`` for its problem type.
+    """
+    if not (isinstance(options, type) and issubclass(options, CommonOptions)):
+        raise TypeError(f"options of {name!r} must be a subclass of CommonOptions")
+
+    def decorator(func):
+        if name in _REGISTRY and _REGISTRY[name].func is not func:
+            raise ValueError(f"a solver named {name!r} is already registered")
+        doc = inspect.getdoc(func) or ""
+        _REGISTRY[name] = SolverSpec(
+            name=name, func=func, problem=problem, options=options,
+            summary=doc.splitlines()[0] if doc else "", backends=tuple(backends),
+            stochastic=stochastic, constraints=frozenset(constraints), requires=tuple(requires),
+            default=default, extra=extra)
+        return func
+
+    return decorator
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in SOLVER_MODULES:
+            importlib.import_module(module)
+
+
+def get_solver(method: str) -> SolverSpec:
+    """The registry entry of ``method``; UnknownMethodError lists the valid names."""
+    _ensure_loaded()
+    try:
+        return _REGISTRY[method]
+    except KeyError:
+        raise UnknownMethodError(f"unknown method {method!r}; registered methods: "
+                                 f"{', '.join(sorted(_REGISTRY))}") from None
+
+
+def list_solvers(problem_type: type | None = None) -> list[SolverSpec]:
+    """Registry entries, optionally only those for ``problem_type``, sorted by name."""
+    _ensure_loaded()
+    specs = sorted(_REGISTRY.values(), key=lambda s: s.name)
+    if problem_type is not None:
+        specs = [s for s in specs if issubclass(problem_type, s.problem)]
+    return specs
+
+
+def default_method(problem) -> str:
+    """The documented default method for the problem's type."""
+    for spec in list_solvers(type(problem)):
+        if spec.default and spec.handles(problem) is None:
+            return spec.name
+    candidates = [s.name for s in list_solvers(type(problem)) if s.handles(problem) is None]
+    if not candidates:
+        raise UnknownMethodError(f"no registered method handles {type(problem).__name__} problems")
+    return candidates[0]
+
+
+def show_options(method: str, disp: bool = True) -> str | None:
+    """Print (or with ``disp=False`` return) the documented options of ``method``."""
+    spec = get_solver(method)
+    text = f"{spec.name}: {spec.summary}\n\n{options_doc(spec.options)}"
+    if disp:
+        print(text)
+        return None
+    return text
+
+
+def solve(problem, method: str | None = None, **options) -> Result:
+    """Solve ``problem`` with a registered method.
+
+    Parameters
+    ----------
+    problem : a mathopt problem (``NLP``, ...)
+    method : str, optional
+        Registered name (see :func:`list_solvers` / ``mathopt solvers``);
+        ``None`` picks the default method of the problem type.
+    **options
+        Options of the method (see :func:`show_options`); unknown names raise
+        :class:`~mathopt.core.options.OptionError` listing the valid ones.
+
+    Returns
+    -------
+    Result
+        With ``solver`` and ``wall_time`` filled in.
+    """
+    if method is None:
+        method = default_method(problem)
+    spec = get_solver(method)
+    reason = spec.handles(problem)
+    if reason:
+        raise UnknownMethodError(reason)
+    opts = build_options(spec.options, method, options)
+    start = time.perf_counter()
+    try:
+        result = spec.func(problem, opts)
+    except (np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError) as exc:
+        x = getattr(problem, "x0", np.zeros(0))
+        result = Result(x=np.array(x, dtype=float, copy=True), fun=np.nan, status=Status.NUMERICAL_ERROR,
+                        message=f"{Status.NUMERICAL_ERROR.message}: {type(exc).__name__}: {exc}")
+    return result.replace(solver=spec.name, wall_time=time.perf_counter() - start)
+
+
+__all__ = ["register", "solve", "list_solvers", "show_options", "get_solver", "default_method",
+           "SolverSpec", "UnknownMethodError", "OptionError", "SOLVER_MODULES", "option_names"]

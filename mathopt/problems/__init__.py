@@ -1,0 +1,1 @@
+"""Test-problem collections: built-in problems with known solutions."""
