@@ -19,6 +19,27 @@ from .core.status import Status
 
 __version__ = "0.1.0"
 
+#: Names exported lazily (module imported on first access), so families load on demand.
+_LAZY = {
+    "BilevelProblem": "mathopt.bilevel.problem",
+    "BilevelResult": "mathopt.bilevel.problem",
+    "TransportProblem": "mathopt.transport.problem",
+    "TransportResult": "mathopt.transport.problem",
+    "MetricProblem": "mathopt.metric.problem",
+    "MetricResult": "mathopt.metric.problem",
+}
+_LAZY_MODULES = ("sets", "problems", "bilevel", "transport", "metric", "constrained")
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"mathopt.{name}")
+    raise AttributeError(f"module 'mathopt' has no attribute {name!r}")
+
 __all__ = ["NLP", "Problem", "ProblemError", "Result", "SolverError", "Status", "CommonOptions",
            "OptionError", "UnknownMethodError", "IterationInfo", "solve", "list_solvers",
            "show_options", "register", "__version__"]

@@ -12,6 +12,7 @@ ot) inside the solve function, so reading the registry stays cheap.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import time
 from dataclasses import dataclass, field
@@ -23,10 +24,10 @@ from .options import CommonOptions, OptionError, build_options, option_names, op
 from .result import Result
 from .status import Status
 
-#: Modules whose import registers solvers; a new solver family adds its module here.
-SOLVER_MODULES: list[str] = [
-    "mathopt.constrained.scipy_solvers",
-]
+#: Family packages searched for solvers. Each family package's ``__init__`` declares
+#: ``SOLVER_MODULES``, the (relative) names of its modules that call :func:`register`;
+#: they are imported on the first registry access.
+FAMILY_PACKAGES: tuple[str, ...] = ("constrained", "bilevel", "transport", "metric", "feasibility", "prox")
 
 
 class UnknownMethodError(ValueError):
@@ -60,7 +61,7 @@ class SolverSpec:
                     f"not {type(problem).__name__}")
         kinds = getattr(problem, "constraint_types", frozenset())
         unsupported = set(kinds) - set(self.constraints)
-        if unsupported and self.constraints is not None:
+        if unsupported:
             return (f"method {self.name!r} does not handle constraints of type "
                     f"{sorted(unsupported)} (it handles {sorted(self.constraints) or 'none'})")
         return None
@@ -102,8 +103,13 @@ def _ensure_loaded() -> None:
     global _loaded
     if not _loaded:
         _loaded = True
-        for module in SOLVER_MODULES:
-            importlib.import_module(module)
+        for family in FAMILY_PACKAGES:
+            name = f"mathopt.{family}"
+            if importlib.util.find_spec(name) is None:
+                continue
+            package = importlib.import_module(name)
+            for module in getattr(package, "SOLVER_MODULES", ()):
+                importlib.import_module(f"{name}.{module}")
 
 
 def get_solver(method: str) -> SolverSpec:
@@ -182,4 +188,4 @@ def solve(problem, method: str | None = None, **options) -> Result:
 
 
 __all__ = ["register", "solve", "list_solvers", "show_options", "get_solver", "default_method",
-           "SolverSpec", "UnknownMethodError", "OptionError", "SOLVER_MODULES", "option_names"]
+           "SolverSpec", "UnknownMethodError", "OptionError", "FAMILY_PACKAGES", "option_names"]
