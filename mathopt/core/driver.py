@@ -102,10 +102,12 @@ class Progress:
     def __init__(self, name: str, every: int, stream=None):
         self.name, self.every, self.stream = name, every, stream or sys.stderr
         self._header_done = False
+        self._last = -1
 
     def update(self, info: IterationInfo, force: bool = False) -> None:
-        if not self.every or (info.nit % self.every and not force):
+        if not self.every or (info.nit % self.every and not force) or info.nit == self._last:
             return
+        self._last = info.nit
         names = list(info.residuals)
         if not self._header_done:
             cols = "".join(f"{n[:12]:>14}" for n in names)

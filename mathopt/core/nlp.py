@@ -259,7 +259,9 @@ class NLPEvaluator:
             return p.hessian(x)
         if self._jax is not None:
             return self._jax.call("lagrangian_hessian", x, y_eq, y_ineq)
-        return diff.fd_hessian_from_gradient(lambda z: self._lagrangian_gradient(z, y_eq, y_ineq), x)
+        exact = p.gradient is not None and (not p.n_eq or p.eq_jacobian is not None) and (
+            not p.n_ineq or p.ineq_jacobian is not None)
+        return diff.fd_hessian_from_gradient(lambda z: self._lagrangian_gradient(z, y_eq, y_ineq), x, exact)
 
     def _lagrangian_gradient(self, x, y_eq, y_ineq):
         g = self.gradient(x)
@@ -321,10 +323,16 @@ def _parse_bounds(bounds, n):
         raise ProblemError("bounds", "must be a pair (lb, ub)") from None
     out = []
     for side, value, fill in (("lb", lower, -np.inf), ("ub", upper, np.inf)):
-        arr = np.full(n, fill) if value is None else np.array(value, dtype=float)
+        if value is None:
+            value = fill
+        if np.ndim(value) == 1:  # None entries mean "no bound"
+            value = [fill if v is None else v for v in value]
+        try:
+            arr = np.array(value, dtype=float)
+        except (TypeError, ValueError):
+            raise ProblemError("bounds", f"{side} must be numeric, got {value!r}") from None
         if arr.ndim == 0:
             arr = np.full(n, float(arr))
-        arr = np.where(np.equal(arr, None), fill, arr) if arr.dtype == object else arr
         if arr.shape != (n,):
             raise ProblemError("bounds", f"{side} must be a scalar or have length {n}, got shape {arr.shape}")
         if np.any(np.isnan(arr)):

@@ -72,7 +72,7 @@ class Result:
     success: bool = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "x", np.asarray(self.x, dtype=float))
+        object.__setattr__(self, "x", np.atleast_1d(np.asarray(self.x, dtype=float)))
         object.__setattr__(self, "fun", float(self.fun))
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "success", self.status.success)
