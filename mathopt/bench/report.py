@@ -162,3 +162,19 @@ def write_report(records: list[dict], out_dir, *, metric: str = "wall_time", com
     if plot_profile(profile_costs(rows, metric), png, xlabel=label):
         paths["profile"] = png
     return paths
+
+
+def replace_marked_block(path, name: str, text: str) -> None:
+    """Replace the text between ``<!-- name:begin -->`` and ``<!-- name:end -->`` in a Markdown file.
+
+    Lets a benchmark script refresh the tables of a hand-written document
+    without touching the prose around them.
+    """
+    path = pathlib.Path(path)
+    content = path.read_text()
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin not in content or end not in content:
+        raise ValueError(f"{path} has no {begin} ... {end} block")
+    head, rest = content.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    path.write_text(f"{head}{begin}\n{text.strip()}\n{end}{tail}")
