@@ -22,6 +22,7 @@ import math
 import multiprocessing
 import os
 import sys
+import threading
 import time
 import traceback
 from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
@@ -225,17 +226,20 @@ def _describe(exc: BaseException) -> str:
 
 
 _CONTEXT = None
+_CONTEXT_LOCK = threading.Lock()
 
 
 def _context():
     global _CONTEXT
-    if _CONTEXT is None:
+    with _CONTEXT_LOCK:  # the executor's threads may start their first runs together
+        if _CONTEXT is not None:
+            return _CONTEXT
         if "forkserver" in multiprocessing.get_all_start_methods():
             _CONTEXT = multiprocessing.get_context("forkserver")
             _CONTEXT.set_forkserver_preload(_PRELOAD)
         else:
             _CONTEXT = multiprocessing.get_context("spawn")
-    return _CONTEXT
+        return _CONTEXT
 
 
 class _ProgressBar:
