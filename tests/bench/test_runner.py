@@ -133,3 +133,15 @@ def test_cli_bench_end_to_end(tmp_path, capsys):
     assert "| scipy-slsqp | 1 | 1 (100%)" in capsys.readouterr().out
     assert (tmp_path / "runs.csv").exists() and (tmp_path / "summary.md").exists()
     assert main(["bench", "--solvers", "no-such-solver", "--out", str(tmp_path), "--no-progress"]) == 2
+
+
+def test_process_pool_executor_with_isolated_runs():
+    """Any Executor: here worker processes that themselves start one child per run."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    context = multiprocessing.get_context("forkserver" if "forkserver" in multiprocessing.get_all_start_methods()
+                                          else "spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
+        records = run_benchmark(["BT9"], ["scipy-slsqp"], executor=executor, progress=False)
+    assert records[0]["status"] == "CONVERGED" and is_solved(records[0]), records[0]
