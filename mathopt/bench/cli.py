@@ -1,0 +1,72 @@
+"""``mathopt bench``: the command-line front end of :mod:`mathopt.bench`.
+
+Example::
+
+    mathopt bench --out bench-out                     # built-in equality set, all NLP solvers
+    mathopt bench --solvers scipy-slsqp --problems HS6,BT9 --max-iter 200 --time-limit 30
+    mathopt bench --suite cutest --classification "QQR2-AN-*-*" --workers 4
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+
+def add_arguments(parser) -> None:
+    """Add the ``bench`` options to an argparse (sub)parser."""
+    parser.add_argument("--suite", default="builtin", choices=("builtin", "cutest"),
+                        help="problem suite (default: builtin = mathopt.problems.hs)")
+    parser.add_argument("--solvers", default=None,
+                        help="comma-separated methods (default: every available NLP solver that handles "
+                             "equality constraints)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--problems", default=None, help="comma-separated problem names")
+    group.add_argument("--classification", default=None,
+                       help="builtin: equality (default), general or all; cutest: a pycutest "
+                            "classification pattern such as 'QQR2-AN-*-*' or key=value filters")
+    parser.add_argument("--out", default="bench-out", help="output directory (default: bench-out)")
+    parser.add_argument("--max-iter", type=int, default=1000, help="iteration limit per run (default 1000)")
+    parser.add_argument("--time-limit", type=float, default=60.0,
+                        help="time limit per run in seconds, passed as max_time (default 60)")
+    parser.add_argument("--grace", type=float, default=30.0,
+                        help="extra seconds (start-up, compilation) before a run is killed (default 30)")
+    parser.add_argument("--workers", type=int, default=None, help="parallel runs (default: CPU count)")
+    parser.add_argument("--profile-metric", default="wall_time", choices=("wall_time", "nfev", "ngev", "nit"),
+                        help="cost used by the performance profile (default wall_time)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def default_solvers() -> list[str]:
+    """Available NLP solvers that handle equality constraints."""
+    from ..core.nlp import NLP
+    from ..core.registry import list_solvers
+
+    return [s.name for s in list_solvers(NLP) if s.available() and "eq" in s.constraints]
+
+
+def run_from_args(args) -> int:
+    """Run the benchmark described by parsed ``args``; print the summary and the output paths."""
+    from ..core.registry import UnknownMethodError
+    from . import report
+    from .runner import run_benchmark
+    from .suites import suite_problems
+
+    solvers = args.solvers.split(",") if args.solvers else default_solvers()
+    try:
+        problems = (args.problems.split(",") if args.problems
+                    else suite_problems(args.suite, args.classification))
+        records = run_benchmark(problems, solvers, suite=args.suite, max_iter=args.max_iter,
+                                time_limit=args.time_limit, grace=args.grace, workers=args.workers,
+                                progress=False if args.no_progress else None)
+    except (UnknownMethodError, ValueError, KeyError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    command = "mathopt bench " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "bench") \
+        if os.path.basename(sys.argv[0]) in ("mathopt", "cli.py") else None
+    paths = report.write_report(records, args.out, metric=args.profile_metric, command=command)
+    print(report.summary_table(records))
+    print()
+    for kind, path in paths.items():
+        print(f"{kind}: {path}")
+    return 0

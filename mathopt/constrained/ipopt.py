@@ -1,0 +1,193 @@
+r"""IPOPT (interior-point filter line search) as a registered baseline, through cyipopt.
+
+.. math::
+
+    \min_x f(x) \quad \text{s.t.} \quad c_E(x) = 0,\; c_I(x) \le 0,\; \ell \le x \le u
+
+is handed to Ipopt as ``g(x) = (c_E(x), c_I(x))`` with bounds ``g_L = (0, -inf)``,
+``g_U = (0, 0)`` and the variable bounds ``(\ell, u)``; derivatives come from
+the :class:`~mathopt.NLP` oracle (user, JAX or finite differences), with the
+exact Hessian of the Lagrangian by default. Ipopt runs its own loop; mathopt
+adds what its driver gives every NLP solver: ``max_iter``, ``max_time``,
+the common callback (called at every Ipopt iteration after the first point),
+history, non-finite detection, and a status decided from the same KKT
+residuals as every NLP solver (:mod:`mathopt.constrained.kkt`), with Ipopt's
+return codes translated into :class:`~mathopt.Status`. Multipliers are the
+least-squares estimates at the returned point (``extra["multipliers"]``);
+Ipopt's own ones are in ``extra["ipopt_multipliers"]`` (constraint
+multipliers ``mult_g`` in Ipopt's sign convention, ``L = f + mult_g . g``).
+
+Jacobian and Hessian are passed as dense structures (every entry), which is
+fine for the small and medium test problems this baseline is meant for.
+
+Install: ``pip install "mathopt[ipopt]"`` (the ``cyipopt-wheels`` package
+bundles Ipopt for Linux); without cyipopt the method is listed as
+unavailable.
+
+References
+----------
+.. [1] A. Wachter and L. T. Biegler, "On the implementation of an
+   interior-point filter line-search algorithm for large-scale nonlinear
+   programming", Math. Program. 106(1), 25-57, 2006.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+import numpy as np
+
+from ..core.nlp import NLP
+from ..core.options import check_choice, check_int, check_positive
+from ..core.registry import register
+from ..core.result import Result
+from ..core.status import Status
+from .options import NLPOptions
+from .scipy_solvers import _finish, _Monitor
+
+_INF = 1e20  # Ipopt treats |bound| >= 1e19 as infinite
+
+#: Ipopt ApplicationReturnStatus -> mathopt Status (before the residual check).
+IPOPT_STATUS = {
+    0: Status.CONVERGED,               # Solve_Succeeded
+    1: Status.CONVERGED_INACCURATE,    # Solved_To_Acceptable_Level
+    2: Status.INFEASIBLE,              # Infeasible_Problem_Detected
+    3: Status.NUMERICAL_ERROR,         # Search_Direction_Becomes_Too_Small
+    4: Status.UNBOUNDED,               # Diverging_Iterates
+    5: Status.CALLBACK,                # User_Requested_Stop
+    6: Status.CONVERGED_INACCURATE,    # Feasible_Point_Found
+    -1: Status.MAX_ITER,               # Maximum_Iterations_Exceeded
+    -2: Status.NUMERICAL_ERROR,        # Restoration_Failed
+    -3: Status.NUMERICAL_ERROR,        # Error_In_Step_Computation
+    -4: Status.MAX_TIME,               # Maximum_CpuTime_Exceeded
+    -5: Status.MAX_TIME,               # Maximum_WallTime_Exceeded
+    -10: Status.NUMERICAL_ERROR,       # Not_Enough_Degrees_Of_Freedom
+    -13: Status.NONFINITE,             # Invalid_Number_Detected
+}
+
+
+@dataclass(frozen=True)
+class IpoptOptions(NLPOptions):
+    """IPOPT through cyipopt.
+
+    Parameters
+    ----------
+    tol : float, default 1e-8
+        Ipopt's overall (scaled) convergence tolerance ``tol`` (Ipopt's
+        default). ``stationarity_tol`` and ``feasibility_tol`` are passed as
+        ``dual_inf_tol`` and ``constr_viol_tol``.
+    hessian : {"exact", "limited-memory"}, default "exact"
+        The problem's Lagrangian Hessian, or Ipopt's L-BFGS approximation.
+    mu_strategy : {"monotone", "adaptive"}, default "monotone"
+        Ipopt's barrier-parameter update (Ipopt's default is monotone).
+    print_level : int, default 0
+        Ipopt's own output (0: none, 5: Ipopt's default log); ``verbose``
+        prints mathopt's progress lines instead.
+    """
+
+    tol: float = 1e-8
+    hessian: str = "exact"
+    mu_strategy: str = "monotone"
+    print_level: int = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive(self, "tol")
+        check_choice(self, "hessian", ("exact", "limited-memory"))
+        check_choice(self, "mu_strategy", ("monotone", "adaptive"))
+        check_int(self, "print_level", minimum=0)
+
+
+class _IpoptModel:
+    """The callbacks cyipopt calls, over a counting evaluator."""
+
+    def __init__(self, ev, problem: NLP, monitor: _Monitor):
+        self.ev, self.problem, self.monitor = ev, problem, monitor
+        n, m = problem.n, problem.n_eq + problem.n_ineq
+        self._jac_rows, self._jac_cols = np.unravel_index(np.arange(m * n), (m, n))
+        self._hess_rows, self._hess_cols = np.tril_indices(n)
+        self.nlp = None  # the cyipopt.Problem, set after construction (for get_current_iterate)
+
+    def objective(self, x):
+        return self.monitor.watch(self.ev.fun(x))
+
+    def gradient(self, x):
+        return self.monitor.watch(self.ev.gradient(x))
+
+    def constraints(self, x):
+        return self.monitor.watch(np.concatenate([self.ev.eq(x), self.ev.ineq(x)]))
+
+    def jacobianstructure(self):
+        return self._jac_rows, self._jac_cols
+
+    def jacobian(self, x):
+        parts = [_dense(self.ev.eq_jacobian(x)), _dense(self.ev.ineq_jacobian(x))]
+        return np.vstack(parts).ravel()
+
+    def hessianstructure(self):
+        return self._hess_rows, self._hess_cols
+
+    def hessian(self, x, lagrange, obj_factor):
+        p = self.problem
+        y_eq, y_ineq = lagrange[:p.n_eq], lagrange[p.n_eq:]
+        if obj_factor > 0.0:  # obj_factor * Hess(f + (lambda / obj_factor) . g)
+            hess = obj_factor * _dense(self.ev.lagrangian_hessian(x, y_eq / obj_factor, y_ineq / obj_factor))
+        else:
+            zero_eq, zero_ineq = np.zeros(p.n_eq), np.zeros(p.n_ineq)
+            hess = _dense(self.ev.lagrangian_hessian(x, y_eq, y_ineq)) - _dense(
+                self.ev.lagrangian_hessian(x, zero_eq, zero_ineq))
+        return hess[self._hess_rows, self._hess_cols]
+
+    def intermediate(self, alg_mod, iter_count, *args):
+        if iter_count == 0:  # Ipopt reports the starting point too; it is not an iteration
+            return True
+        x = self.nlp.get_current_iterate()["x"]
+        try:
+            self.monitor(SimpleNamespace(x=np.array(x, dtype=float)))
+        except StopIteration:
+            return False
+        return True
+
+
+def _dense(mat):
+    return mat.toarray() if hasattr(mat, "toarray") else np.asarray(mat, dtype=float)
+
+
+@register("ipopt", problem=NLP, options=IpoptOptions, constraints=("eq", "ineq", "bounds"), requires=("cyipopt",))
+def ipopt(problem: NLP, options: IpoptOptions) -> Result:
+    """IPOPT (Wachter-Biegler 2006): primal-dual interior point with a filter line search, via cyipopt."""
+    import cyipopt
+
+    ev = problem.evaluator()
+    monitor = _Monitor(problem, options, "ipopt")
+    model = _IpoptModel(ev, problem, monitor)
+    m = problem.n_eq + problem.n_ineq
+    nlp = cyipopt.Problem(
+        n=problem.n, m=m, problem_obj=model,
+        lb=np.where(np.isfinite(problem.lb), problem.lb, -_INF), ub=np.where(np.isfinite(problem.ub), problem.ub, _INF),
+        cl=np.concatenate([np.zeros(problem.n_eq), np.full(problem.n_ineq, -_INF)]), cu=np.zeros(m))
+    model.nlp = nlp
+    settings = {"max_iter": options.max_iter, "tol": options.tol, "dual_inf_tol": options.stationarity_tol,
+                "constr_viol_tol": options.feasibility_tol, "print_level": options.print_level, "sb": "yes",
+                "mu_strategy": options.mu_strategy,
+                "hessian_approximation": "exact" if options.hessian == "exact" else "limited-memory"}
+    if np.isfinite(options.max_time):
+        settings["max_wall_time"] = float(options.max_time)
+    for name, value in settings.items():
+        nlp.add_option(name, value)
+    try:
+        x, info = nlp.solve(problem.x0.copy())
+    finally:
+        nlp.close()
+    code = int(info["status"])
+    native = IPOPT_STATUS.get(code, Status.NUMERICAL_ERROR)
+    if native is Status.CALLBACK and monitor.stop_status is None:
+        native = Status.NUMERICAL_ERROR
+    raw = SimpleNamespace(x=x, status=code, nit=monitor.nit, message=info["status_msg"].decode()
+                          if isinstance(info["status_msg"], bytes) else str(info["status_msg"]))
+    result = _finish(problem, options, ev, monitor, raw, native)
+    extra = dict(result.extra, ipopt_status=code, ipopt_multipliers={
+        "g": np.asarray(info["mult_g"], dtype=float), "x_lower": np.asarray(info["mult_x_L"], dtype=float),
+        "x_upper": np.asarray(info["mult_x_U"], dtype=float)})
+    extra.pop("scipy_status", None)
+    return result.replace(message=result.message.replace("(scipy: ", "(ipopt: "), extra=extra)

@@ -1,0 +1,196 @@
+r"""CUTEst problems as :class:`~mathopt.NLP` instances, through pycutest.
+
+A CUTEst problem
+
+.. math::
+
+    \min_x f(x) \quad \text{s.t.} \quad c_l \le c(x) \le c_u,\; b_l \le x \le b_u
+
+becomes an NLP with exact derivatives from CUTEst (objective, gradient,
+constraint values and Jacobians, Hessian of the Lagrangian): the rows with
+``c_l = c_u`` (pycutest's ``is_eq_cons``) are the equalities
+``c_E(x) = c(x) - c_l = 0``; every finite side of the other rows is an
+inequality in mathopt's ``c_I(x) <= 0`` form (``c_l - c(x) <= 0`` and
+``c(x) - c_u <= 0``); CUTEst's infinite bounds (``|b| >= 1e20``) become
+``inf``. The multipliers are mapped back so that the Lagrangian Hessian is
+pycutest's ``hess(x, v)`` of ``f + v^T c``.
+
+Requires pycutest and a CUTEst installation (SIFDecode, CUTEst and the
+MASTSIF problem files, with the environment variables pycutest documents);
+without them, :func:`load` and :func:`names` raise :class:`CUTEstUnavailable`
+(an ``ImportError``) that says how to install them.
+
+Examples
+--------
+>>> from mathopt.problems import cutest          # doctest: +SKIP
+>>> problem = cutest.load("HS28")                # doctest: +SKIP
+>>> cutest.names("QQR2-AN-*-*")[:3]              # doctest: +SKIP
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.nlp import NLP
+
+INSTALL_HELP = (
+    "the CUTEst problems need pycutest and a CUTEst installation. Install them with\n"
+    "    python -m pip install 'mathopt[cutest]'   # pycutest\n"
+    "and CUTEst itself (SIFDecode, CUTEst, MASTSIF), e.g. on Linux/macOS following\n"
+    "    https://jfowkes.github.io/pycutest/_build/html/install.html\n"
+    "then set the environment variables ARCHDEFS, SIFDECODE, CUTEST, MASTSIF, MYARCH (and optionally\n"
+    "PYCUTEST_CACHE) before starting Python. The built-in problems (mathopt.problems.hs) need none of this.")
+
+_INFINITY = 1e20
+_FILTER_KEYS = ("objective", "constraints", "regular", "degree", "origin", "internal", "n", "m")
+
+
+class CUTEstUnavailable(ImportError):
+    """pycutest or CUTEst is not installed (the message says how to install them)."""
+
+
+def _pycutest():
+    try:
+        import pycutest
+    except Exception as exc:  # noqa: BLE001 - pycutest raises various errors when CUTEst is misconfigured
+        raise CUTEstUnavailable(f"{type(exc).__name__}: {exc}\n{INSTALL_HELP}") from exc
+    return pycutest
+
+
+def load(name: str, sif_params: dict | None = None, sparse: bool | None = None) -> NLP:
+    """The CUTEst problem ``name`` as an NLP with CUTEst's exact derivatives.
+
+    Parameters
+    ----------
+    name : str
+        CUTEst problem name, e.g. ``"HS28"``, ``"BT9"``.
+    sif_params : dict, optional
+        SIF parameters (e.g. ``{"N": 1000}``) passed to ``pycutest.import_problem``.
+    sparse : bool, optional
+        Return ``scipy.sparse`` Jacobians and Hessians (pycutest's ``scons`` /
+        ``sphess``). Default: sparse when ``n >= 1000``.
+
+    ``known_optimum`` is set for problems that are also in
+    :mod:`mathopt.problems.hs` (same formulas), else None.
+    """
+    pycutest = _pycutest()
+    prob = pycutest.import_problem(name, sifParams=sif_params)
+    n, m = int(prob.n), int(prob.m)
+    sparse = n >= 1000 if sparse is None else sparse
+    lb = np.where(prob.bl <= -_INFINITY, -np.inf, prob.bl)
+    ub = np.where(prob.bu >= _INFINITY, np.inf, prob.bu)
+    is_eq = np.asarray(prob.is_eq_cons, dtype=bool) if m else np.zeros(0, dtype=bool)
+    cl = np.asarray(prob.cl, dtype=float) if m else np.zeros(0)
+    cu = np.asarray(prob.cu, dtype=float) if m else np.zeros(0)
+    eq_rows = np.flatnonzero(is_eq)
+    lower_rows = np.flatnonzero(~is_eq & (cl > -_INFINITY))
+    upper_rows = np.flatnonzero(~is_eq & (cu < _INFINITY))
+
+    def values_and_jacobian(x):
+        if sparse:
+            c, jac = prob.scons(x, gradient=True)
+            return c, jac.tocsr()
+        return prob.cons(x, gradient=True)
+
+    def stack(parts):
+        import scipy.sparse as sp
+
+        return sp.vstack(parts, format="csr") if sparse else np.vstack(parts)
+
+    def eq(x):
+        return prob.cons(x)[eq_rows] - cl[eq_rows]
+
+    def eq_jacobian(x):
+        return values_and_jacobian(x)[1][eq_rows]
+
+    def ineq(x):
+        c = prob.cons(x)
+        return np.concatenate([cl[lower_rows] - c[lower_rows], c[upper_rows] - cu[upper_rows]])
+
+    def ineq_jacobian(x):
+        jac = values_and_jacobian(x)[1]
+        return stack([-jac[lower_rows], jac[upper_rows]])
+
+    def lagrangian_hessian(x, y_eq, y_ineq):
+        if not m:
+            return prob.sphess(x) if sparse else prob.hess(x)
+        v = np.zeros(m)
+        v[eq_rows] += y_eq
+        v[lower_rows] -= y_ineq[:lower_rows.size]
+        v[upper_rows] += y_ineq[lower_rows.size:]
+        return prob.sphess(x, v) if sparse else prob.hess(x, v)
+
+    has_ineq = bool(lower_rows.size + upper_rows.size)
+    return NLP(lambda x: float(prob.obj(x)), np.array(prob.x0, dtype=float),
+               gradient=lambda x: np.asarray(prob.obj(x, gradient=True)[1], dtype=float),
+               eq=eq if eq_rows.size else None, eq_jacobian=eq_jacobian if eq_rows.size else None,
+               ineq=ineq if has_ineq else None, ineq_jacobian=ineq_jacobian if has_ineq else None,
+               lagrangian_hessian=lagrangian_hessian,
+               bounds=(lb, ub) if (np.isfinite(lb).any() or np.isfinite(ub).any()) else None,
+               name=str(name), known_optimum=_known_optimum(name))
+
+
+def _known_optimum(name: str):
+    from . import hs
+
+    return hs.load(name).known_optimum if name.upper() in hs.names() else None
+
+
+def classification_filter(spec: str) -> dict:
+    """``pycutest.find_problems`` keywords from a classification pattern or ``key=value`` list.
+
+    A pattern follows CUTEst's ``XXXr-XX-n-m`` classification string with
+    ``*`` (or ``?``) for "any": ``"QQR2-AN-*-*"`` gives
+    ``{"objective": "Q", "constraints": "Q", "regular": True, "degree": [2, 2],
+    "origin": "A", "internal": False}``. Otherwise ``spec`` is a comma-separated
+    list of ``key=value`` with keys among objective, constraints (letters),
+    regular, internal (true/false), degree, n, m (``min:max`` or a number).
+
+    >>> classification_filter("QQR2-AN-*-*")["constraints"]
+    'Q'
+    >>> classification_filter("constraints=QO,n=2:10")
+    {'constraints': 'QO', 'n': [2, 10]}
+    """
+    spec = spec.strip()
+    if "=" in spec:
+        out = {}
+        for item in spec.split(","):
+            key, _, value = item.partition("=")
+            key, value = key.strip(), value.strip()
+            if key not in _FILTER_KEYS:
+                raise ValueError(f"unknown classification key {key!r}; valid keys: {', '.join(_FILTER_KEYS)}")
+            if key in ("regular", "internal"):
+                out[key] = value.lower() in ("1", "true", "yes", "y")
+            elif key in ("degree", "n", "m"):
+                low, _, high = value.partition(":")
+                out[key] = [int(low), int(high or low)]
+            else:
+                out[key] = value.upper()
+        return out
+    parts = spec.upper().split("-")
+    if len(parts) not in (2, 3, 4) or len(parts[0]) != 4 or len(parts[1]) != 2:
+        raise ValueError(f"classification {spec!r} is neither a pattern like 'QQR2-AN-*-*' nor key=value pairs")
+    any_ = ("*", "?")
+    head, kind = parts[0], parts[1]
+    out = {}
+    if head[0] not in any_:
+        out["objective"] = head[0]
+    if head[1] not in any_:
+        out["constraints"] = head[1]
+    if head[2] not in any_:
+        out["regular"] = head[2] == "R"
+    if head[3] not in any_:
+        out["degree"] = [int(head[3]), int(head[3])]
+    if kind[0] not in any_:
+        out["origin"] = kind[0]
+    if kind[1] not in any_:
+        out["internal"] = kind[1] == "Y"
+    for key, value in zip(("n", "m"), parts[2:]):
+        if value not in any_ and value != "V":
+            out[key] = [int(value), int(value)]
+    return out
+
+
+def names(classification: str | None = None) -> list[str]:
+    """Sorted CUTEst problem names matching a classification filter (see :func:`classification_filter`)."""
+    pycutest = _pycutest()
+    return sorted(pycutest.find_problems(**(classification_filter(classification) if classification else {})))
