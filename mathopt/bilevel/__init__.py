@@ -8,7 +8,7 @@ returns a pure, jittable and vmappable function of one solver.
 """
 
 #: Modules registering solvers (imported on the first registry access).
-SOLVER_MODULES = ["pbgd"]
+SOLVER_MODULES = ["pbgd", "f2sa", "penalty", "implicit", "itd"]
 
 
 def make_solver(problem, method, **options):
