@@ -13,6 +13,7 @@ builder                     problem
 :func:`box_toy`             F = 1/2(x-2)^2 + 1/2(y-2)^2, f = 1/2(y-x)^2, Y = [0, 1]; x* = 2, y* = 1
 :func:`pbgd_toy`            the nonconvex toy of Shen & Chen (2023), y*(x) = -x, X = [0, 3]
 :func:`convex_lower`        merely convex lower level, many solutions, optimistic selection
+:func:`stochastic_quadratic` finite-sum quadratics sampled in mini-batches (stochastic oracles)
 ==========================  ==================================================================
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ import numpy as np
 from ..bilevel.problem import BilevelProblem
 from ..sets import Box
 
-__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "PBGD_TOY_X"]
+__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "stochastic_quadratic", "PBGD_TOY_X"]
 
 
 def _toy_upper(x, y):
@@ -143,3 +144,25 @@ def convex_lower(y0=(0.0, 0.0)) -> BilevelProblem:
     """
     return BilevelProblem(_cvx_upper, _cvx_lower, [0.0], list(y0), name="convex_lower",
                           known_solution={"x": np.array([1.0]), "y": np.array([1.0, 0.5]), "upper_value": 0.125})
+
+
+def _sto_upper(x, y, batch):
+    return 0.5 * jnp.mean(jnp.sum((y - batch["u"]) ** 2, axis=1)) + 0.5 * jnp.sum(x ** 2)
+
+
+def _sto_lower(x, y, batch):
+    return 0.5 * jnp.mean(jnp.sum((y - x - batch["v"]) ** 2, axis=1))
+
+
+def stochastic_quadratic(dim: int = 2, samples: int = 64, batch_size: int | None = 8, seed: int = 0) -> BilevelProblem:
+    """Finite-sum quadratics with stochastic oracles (mini-batches of ``batch_size``).
+
+    F = mean_i 1/2||y - u_i||^2 + 1/2||x||^2, f = mean_i 1/2||y - x - v_i||^2 with
+    u_i, v_i ~ N(1, 1): y*(x) = x + mean(v), x* = (mean(u) - mean(v)) / 2.
+    """
+    rng = np.random.default_rng(seed)
+    u, v = 1.0 + rng.standard_normal((samples, dim)), 1.0 + rng.standard_normal((samples, dim))
+    x_star = (u.mean(0) - v.mean(0)) / 2
+    return BilevelProblem(_sto_upper, _sto_lower, np.zeros(dim), np.zeros(dim), data={"u": u, "v": v},
+                          batch_size=batch_size, name=f"stochastic_quadratic({dim},{samples})",
+                          known_solution={"x": x_star, "y": x_star + v.mean(0)})
