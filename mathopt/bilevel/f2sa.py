@@ -120,7 +120,7 @@ class _F2SA(Method):
         xi = opts.step_size * t ** (-opts.step_decay)
         multiplier = (gamma / alpha).clip(max=opts.multiplier_max)
         x = state["x"]
-        key, keys = split(state["key"], 4)
+        key, keys = split(state["key"], 3)
         y, z, _ = track_lower(oracles, x, state["y"], state["z"], alpha, gamma, multiplier,
                               opts.inner_steps, keys[0])
         direction = penalty_direction(oracles, x, y, z, multiplier, keys[1:])

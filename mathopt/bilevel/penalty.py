@@ -101,7 +101,7 @@ class _PenaltyBO(Method):
 
         sigma = 1.0 / opts.penalty
         x = state["x"]
-        key, keys = split(state["key"], 4)
+        key, keys = split(state["key"], 3)
         # a step beta on sigma F + f is the step beta * sigma on F + (1/sigma) f
         y, z, _ = track_lower(oracles, x, state["y"], state["z"], opts.lower_step_size * sigma,
                               opts.lower_step_size, opts.penalty, opts.steps_per_iteration, keys[0])
