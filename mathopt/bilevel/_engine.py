@@ -173,7 +173,7 @@ def _info(state, nit, elapsed) -> IterationInfo:
     return IterationInfo(nit=int(nit), x=np.asarray(state["inner"]["x"], dtype=float),
                          fun=float(state["upper_value"]),
                          residuals={"lower_gap": float(state["lower_gap"]), "step": float(state["step"])},
-                         elapsed=elapsed)
+                         elapsed=elapsed, extra={"y": np.asarray(state["inner"]["y"], dtype=float)})
 
 
 def _converged(info: IterationInfo, opts) -> bool:
