@@ -109,7 +109,7 @@ class Oracles:
 
 
 def _static_options(opts) -> tuple:
-    skip = {"callback", "verbose", "seed", "max_time"}
+    skip = {"callback", "verbose", "seed", "max_time", "max_iter", "history"}
     return tuple((f.name, getattr(opts, f.name)) for f in dataclasses.fields(opts) if f.name not in skip)
 
 
@@ -117,10 +117,23 @@ _CACHE: dict = {}
 
 
 def _compiled(method: Method, problem, opts):
-    """(init, step, run) jitted functions for this method, objectives and static options."""
+    """(init, step, run) jitted functions for this method, objectives and static options.
+
+    ``init`` and ``step`` do not depend on ``max_iter``/``history`` (a warm-up
+    with few iterations compiles them for later callback-driven runs); ``run``
+    is cached per ``(max_iter, history)`` as well.
+    """
     key = (type(method), problem.upper, problem.lower, problem.batch_size, _static_options(opts))
-    if key in _CACHE:
-        return _CACHE[key]
+    if key not in _CACHE:
+        _CACHE[key] = _build(method, problem, opts)
+    entry = _CACHE[key]
+    run_key = (opts.max_iter, opts.history)
+    if run_key not in entry["runs"]:
+        entry["runs"][run_key] = jax.jit(entry["make_run"](opts.max_iter, opts.history))
+    return entry["init"], entry["step"], entry["runs"][run_key]
+
+
+def _build(method, problem, opts):
     upper, lower, batch_size = problem.upper, problem.lower, problem.batch_size
 
     def oracles_of(udata, ldata, uset, lset):
@@ -150,16 +163,15 @@ def _compiled(method: Method, problem, opts):
         converged = (state["k"] > 0) & (state["lower_gap"] <= opts.lower_gap_tol) & (state["step"] <= opts.step_tol)
         return nonfinite | converged
 
-    def run(x0, y0, udata, ldata, uset, lset, rng):
-        state = init(x0, y0, udata, ldata, uset, lset, rng)
-        record = (lambda s: {name: s[name] for name in _RECORD}) if opts.history else None
-        out = jax_while_loop(lambda s: step(s, udata, ldata, uset, lset), finished, state,
-                             opts.max_iter, record)
-        return out.state, out.nit, out.history
+    def make_run(max_iter, history):
+        def run(x0, y0, udata, ldata, uset, lset, rng):
+            state = init(x0, y0, udata, ldata, uset, lset, rng)
+            record = (lambda s: {name: s[name] for name in _RECORD}) if history else None
+            out = jax_while_loop(lambda s: step(s, udata, ldata, uset, lset), finished, state, max_iter, record)
+            return out.state, out.nit, out.history
+        return run
 
-    entry = (jax.jit(init), jax.jit(step), jax.jit(run))
-    _CACHE[key] = entry
-    return entry
+    return {"init": jax.jit(init), "step": jax.jit(step), "make_run": make_run, "runs": {}}
 
 
 def _args(problem):
