@@ -41,7 +41,9 @@ mathopt's defaults (``penalty=10``, ``step_size=0.01``, ``inner_steps=20``,
 about 1 -- scale them with your problem (the step must stay below
 :math:`1/(L_F + \\gamma L_f)`). The optional geometric penalty growth is a
 mathopt addition. Stochastic problems use mini-batch gradients in every step
-(the paper states PBGD deterministically).
+(the paper states PBGD deterministically); the noise of y and omega then enters
+the x-direction multiplied by gamma, so for noisy oracles prefer ``f2sa`` or
+``penalty-bo``.
 
 References
 ----------
