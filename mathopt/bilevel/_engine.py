@@ -17,6 +17,7 @@ least ``x``, ``y`` and ``key``); this module gives it, with no code of its own:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 
@@ -127,10 +128,13 @@ def _compiled(method: Method, problem, opts):
     if key not in _CACHE:
         _CACHE[key] = _build(method, problem, opts)
     entry = _CACHE[key]
-    run_key = (opts.max_iter, opts.history)
+    # without history, max_iter is a traced argument (no recompilation when it changes);
+    # with history it sizes the preallocated arrays, so it is static
+    run_key = (opts.max_iter, True) if opts.history else (None, False)
     if run_key not in entry["runs"]:
-        entry["runs"][run_key] = jax.jit(entry["make_run"](opts.max_iter, opts.history))
-    return entry["init"], entry["step"], entry["runs"][run_key]
+        entry["runs"][run_key] = jax.jit(entry["make_run"](*run_key))
+    run = entry["runs"][run_key]
+    return entry["init"], entry["step"], functools.partial(run, max_iter=jnp.asarray(opts.max_iter))
 
 
 def _build(method, problem, opts):
@@ -163,11 +167,12 @@ def _build(method, problem, opts):
         converged = (state["k"] > 0) & (state["lower_gap"] <= opts.lower_gap_tol) & (state["step"] <= opts.step_tol)
         return nonfinite | converged
 
-    def make_run(max_iter, history):
-        def run(x0, y0, udata, ldata, uset, lset, rng):
+    def make_run(static_max_iter, history):
+        def run(x0, y0, udata, ldata, uset, lset, rng, max_iter):
             state = init(x0, y0, udata, ldata, uset, lset, rng)
             record = (lambda s: {name: s[name] for name in _RECORD}) if history else None
-            out = jax_while_loop(lambda s: step(s, udata, ldata, uset, lset), finished, state, max_iter, record)
+            out = jax_while_loop(lambda s: step(s, udata, ldata, uset, lset), finished, state,
+                                 static_max_iter if history else max_iter, record)
             return out.state, out.nit, out.history
         return run
 

@@ -34,14 +34,14 @@ def test_box_lower_level():
 
 @pytest.mark.parametrize("momentum", [0.0, 0.3])
 def test_stochastic_minibatches(momentum):
-    solve_and_check(problems.stochastic_quadratic(batch_size=8), "f2sa", x_tol=0.03, max_iter=2000, seed=0,
+    solve_and_check(problems.stochastic_quadratic(batch_size=8), "f2sa", x_tol=0.03, max_iter=1000, seed=0, inner_steps=5,
                     momentum=momentum)
 
 
 def test_seed_changes_stochastic_path():
     problem = problems.stochastic_quadratic(batch_size=8)
-    first = mathopt.solve(problem, "f2sa", max_iter=50, seed=0)
-    second = mathopt.solve(problem, "f2sa", max_iter=50, seed=1)
+    first = mathopt.solve(problem, "f2sa", max_iter=1000, inner_steps=5, seed=0)
+    second = mathopt.solve(problem, "f2sa", max_iter=1000, inner_steps=5, seed=1)
     assert not np.array_equal(first.x, second.x)
 
 
