@@ -81,7 +81,7 @@ def accuracy(W, test):
 
 
 SOLVERS = {
-    "pbgd": dict(penalty=10.0, step_size=1.0, inner_steps=5, inner_step_size=1.0),
+    "pbgd": dict(penalty=10.0, step_size=10.0, lower_step_size=0.1, inner_steps=5, inner_step_size=1.0),
     "f2sa": dict(step_size=30.0, lower_step_size=0.1, value_step_size=1.0, step_decay=0.0, value_step_decay=0.0,
                  inner_steps=20),
     "penalty-bo": dict(penalty=10.0, step_size=30.0, lower_step_size=1.0, inner_steps=20),

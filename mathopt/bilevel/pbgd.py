@@ -40,7 +40,8 @@ mathopt's defaults (``penalty=10``, ``step_size=0.01``, ``inner_steps=20``,
 ``inner_step_size=0.1``) suit objectives with gradients Lipschitz with constant
 about 1 -- scale them with your problem (the step must stay below
 :math:`1/(L_F + \\gamma L_f)`). The optional geometric penalty growth is a
-mathopt addition. Stochastic problems use mini-batch gradients in every step
+mathopt addition, and so is the optional separate y step ``lower_step_size``.
+Stochastic problems use mini-batch gradients in every step
 (the paper states PBGD deterministically); the noise of y and omega then enters
 the x-direction multiplied by gamma, so for noisy oracles prefer ``f2sa`` or
 ``penalty-bo``.
@@ -77,6 +78,10 @@ class PBGDOptions(BilevelOptions):
         Cap of the penalty schedule.
     step_size : float, default 0.01
         alpha, the step of the joint (x, y) projected gradient step.
+    lower_step_size : float or None, default None
+        A separate step for the y part of the joint step (None: ``step_size``, as
+        in the paper). The y part has curvature about gamma L_f while the x part
+        often tolerates much larger steps.
     inner_steps : int, default 20
         Projected gradient steps approximating the lower-level minimizer omega
         (V-PBGD only), warm-started from the previous omega.
@@ -89,6 +94,7 @@ class PBGDOptions(BilevelOptions):
     penalty_growth: float = 1.0
     penalty_max: float = 1e4
     step_size: float = 0.01
+    lower_step_size: float | None = None
     inner_steps: int = 20
     inner_step_size: float = 0.1
 
@@ -101,6 +107,8 @@ class PBGDOptions(BilevelOptions):
         if self.penalty_growth < 1:
             raise OptionError(f"penalty_growth must be >= 1, got {self.penalty_growth!r}")
         check_int(self, "inner_steps", minimum=1)
+        if self.lower_step_size is not None:
+            check_positive(self, "lower_step_size", allow_inf=False)
 
 
 class _PBGD(Method):
@@ -135,7 +143,8 @@ class _PBGD(Method):
             grad_norm_sq = lambda a, b: jnp.sum(jax.grad(lower, argnums=1)(a, b) ** 2)  # noqa: E731
             pen_x, pen_y = jax.grad(grad_norm_sq, argnums=(0, 1))(x, y)
         x_new = oracles.project_x(x - opts.step_size * (upper_x + gamma * pen_x))
-        y_new = oracles.project_y(y - opts.step_size * (upper_y + gamma * pen_y))
+        y_step = opts.step_size if opts.lower_step_size is None else opts.lower_step_size
+        y_new = oracles.project_y(y - y_step * (upper_y + gamma * pen_y))
         gamma = jnp.minimum(gamma * opts.penalty_growth, opts.penalty_max)
         return {"x": x_new, "y": y_new, "omega": omega, "key": key, "penalty": gamma}
 

@@ -58,3 +58,9 @@ def test_stochastic_minibatches():
     # (|x*| ~ 0.08, so a 0.06 tolerance rules out the start x0 = 0 and wrong answers)
     solve_and_check(problems.stochastic_quadratic(batch_size=32), "pbgd", x_tol=0.06, penalty=20.0,
                     step_size=0.01, max_iter=2000, seed=3)
+
+
+def test_separate_lower_step_keeps_the_penalized_fixed_point():
+    result = mathopt.solve(problems.quadratic_toy(1), "pbgd", penalty=100.0, step_size=0.008, lower_step_size=0.004,
+                           max_iter=3000)
+    np.testing.assert_allclose(result.x, [101 / 201], atol=1e-5)
