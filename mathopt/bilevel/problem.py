@@ -158,7 +158,7 @@ def _validate_data(data, field_name: str) -> int | None:
     return sizes.pop()
 
 
-@dataclass(frozen=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True, repr=False)  # keep Result's short repr
 class BilevelResult(Result):
     """Result of a bilevel solve.
 

@@ -140,10 +140,10 @@ def convex_lower(y0=(0.0, 0.0)) -> BilevelProblem:
     x in R, y in R^2: F = 1/2(x-1)^2 + 1/2||y - 1||^2 + 1/2 y_2^2, f = 1/2 (y_1 - x)^2.
     The lower solution set is {y : y_1 = x} (y_2 free); the optimistic choice takes
     y_2 = argmin 1/2(y_2 - 1)^2 + 1/2 y_2^2 = 1/2 and then x minimizes
-    1/2(x-1)^2 + 1/2(x-1)^2: x* = 1, y* = (1, 1/2), F* = 1/8.
+    1/2(x-1)^2 + 1/2(x-1)^2: x* = 1, y* = (1, 1/2), F* = 1/8 + 1/8 = 1/4.
     """
     return BilevelProblem(_cvx_upper, _cvx_lower, [0.0], list(y0), name="convex_lower",
-                          known_solution={"x": np.array([1.0]), "y": np.array([1.0, 0.5]), "upper_value": 0.125})
+                          known_solution={"x": np.array([1.0]), "y": np.array([1.0, 0.5]), "upper_value": 0.25})
 
 
 def _sto_upper(x, y, batch):

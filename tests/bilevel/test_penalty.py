@@ -27,7 +27,8 @@ def test_box_lower_level(single_loop):
 
 
 def test_merely_convex_lower_level_optimistic_solution():
-    solve_and_check(problems.convex_lower(), "penalty-bo", x_tol=1e-3, y_tol=1e-3, max_iter=2000)
+    result = solve_and_check(problems.convex_lower(), "penalty-bo", x_tol=1e-3, y_tol=1e-3, max_iter=2000)
+    assert abs(result.upper_value - problems.convex_lower().known_solution["upper_value"]) < 1e-3
 
 
 def test_nonconvex_toy_reaches_global_minimizer():
