@@ -8,7 +8,7 @@ of f over Y) with projected (stochastic) gradient steps and move x along
     d = \\nabla_x F(x, y) + \\lambda\\,(\\nabla_x f(x, y) - \\nabla_x f(x, z)),
 
 the gradient of the penalty function :math:`\\min_y [F + \\lambda f] - \\lambda \\min_z f`
-(Kwon et al. 2023, eq. (6); Kwon et al. 2024, eq. (8)).
+(Kwon et al. 2023; Kwon et al. 2024).
 
 Deviation from both papers: the y- and z-steps share their lower-level
 mini-batch, and so do the two lower-level gradients of d (the papers draw

@@ -8,7 +8,7 @@ For :math:`\\min_{x\\in X} F(x, y^*(x))`, :math:`y^*(x) = \\operatorname{argmin}
     \\mathcal{L}_\\lambda(x) = \\min_y \\{F(x,y) + \\lambda f(x,y)\\} - \\lambda \\min_z f(x,z),
 
 whose gradient :math:`\\nabla_x F(x,y_\\lambda^*) + \\lambda(\\nabla_x f(x,y_\\lambda^*) - \\nabla_x f(x, y^*))`
-tends to the hypergradient as :math:`\\lambda \\to \\infty` (paper eq. (6), Lemma 3.1),
+tends to the hypergradient as :math:`\\lambda \\to \\infty` (the paper's penalty reformulation),
 using only (stochastic) gradients. Iteration k (paper Algorithm 1):
 
 .. math::
@@ -18,14 +18,14 @@ using only (stochastic) gradients. Iteration k (paper Algorithm 1):
     x_{k+1} &= P_X(x_k - \\xi_k\\, h_k), \\quad
     h_k = \\nabla_x F(x_k, y) + \\lambda_k(\\nabla_x f(x_k, y) - \\nabla_x f(x_k, z))
 
-with the step-size and multiplier schedules of the paper's Theorem 3.1:
+with the polynomial step-size and multiplier schedules of the paper's analysis:
 :math:`\\alpha_k = c_\\alpha (k+k_0)^{-a}`, :math:`\\gamma_k = c_\\gamma (k+k_0)^{-c}`,
 :math:`\\lambda_k = \\min(\\gamma_k/\\alpha_k, \\lambda_{\\max})` (so that
 :math:`\\alpha_k\\lambda_k = \\gamma_k`), :math:`\\xi_k = c_\\xi (k+k_0)^{-a}`;
 a = 5/7, c = 4/7 for noise in both levels. ``a = c = 0`` gives constant steps
 and a constant multiplier (the deterministic regime).
 
-Momentum-assisted variant (``momentum > 0``, paper Section 3.3): the x-direction
+Momentum-assisted variant (``momentum > 0``, the paper's momentum-assisted estimators): the x-direction
 is a STORM-type recursive estimate
 :math:`h_k = d_k(x_k) + (1-\\eta)(h_{k-1} - d_k(x_{k-1}))`, where both terms use the
 same samples, with :math:`\\eta` = ``momentum``.

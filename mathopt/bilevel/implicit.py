@@ -2,7 +2,7 @@
 
 Iteration k (Pedregosa 2016, Algorithm 1 "HOAG" without tolerance decrease;
 Lorraine et al. 2020, Algorithm 1 with the Neumann series; Blondel et al. 2022,
-Section 2 for the fixed-point form):
+for the fixed-point form):
 
 1. inner solve, warm-started: ``inner_steps`` projected gradient steps
    :math:`y \\leftarrow T(x_k, y) = P_Y(y - \\beta \\nabla_y f(x_k, y))`;

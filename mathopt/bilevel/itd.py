@@ -4,8 +4,8 @@ Iteration k: starting from the previous lower iterate (warm start), run
 ``inner_steps`` = T projected gradient steps
 :math:`y_{t+1} = \\Phi(x, y_t) = P_Y(y_t - \\beta \\nabla_y f(x, y_t))`, and
 differentiate :math:`x \\mapsto F(x, y_T(x))` by reverse mode through the last
-K = ``truncation`` steps only (the first T-K are treated as constants; paper
-Algorithm 1, "K-RMD", eq. (4)-(5)):
+K = ``truncation`` steps only (the first T-K are treated as constants; the paper's K-step
+truncated reverse mode, K-RMD):
 
 .. math::
 
@@ -13,8 +13,7 @@ Algorithm 1, "K-RMD", eq. (4)-(5)):
     \\quad A_t = \\partial_y \\Phi(x, y_t)^\\top,\\; B_t = \\partial_x \\Phi(x, y_t)^\\top,
 
 then :math:`x_{k+1} = P_X(x_k - \\alpha h_k)`. K = T is full back-propagation
-(ITD); small K trades bias (bounded in the paper's Proposition 3.1 for strongly
-convex f) for memory and time. Stochastic problems use a fresh batch per inner step.
+(ITD); small K trades bias (bounded in the paper for strongly convex f) for memory and time. Stochastic problems use a fresh batch per inner step.
 
 Deviations: the paper restarts the inner problem from a fixed y0 at every outer
 step; mathopt warm-starts by default (``warm_start=False`` restores the paper's

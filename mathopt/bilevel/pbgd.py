@@ -12,7 +12,7 @@ gap :math:`p(x,y) = f(x,y) - v(x)`, :math:`v(x) = \\min_{y\\in Y} f(x,y)`, and f
 ``variant="gradient"`` (G-PBGD, paper Algorithm 2, unconstrained Y only) the
 squared gradient norm :math:`p(x,y) = \\|\\nabla_y f(x,y)\\|^2`. Under a lower-level
 error bound (e.g. Polyak-Lojasiewicz) the penalized solutions are
-:math:`O(1/\\gamma)`-solutions of the bilevel problem (paper Theorems 1-3).
+:math:`O(1/\\gamma)`-solutions of the bilevel problem (the paper's penalty theory).
 
 V-PBGD iteration k (Algorithm 1): approximate a lower-level minimizer by
 ``inner_steps`` projected gradient steps, warm-started,

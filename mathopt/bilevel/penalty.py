@@ -12,12 +12,12 @@ the paper studies the penalty (value-function) relaxation with :math:`\\sigma = 
 
     \\psi_\\sigma(x) = \\min_{y\\in Y}\\Big\\{F(x,y) + \\tfrac{1}{\\sigma}\\big(f(x,y) - \\min_{z\\in Y} f(x,z)\\big)\\Big\\}
 
-(paper eq. (4)-(5)), shows that its stationary points are
+shows that its stationary points are
 :math:`O(\\sigma)`-stationary for the bilevel problem under a proximal-error-bound
-condition on the lower level (Theorems 3.1-3.4), and that
+condition on the lower level, and that
 :math:`\\nabla\\psi_\\sigma(x) = \\nabla_x F(x, y_\\sigma) + (\\nabla_x f(x, y_\\sigma) - \\nabla_x f(x, z^*))/\\sigma`
-(Theorem 3.7). The algorithm (paper Algorithm 1, "Fully First-order Bilevel
-Approach"; stochastic oracles give its stochastic version, Section 4) runs, per
+. The algorithm (the paper's first-order penalty algorithm; stochastic oracles
+give its stochastic version) runs, per
 outer iteration k, ``inner_steps`` projected steps on :math:`\\sigma F + f` for y and on
 f for z (both with step :math:`\\beta`), then one projected step on x:
 
