@@ -1,0 +1,155 @@
+"""F2SA: fully first-order stochastic approximation (Kwon, Kwon, Wright & Nowak, ICML 2023).
+
+For :math:`\\min_{x\\in X} F(x, y^*(x))`, :math:`y^*(x) = \\operatorname{argmin}_y f(x,y)`
+(f strongly convex in y), F2SA follows the penalty function
+
+.. math::
+
+    \\mathcal{L}_\\lambda(x) = \\min_y \\{F(x,y) + \\lambda f(x,y)\\} - \\lambda \\min_z f(x,z),
+
+whose gradient :math:`\\nabla_x F(x,y_\\lambda^*) + \\lambda(\\nabla_x f(x,y_\\lambda^*) - \\nabla_x f(x, y^*))`
+tends to the hypergradient as :math:`\\lambda \\to \\infty` (the paper's penalty reformulation),
+using only (stochastic) gradients. Iteration k (paper Algorithm 1):
+
+.. math::
+
+    z &\\leftarrow P_Y(z - \\gamma_k \\nabla_y f(x_k, z; \\phi)) &&\\text{(T times)}\\\\
+    y &\\leftarrow P_Y(y - \\alpha_k [\\nabla_y F(x_k, y; \\zeta) + \\lambda_k \\nabla_y f(x_k, y; \\phi)]) &&\\text{(T times)}\\\\
+    x_{k+1} &= P_X(x_k - \\xi_k\\, h_k), \\quad
+    h_k = \\nabla_x F(x_k, y) + \\lambda_k(\\nabla_x f(x_k, y) - \\nabla_x f(x_k, z))
+
+with the polynomial step-size and multiplier schedules of the paper's analysis:
+:math:`\\alpha_k = c_\\alpha (k+k_0)^{-a}`, :math:`\\gamma_k = c_\\gamma (k+k_0)^{-c}`,
+:math:`\\lambda_k = \\min(\\gamma_k/\\alpha_k, \\lambda_{\\max})` (so that
+:math:`\\alpha_k\\lambda_k = \\gamma_k`), :math:`\\xi_k = c_\\xi (k+k_0)^{-a}`;
+a = 5/7, c = 4/7 for noise in both levels. ``a = c = 0`` gives constant steps
+and a constant multiplier (the deterministic regime).
+
+Momentum-assisted variant (``momentum > 0``, the paper's momentum-assisted estimators): the x-direction
+is a STORM-type recursive estimate
+:math:`h_k = d_k(x_k) + (1-\\eta)(h_{k-1} - d_k(x_{k-1}))`, where both terms use the
+same samples, with :math:`\\eta` = ``momentum``.
+
+Deviations: the constants :math:`c_\\alpha, c_\\gamma, c_\\xi, k_0` are problem
+dependent in the paper; the defaults here suit objectives whose gradients are
+Lipschitz with constant about 1. Projections onto X and Y are applied (the
+paper's analysis is for Y = R^m and a convex X). The momentum variant uses one
+constant weight :math:`\\eta` and recursive momentum on the x-direction only (the paper
+also applies it to the y and z updates, with decaying weights).
+
+References
+----------
+.. [1] J. Kwon, D. Kwon, S. Wright, R. Nowak, "A Fully First-Order Method for
+   Stochastic Bilevel Optimization", ICML 2023 (arXiv:2301.10945).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.options import OptionError, check_int, check_positive
+from ..core.registry import register
+from .options import BilevelOptions, Method, split
+from .problem import BilevelProblem
+
+
+@dataclass(frozen=True)
+class F2SAOptions(BilevelOptions):
+    """Fully first-order stochastic approximation (F2SA).
+
+    Parameters
+    ----------
+    step_size : float, default 0.5
+        c_xi, scale of the x step xi_k = c_xi (k + k0)^(-a).
+    lower_step_size : float, default 0.01
+        c_alpha, scale of the y step alpha_k = c_alpha (k + k0)^(-a).
+    value_step_size : float, default 0.5
+        c_gamma, scale of the z step gamma_k = c_gamma (k + k0)^(-c) (and of
+        alpha_k lambda_k).
+    step_decay : float, default 5/7
+        a, decay exponent of alpha_k and xi_k.
+    value_step_decay : float, default 4/7
+        c, decay exponent of gamma_k; lambda_k = gamma_k / alpha_k grows like (k+k0)^(a-c).
+    offset : float, default 1.0
+        k0 of the schedules.
+    multiplier_max : float, default 1e4
+        Cap on lambda_k.
+    inner_steps : int, default 10
+        T, the y and z steps per outer iteration.
+    momentum : float, default 0.0
+        eta in (0, 1] of the momentum-assisted variant; 0 turns it off.
+    """
+
+    step_size: float = 0.5
+    lower_step_size: float = 0.01
+    value_step_size: float = 0.5
+    step_decay: float = 5.0 / 7.0
+    value_step_decay: float = 4.0 / 7.0
+    offset: float = 1.0
+    multiplier_max: float = 1e4
+    inner_steps: int = 10
+    momentum: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("step_size", "lower_step_size", "value_step_size", "offset", "multiplier_max"):
+            check_positive(self, name, allow_inf=name == "multiplier_max")
+        for name in ("step_decay", "value_step_decay", "momentum"):
+            check_positive(self, name, strict=False, allow_inf=False)
+        if self.value_step_decay > self.step_decay:
+            raise OptionError("value_step_decay (c) must be <= step_decay (a) so that lambda_k does not decrease")
+        if self.momentum > 1:
+            raise OptionError(f"momentum must be in [0, 1], got {self.momentum!r}")
+        check_int(self, "inner_steps", minimum=1)
+
+
+class _F2SA(Method):
+    name = "f2sa"
+
+    def init(self, oracles, opts, x0, y0, key):
+        import jax.numpy as jnp
+
+        return {"x": x0, "y": y0, "z": y0, "key": key, "direction": jnp.zeros_like(x0),
+                "x_prev": x0, "y_prev": y0, "z_prev": y0}
+
+    def step(self, oracles, opts, state, k):
+        from ._first_order import penalty_direction, track_lower
+
+        t = k + opts.offset
+        alpha = opts.lower_step_size * t ** (-opts.step_decay)
+        gamma = opts.value_step_size * t ** (-opts.value_step_decay)
+        xi = opts.step_size * t ** (-opts.step_decay)
+        multiplier = (gamma / alpha).clip(max=opts.multiplier_max)
+        x = state["x"]
+        key, keys = split(state["key"], 3)
+        y, z, _ = track_lower(oracles, x, state["y"], state["z"], alpha, gamma, multiplier,
+                              opts.inner_steps, keys[0])
+        direction = penalty_direction(oracles, x, y, z, multiplier, keys[1:])
+        if opts.momentum > 0:
+            previous = penalty_direction(oracles, state["x_prev"], state["y_prev"], state["z_prev"],
+                                         multiplier, keys[1:])
+            recursive = direction + (1.0 - opts.momentum) * (state["direction"] - previous)
+            direction = _first_or(k, direction, recursive)
+        x_new = oracles.project_x(x - xi * direction)
+        return {"x": x_new, "y": y, "z": z, "key": key, "direction": direction,
+                "x_prev": x, "y_prev": y, "z_prev": z}
+
+    def oracle_calls(self, opts):
+        return {"ngev": 3 * opts.inner_steps + (6 if opts.momentum > 0 else 3)}
+
+
+def _first_or(k, first, later):
+    import jax.numpy as jnp
+
+    return jnp.where(k == 0, first, later)
+
+
+_METHOD = _F2SA()
+
+
+@register("f2sa", problem=BilevelProblem, options=F2SAOptions, backends=("jax",), stochastic=True,
+          requires=("jax",), method=_METHOD)
+def f2sa(problem: BilevelProblem, options: F2SAOptions):
+    """Fully first-order stochastic approximation (Kwon et al. 2023), optional momentum."""
+    from ._engine import solve
+
+    return solve(_METHOD, problem, options)

@@ -1,0 +1,124 @@
+"""``penalty-bo``: the penalty method of Kwon, Kwon, Wright & Nowak (ICLR 2024).
+
+For smooth, possibly nonconvex bilevel problems on closed convex sets,
+
+.. math::
+
+    \\min_{x\\in X} F(x, y) \\quad\\text{s.t.}\\quad y \\in \\operatorname{argmin}_{y\\in Y} f(x, y),
+
+the paper studies the penalty (value-function) relaxation with :math:`\\sigma = 1/\\lambda`
+
+.. math::
+
+    \\psi_\\sigma(x) = \\min_{y\\in Y}\\Big\\{F(x,y) + \\tfrac{1}{\\sigma}\\big(f(x,y) - \\min_{z\\in Y} f(x,z)\\big)\\Big\\}
+
+shows that its stationary points are
+:math:`O(\\sigma)`-stationary for the bilevel problem under a proximal-error-bound
+condition on the lower level, and that
+:math:`\\nabla\\psi_\\sigma(x) = \\nabla_x F(x, y_\\sigma) + (\\nabla_x f(x, y_\\sigma) - \\nabla_x f(x, z^*))/\\sigma`
+. The algorithm (the paper's first-order penalty algorithm; stochastic oracles
+give its stochastic version) runs, per
+outer iteration k, ``inner_steps`` projected steps on :math:`\\sigma F + f` for y and on
+f for z (both with step :math:`\\beta`), then one projected step on x:
+
+.. math::
+
+    y &\\leftarrow P_Y\\big(y - \\beta[\\sigma \\nabla_y F(x_k, y) + \\nabla_y f(x_k, y)]\\big),\\qquad
+    z \\leftarrow P_Y\\big(z - \\beta \\nabla_y f(x_k, z)\\big)\\\\
+    x_{k+1} &= P_X\\big(x_k - \\alpha[\\nabla_x F(x_k,y) + (\\nabla_x f(x_k,y) - \\nabla_x f(x_k,z))/\\sigma]\\big).
+
+Unlike F2SA, the penalty :math:`1/\\sigma` and the steps are constant (the paper
+picks :math:`\\sigma = O(\\epsilon)` for target accuracy :math:`\\epsilon`), the
+y-step is normalized by :math:`\\sigma` (a step on :math:`\\sigma F + f`, so
+:math:`\\beta \\le 1/L_f` whatever :math:`\\sigma`), projections onto X and Y are
+part of the method, and the lower level need not be strongly convex.
+``single_loop=True`` performs one y- and one z-step per x-step (the paper's
+single-loop variant, with warm starts).
+
+Deviations: the paper's step sizes are set from Lipschitz constants; the defaults
+(``penalty=100``, ``step_size=0.05``, ``lower_step_size=0.5``, ``inner_steps=10``) suit
+gradients Lipschitz with constant about 1.
+
+References
+----------
+.. [1] J. Kwon, D. Kwon, S. Wright, R. Nowak, "On Penalty Methods for Nonconvex
+   Bilevel Optimization and First-Order Stochastic Approximation", ICLR 2024
+   (arXiv:2309.01753).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.options import check_int, check_positive
+from ..core.registry import register
+from .options import BilevelOptions, Method, split
+from .problem import BilevelProblem
+
+
+@dataclass(frozen=True)
+class PenaltyBOOptions(BilevelOptions):
+    """Penalty method for bilevel problems on closed convex sets (Kwon et al. 2024).
+
+    Parameters
+    ----------
+    penalty : float, default 100.0
+        1/sigma, the weight of the value-function gap.
+    step_size : float, default 0.05
+        alpha, the x step.
+    lower_step_size : float, default 0.5
+        beta, the step of the y steps (on sigma F + f) and z steps (on f).
+    inner_steps : int, default 10
+        y and z steps per x step (ignored with ``single_loop``).
+    single_loop : bool, default False
+        One y and one z step per x step (the single-loop version).
+    """
+
+    penalty: float = 100.0
+    step_size: float = 0.05
+    lower_step_size: float = 0.5
+    inner_steps: int = 10
+    single_loop: bool = False
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("penalty", "step_size", "lower_step_size"):
+            check_positive(self, name, allow_inf=False)
+        check_int(self, "inner_steps", minimum=1)
+
+    @property
+    def steps_per_iteration(self) -> int:
+        return 1 if self.single_loop else self.inner_steps
+
+
+class _PenaltyBO(Method):
+    name = "penalty-bo"
+
+    def init(self, oracles, opts, x0, y0, key):
+        return {"x": x0, "y": y0, "z": y0, "key": key}
+
+    def step(self, oracles, opts, state, k):
+        from ._first_order import penalty_direction, track_lower
+
+        sigma = 1.0 / opts.penalty
+        x = state["x"]
+        key, keys = split(state["key"], 3)
+        # a step beta on sigma F + f is the step beta * sigma on F + (1/sigma) f
+        y, z, _ = track_lower(oracles, x, state["y"], state["z"], opts.lower_step_size * sigma,
+                              opts.lower_step_size, opts.penalty, opts.steps_per_iteration, keys[0])
+        direction = penalty_direction(oracles, x, y, z, opts.penalty, keys[1:])
+        return {"x": oracles.project_x(x - opts.step_size * direction), "y": y, "z": z, "key": key}
+
+    def oracle_calls(self, opts):
+        return {"ngev": 3 * opts.steps_per_iteration + 3}
+
+
+_METHOD = _PenaltyBO()
+
+
+@register("penalty-bo", problem=BilevelProblem, options=PenaltyBOOptions, backends=("jax",), stochastic=True,
+          requires=("jax",), method=_METHOD)
+def penalty_bo(problem: BilevelProblem, options: PenaltyBOOptions):
+    """Penalty method on closed convex sets (Kwon et al. 2024), double or single loop."""
+    from ._engine import solve
+
+    return solve(_METHOD, problem, options)

@@ -1,0 +1,168 @@
+"""Bilevel test problems with known solutions (:class:`~mathopt.BilevelProblem`).
+
+Each builder returns a problem whose ``known_solution`` dict holds the
+solution ``x``, ``y`` (and ``upper_value``). The objectives are module-level
+functions with their parameters passed as ``data``, so every instance of a
+family shares one compiled solver (and a batch of instances can be vmapped).
+
+==========================  ==================================================================
+builder                     problem
+==========================  ==================================================================
+:func:`quadratic_toy`       F = 1/2||y||^2 + 1/2||x-1||^2, f = 1/2||y||^2 - x^T y; x* = y* = 1/2
+:func:`random_quadratic`    strongly convex quadratics, solution by linear solves
+:func:`box_toy`             F = 1/2(x-2)^2 + 1/2(y-2)^2, f = 1/2(y-x)^2, Y = [0, 1]; x* = 2, y* = 1
+:func:`pbgd_toy`            the nonconvex toy of Shen & Chen (2023), y*(x) = -x, X = [0, 3]
+:func:`convex_lower`        merely convex lower level, many solutions, optimistic selection
+:func:`stochastic_quadratic` finite-sum quadratics sampled in mini-batches (stochastic oracles)
+==========================  ==================================================================
+"""
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from ..bilevel.problem import BilevelProblem
+from ..sets import Box
+
+__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "stochastic_quadratic", "PBGD_TOY_X"]
+
+
+def _toy_upper(x, y):
+    return 0.5 * jnp.sum(y ** 2) + 0.5 * jnp.sum((x - 1.0) ** 2)
+
+
+def _toy_lower(x, y):
+    return 0.5 * jnp.sum(y ** 2) - jnp.dot(x, y)
+
+
+def quadratic_toy(dim: int = 2, x0=None, y0=None) -> BilevelProblem:
+    """F = 1/2||y||^2 + 1/2||x - 1||^2, f = 1/2||y||^2 - x^T y: y*(x) = x, x* = y* = 0.5 * 1."""
+    x0 = np.zeros(dim) if x0 is None else x0
+    y0 = np.zeros(dim) if y0 is None else y0
+    half = np.full(dim, 0.5)
+    return BilevelProblem(_toy_upper, _toy_lower, x0, y0, name=f"quadratic_toy({dim})",
+                          known_solution={"x": half, "y": half, "upper_value": 0.25 * dim})
+
+
+def _quad_upper(x, y, p):
+    # data p holds one instance (leading axis of length 1, the "sample" axis)
+    z = jnp.concatenate([x, y])
+    return 0.5 * z @ p["upper_hessian"][0] @ z + p["upper_linear"][0] @ z
+
+
+def _quad_lower(x, y, p):
+    return 0.5 * y @ p["lower_hessian"][0] @ y + y @ p["coupling"][0] @ x + p["lower_linear"][0] @ y
+
+
+def random_quadratic(dim_x: int = 3, dim_y: int = 4, seed: int = 0, condition: float = 10.0) -> BilevelProblem:
+    """Random strongly convex quadratics with an exact solution by linear solves.
+
+    F(x, y) = 1/2 [x; y]^T P [x; y] + p^T [x; y] with P positive definite,
+    f(x, y) = 1/2 y^T Q y + y^T B x + q^T y with Q positive definite, so
+    y*(x) = -Q^{-1}(B x + q) is affine, y*(x) = M x + m, and the hyper-objective
+    F(x, M x + m) is a strongly convex quadratic in x, minimized by one linear solve.
+    Eigenvalues of Q lie in [1, condition]; those of P in [1, condition].
+    """
+    rng = np.random.default_rng(seed)
+
+    def spd(n):
+        basis, _ = np.linalg.qr(rng.standard_normal((n, n)))
+        return basis @ np.diag(np.linspace(1.0, condition, n)) @ basis.T
+
+    upper_hessian, lower_hessian = spd(dim_x + dim_y), spd(dim_y)
+    coupling = rng.standard_normal((dim_y, dim_x))
+    upper_linear, lower_linear = rng.standard_normal(dim_x + dim_y), rng.standard_normal(dim_y)
+    M = -np.linalg.solve(lower_hessian, coupling)
+    m = -np.linalg.solve(lower_hessian, lower_linear)
+    E = np.vstack([np.eye(dim_x), M])          # [x; y*(x)] = E x + e
+    e = np.concatenate([np.zeros(dim_x), m])
+    x_star = -np.linalg.solve(E.T @ upper_hessian @ E, E.T @ (upper_hessian @ e + upper_linear))
+    y_star = M @ x_star + m
+    z = np.concatenate([x_star, y_star])
+    data = {"upper_hessian": upper_hessian[None], "upper_linear": upper_linear[None],
+            "lower_hessian": lower_hessian[None], "coupling": coupling[None], "lower_linear": lower_linear[None]}
+    return BilevelProblem(_quad_upper, _quad_lower, np.zeros(dim_x), np.zeros(dim_y), data=data,
+                          name=f"random_quadratic({dim_x},{dim_y},seed={seed})",
+                          known_solution={"x": x_star, "y": y_star,
+                                          "upper_value": 0.5 * z @ upper_hessian @ z + upper_linear @ z})
+
+
+def _box_upper(x, y):
+    return 0.5 * jnp.sum((x - 2.0) ** 2) + 0.5 * jnp.sum((y - 2.0) ** 2)
+
+
+def _box_lower(x, y):
+    return 0.5 * jnp.sum((y - x) ** 2)
+
+
+def box_toy(x0=0.0, y0=0.0) -> BilevelProblem:
+    """F = 1/2(x-2)^2 + 1/2(y-2)^2, f = 1/2(y-x)^2, Y = [0, 1]: y*(x) = clip(x, 0, 1), x* = 2, y* = 1."""
+    return BilevelProblem(_box_upper, _box_lower, [x0], [y0], lower_set=Box(0.0, 1.0), name="box_toy",
+                          known_solution={"x": np.array([2.0]), "y": np.array([1.0]), "upper_value": 0.5})
+
+
+def _pbgd_upper(x, y):
+    return jnp.sum(jnp.cos(4.0 * y + 2.0) / (1.0 + jnp.exp(2.0 - 4.0 * x)) + 0.5 * jnp.log((4.0 * x - 2.0) ** 2 + 1.0))
+
+
+def _pbgd_lower(x, y):
+    return jnp.sum((x + y) ** 2 + x * jnp.sin(x + y) ** 2)
+
+
+#: Global minimizer of the PBGD toy on X = [0, 3] (grid search to 1e-6 on phi(x) = F(x, -x)).
+PBGD_TOY_X = 1.215145
+
+
+def pbgd_toy(x0=0.8, y0=0.0) -> BilevelProblem:
+    """The nonconvex toy of Shen & Chen (2023), Section 6.
+
+    F(x, y) = cos(4y + 2) / (1 + exp(2 - 4x)) + 1/2 ln((4x - 2)^2 + 1),
+    f(x, y) = (x + y)^2 + x sin^2(x + y), X = [0, 3]. For x >= 0 the lower level
+    (nonconvex in y) has the solution set {y = -x}; phi(x) = F(x, -x) has local
+    minima near 0.382, 1.215 (global) and 2.830.
+    """
+    return BilevelProblem(_pbgd_upper, _pbgd_lower, [x0], [y0], upper_set=Box(0.0, 3.0), name="pbgd_toy",
+                          known_solution={"x": np.array([PBGD_TOY_X]), "y": np.array([-PBGD_TOY_X]),
+                                          "upper_value": 0.19991088770192023})
+
+
+def _cvx_upper(x, y):
+    return 0.5 * jnp.sum((x - 1.0) ** 2) + 0.5 * jnp.sum((y - 1.0) ** 2) + 0.5 * y[1] ** 2
+
+
+def _cvx_lower(x, y):
+    return 0.5 * (y[0] - x[0]) ** 2
+
+
+def convex_lower(y0=(0.0, 0.0)) -> BilevelProblem:
+    """Merely convex lower level with a continuum of solutions (optimistic selection).
+
+    x in R, y in R^2: F = 1/2(x-1)^2 + 1/2||y - 1||^2 + 1/2 y_2^2, f = 1/2 (y_1 - x)^2.
+    The lower solution set is {y : y_1 = x} (y_2 free); the optimistic choice takes
+    y_2 = argmin 1/2(y_2 - 1)^2 + 1/2 y_2^2 = 1/2 and then x minimizes
+    1/2(x-1)^2 + 1/2(x-1)^2: x* = 1, y* = (1, 1/2), F* = 1/8 + 1/8 = 1/4.
+    """
+    return BilevelProblem(_cvx_upper, _cvx_lower, [0.0], list(y0), name="convex_lower",
+                          known_solution={"x": np.array([1.0]), "y": np.array([1.0, 0.5]), "upper_value": 0.25})
+
+
+def _sto_upper(x, y, batch):
+    return 0.5 * jnp.mean(jnp.sum((y - batch["u"]) ** 2, axis=1)) + 0.5 * jnp.sum(x ** 2)
+
+
+def _sto_lower(x, y, batch):
+    return 0.5 * jnp.mean(jnp.sum((y - x - batch["v"]) ** 2, axis=1))
+
+
+def stochastic_quadratic(dim: int = 2, samples: int = 64, batch_size: int | None = 8, seed: int = 0) -> BilevelProblem:
+    """Finite-sum quadratics with stochastic oracles (mini-batches of ``batch_size``).
+
+    F = mean_i 1/2||y - u_i||^2 + 1/2||x||^2, f = mean_i 1/2||y - x - v_i||^2 with
+    u_i, v_i ~ N(1, 1): y*(x) = x + mean(v), x* = (mean(u) - mean(v)) / 2.
+    """
+    rng = np.random.default_rng(seed)
+    u, v = 1.0 + rng.standard_normal((samples, dim)), 1.0 + rng.standard_normal((samples, dim))
+    x_star = (u.mean(0) - v.mean(0)) / 2
+    return BilevelProblem(_sto_upper, _sto_lower, np.zeros(dim), np.zeros(dim), data={"u": u, "v": v},
+                          batch_size=batch_size, name=f"stochastic_quadratic({dim},{samples})",
+                          known_solution={"x": x_star, "y": x_star + v.mean(0)})

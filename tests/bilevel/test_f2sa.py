@@ -1,0 +1,50 @@
+"""F2SA on the strongly convex test problems (its assumptions), deterministic and stochastic."""
+import numpy as np
+import pytest
+
+import mathopt
+from mathopt.problems import bilevel as problems
+
+from .helpers import solve_and_check
+
+# constant steps and multiplier (a = c = 0): lambda = 0.5 / 0.005 = 100
+CONSTANT = dict(step_decay=0.0, value_step_decay=0.0, lower_step_size=0.005, value_step_size=0.5,
+                step_size=0.1, max_iter=1000)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.5])
+def test_quadratic_toy_paper_schedule(momentum):
+    solve_and_check(problems.quadratic_toy(2), "f2sa", x_tol=5e-3, y_tol=5e-3, max_iter=2000, momentum=momentum)
+
+
+def test_quadratic_toy_constant_steps():
+    # the fixed point of the lambda-penalty: x = (1 + lambda)/(1 + 2 lambda)
+    result = mathopt.solve(problems.quadratic_toy(1), "f2sa", **CONSTANT)
+    np.testing.assert_allclose(result.x, [101 / 201], atol=1e-6)
+
+
+def test_random_quadratic():
+    solve_and_check(problems.random_quadratic(2, 3, seed=1), "f2sa", x_tol=2e-2, y_tol=5e-2,
+                    lower_step_size=0.001, value_step_size=0.09, step_size=0.05, max_iter=3000)
+
+
+def test_box_lower_level():
+    solve_and_check(problems.box_toy(), "f2sa", x_tol=1e-3, y_tol=1e-6, max_iter=2000)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.3])
+def test_stochastic_minibatches(momentum):
+    solve_and_check(problems.stochastic_quadratic(batch_size=8), "f2sa", x_tol=0.03, max_iter=1000, seed=0, inner_steps=5,
+                    momentum=momentum)
+
+
+def test_seed_changes_stochastic_path():
+    problem = problems.stochastic_quadratic(batch_size=8)
+    first = mathopt.solve(problem, "f2sa", max_iter=1000, inner_steps=5, seed=0)
+    second = mathopt.solve(problem, "f2sa", max_iter=1000, inner_steps=5, seed=1)
+    assert not np.array_equal(first.x, second.x)
+
+
+def test_decay_order_validated():
+    with pytest.raises(mathopt.OptionError, match="value_step_decay"):
+        mathopt.solve(problems.quadratic_toy(1), "f2sa", step_decay=0.1, value_step_decay=0.5)

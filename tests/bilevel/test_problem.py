@@ -1,0 +1,82 @@
+"""BilevelProblem validation, the engine's common options, and vmap over instances."""
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import mathopt
+from mathopt import ProblemError, Status
+from mathopt.core.jax_utils import enable_x64
+from mathopt.problems import bilevel as problems
+from mathopt.sets import Box
+
+F, f = problems._toy_upper, problems._toy_lower
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(upper=1.0), "upper"),
+    (dict(x0=[np.nan, 0.0]), "x0"),
+    (dict(y0=[[0.0]]), "y0"),
+    (dict(upper_set=Box([0.0, 0.0, 0.0], 1.0)), "upper_set"),
+    (dict(lower_set="box"), "lower_set"),
+    (dict(upper=lambda x, y: x), "upper"),
+    (dict(lower=lambda x, y: jnp.dot(x, y[:1])), "lower"),
+    (dict(batch_size=4), "batch_size"),
+    (dict(lower_constraints=5), "lower_constraints"),
+])
+def test_invalid_problem_rejected(kwargs, field):
+    args = dict(upper=F, lower=f, x0=[0.0, 0.0], y0=[0.0, 0.0])
+    args.update(kwargs)
+    with pytest.raises(ProblemError) as info:
+        mathopt.BilevelProblem(**args)
+    assert info.value.field == field
+
+
+def test_data_validated():
+    upper = lambda x, y, b: jnp.sum(b["a"]) * jnp.sum(x)  # noqa: E731
+    with pytest.raises(ProblemError, match="disagree"):
+        mathopt.BilevelProblem(upper, upper, [0.0], [0.0], data={"a": np.ones(3), "b": np.ones(4)})
+    with pytest.raises(ProblemError, match="exceeds"):
+        mathopt.BilevelProblem(upper, upper, [0.0], [0.0], data={"a": np.ones(3)}, batch_size=5)
+    with pytest.raises(ProblemError, match="NaN"):
+        mathopt.BilevelProblem(upper, upper, [0.0], [0.0], data={"a": np.array([1.0, np.nan])})
+
+
+def test_lower_constraints_refused_by_solvers_without_support():
+    problem = mathopt.BilevelProblem(F, f, [0.0], [0.0], lower_constraints=lambda x, y: y - 1.0)
+    assert problem.constraint_types == {"lower_coupled"}
+    for method in ("pbgd", "f2sa", "penalty-bo", "implicit", "itd"):
+        with pytest.raises(mathopt.UnknownMethodError, match="lower_coupled"):
+            mathopt.solve(problem, method)
+
+
+def test_history_of_both_levels_and_callback_path_agree():
+    problem = problems.quadratic_toy(2)
+    compiled = mathopt.solve(problem, "penalty-bo", max_iter=40, history=True)
+    seen = []
+    driven = mathopt.solve(problem, "penalty-bo", max_iter=40, history=True, callback=lambda info: seen.append(info.nit))
+    assert seen == list(range(1, 41))
+    np.testing.assert_allclose(compiled.x, driven.x, rtol=0, atol=1e-14)
+    for name in ("upper_value", "lower_value", "lower_gap", "step"):
+        assert compiled.history[name].shape == (40,)
+        np.testing.assert_allclose(compiled.history[name], driven.history[name], rtol=1e-12, atol=1e-14)
+    assert compiled.upper_value == compiled.fun
+    np.testing.assert_allclose(compiled.history["upper_value"][-1], compiled.upper_value)
+    assert isinstance(compiled, mathopt.BilevelResult) and compiled.y.shape == (2,)
+
+
+def test_max_time_stops():
+    result = mathopt.solve(problems.quadratic_toy(2), "pbgd", max_iter=10**7, max_time=0.2)
+    assert result.status is Status.MAX_TIME
+
+
+def test_vmap_over_instances():
+    """A batch of random-quadratic instances (same family) solved by one vmapped compiled run."""
+    instances = [problems.random_quadratic(2, 3, seed=s) for s in range(4)]
+    run = mathopt.bilevel.make_solver(instances[0], "implicit", inner_step_size=0.09, inner_steps=50,
+                                      step_size=0.05, max_iter=1000)
+    stacked = jax.tree_util.tree_map(lambda *a: np.stack(a), *[p.upper_data for p in instances])
+    with enable_x64():
+        out = jax.jit(jax.vmap(lambda data: run(jnp.zeros(2), jnp.zeros(3), data, data)))(stacked)
+    for i, problem in enumerate(instances):
+        np.testing.assert_allclose(np.asarray(out["x"][i]), problem.known_solution["x"], atol=1e-5)
