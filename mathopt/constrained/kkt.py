@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.optimize import lsq_linear
+
+from ..core.problem import is_sparse
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ class Multipliers:
 
 
 def _dense(mat) -> np.ndarray:
-    return mat.toarray() if sp.issparse(mat) else np.asarray(mat, dtype=float)
+    return mat.toarray() if is_sparse(mat) else np.asarray(mat, dtype=float)
 
 
 def feasibility(problem, x, c_eq=None, c_ineq=None) -> float:
@@ -77,6 +77,8 @@ def estimate_multipliers(problem, x, grad, jac_eq, jac_ineq, c_ineq, active_tol:
     if matrix.shape[1] == 0:
         w = np.zeros(0)
     else:
+        from scipy.optimize import lsq_linear  # imported here: keeps the registry light
+
         lo = np.concatenate(lower)
         w = lsq_linear(matrix, -grad, bounds=(lo, np.full(lo.size, np.inf)), method="bvls").x
     k = 0

@@ -21,10 +21,9 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import differentiation as diff
-from .problem import Problem, ProblemError, as_float_vector
+from .problem import Problem, ProblemError, as_float_vector, is_sparse
 
 _DERIVATIVE_MODES = ("auto", "jax", "finite-difference")
 
@@ -241,7 +240,7 @@ class NLPEvaluator:
     def _jacobian(self, fun, jac, name, x):
         if jac is not None:
             value = jac(x)
-            return value if sp.issparse(value) else np.atleast_2d(np.asarray(value, dtype=float))
+            return value if is_sparse(value) else np.atleast_2d(np.asarray(value, dtype=float))
         if self._jax is not None:
             return self._jax.call(name, x)
         return diff.fd_jacobian(fun, x)
@@ -307,7 +306,7 @@ def _constraint_size(fun, x0, field_name) -> int:
 
 
 def _check_shape(value, shape, field_name):
-    got = value.shape if (sp.issparse(value) or hasattr(value, "shape")) else np.shape(value)
+    got = value.shape if (is_sparse(value) or hasattr(value, "shape")) else np.shape(value)
     if tuple(got) != tuple(shape):
         raise ProblemError(field_name, f"must return shape {shape} at x0, got {tuple(got)}")
 

@@ -1,7 +1,19 @@
 """Problem base class, validation helpers and :class:`ProblemError`."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
+
+
+def is_sparse(value) -> bool:
+    """``scipy.sparse.issparse`` without importing scipy.sparse at ``import mathopt``.
+
+    A sparse matrix can only exist once its module is loaded, so checking
+    ``sys.modules`` first is exact and keeps the import cost out of the core.
+    """
+    sparse = sys.modules.get("scipy.sparse")
+    return sparse is not None and sparse.issparse(value)
 
 
 class ProblemError(ValueError):
