@@ -1,0 +1,118 @@
+"""Numba kernels of the transport solvers (imported inside the solve functions only)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..core.numba_utils import njit
+
+
+@njit
+def sinkhorn_log_iterations(cost, log_a, log_b, reg, f, g, n_iter, tol, errors):
+    """Run up to ``n_iter`` log-domain Sinkhorn iterations in place on (f, g).
+
+    One iteration is the pair of soft c-transforms (Peyre & Cuturi 2019,
+    Remark 4.23):  f_i = reg log a_i - reg LSE_j((g_j - C_ij)/reg), then
+    g_j = reg log b_j - reg LSE_i((f_i - C_ij)/reg). Before the f-update the
+    row sums of the current plan P_ij = exp((f_i + g_j - C_ij)/reg) are known
+    from the same log-sum-exp, which gives the marginal error ||P 1 - a||_1
+    (columns are exact after the g-update) at no extra cost.
+    Returns (iterations done, last error); errors[k] receives the error seen
+    at the start of iteration k.
+    """
+    n, m = cost.shape
+    err = np.inf
+    row_lse = np.empty(n)
+    col_max = np.empty(m)
+    col_sum = np.empty(m)
+    for it in range(n_iter):
+        err = 0.0
+        for i in range(n):
+            top = -np.inf
+            for j in range(m):
+                v = (g[j] - cost[i, j]) / reg
+                if v > top:
+                    top = v
+            total = 0.0
+            for j in range(m):
+                total += math.exp((g[j] - cost[i, j]) / reg - top)
+            row_lse[i] = top + math.log(total)
+            err += abs(math.exp(f[i] / reg + row_lse[i]) - math.exp(log_a[i]))
+        errors[it] = err
+        if not err > tol:  # also stops on NaN
+            return it, err
+        for i in range(n):
+            f[i] = reg * (log_a[i] - row_lse[i])
+        for j in range(m):
+            col_max[j] = -np.inf
+            col_sum[j] = 0.0
+        for i in range(n):
+            for j in range(m):
+                v = (f[i] - cost[i, j]) / reg
+                if v > col_max[j]:
+                    col_max[j] = v
+        for i in range(n):
+            for j in range(m):
+                col_sum[j] += math.exp((f[i] - cost[i, j]) / reg - col_max[j])
+        for j in range(m):
+            g[j] = reg * (log_b[j] - col_max[j] - math.log(col_sum[j]))
+    return n_iter, err
+
+
+@njit
+def mirror_sinkhorn_step(gradient, a, b, plan, t, eta):
+    """One Mirror Sinkhorn iteration with a gradient given per call (general/online case)."""
+    n, m = plan.shape
+    if t % 2 == 1:
+        for i in range(n):
+            s = 0.0
+            for j in range(m):
+                v = plan[i, j] * math.exp(-eta * gradient[i, j])
+                plan[i, j] = v
+                s += v
+            scale = a[i] / s if s > 0 else 0.0
+            for j in range(m):
+                plan[i, j] *= scale
+    else:
+        col = np.zeros(m)
+        for i in range(n):
+            for j in range(m):
+                v = plan[i, j] * math.exp(-eta * gradient[i, j])
+                plan[i, j] = v
+                col[j] += v
+        for j in range(m):
+            col[j] = b[j] / col[j] if col[j] > 0 else 0.0
+        for i in range(n):
+            for j in range(m):
+                plan[i, j] *= col[j]
+
+
+@njit
+def mirror_sinkhorn_iterations(gradient, a, b, plan, average, weight, t0, n_iter, step_scale, averaged_value):
+    """Run Mirror Sinkhorn iterations t0+1 .. t0+n_iter in place (linear case).
+
+    Iteration t (Ballu & Berthet 2023, Algorithm 1): the mirror-descent
+    (exponentiated gradient) step  P' = P * exp(-eta_t G), eta_t =
+    step_scale / sqrt(t), then a Sinkhorn half-step: rows rescaled to a when t
+    is odd, columns to b when t is even (the KL projection onto one affine
+    set). The output is the eta-weighted average of the iterates, accumulated
+    in ``average`` with total weight ``weight[0]``; averaged_value[k] gets
+    <G, average> / weight after iteration k (the objective for linear OT).
+    Returns the number of iterations run (stops early on non-finite values).
+    """
+    n, m = plan.shape
+    for k in range(n_iter):
+        t = t0 + k + 1
+        eta = step_scale / math.sqrt(t)
+        mirror_sinkhorn_step(gradient, a, b, plan, t, eta)
+        weight[0] += eta
+        value = 0.0
+        for i in range(n):
+            for j in range(m):
+                average[i, j] += eta * plan[i, j]
+                value += gradient[i, j] * average[i, j]
+        averaged_value[k] = value / weight[0]
+        if not math.isfinite(value):
+            return k + 1
+    return n_iter
