@@ -197,16 +197,18 @@ def _python_loop(kernels, key, params, cost, a, b, reg, info, options):
     return params, status, current, recorder.arrays() if recorder is not None else None
 
 
-def sparse_ot_plan(cost, a, b, reg: float, max_nz: int, *, formulation: str = "dual",
-                   max_iter: int = 500, tol: float = 1e-9):
+def sparse_ot_plan(cost, a, b, reg: float, max_nz: int, *, max_iter: int = 500, tol: float = 1e-9):
     """The sparse-ot plan as a differentiable JAX function of ``cost`` (a matching layer).
 
-    Solves the dual (or semi-dual) of Liu et al. (2023) with jaxopt's L-BFGS
+    Solves the dual (paper eq. 8) of Liu et al. (2023) with jaxopt's L-BFGS
     and returns the plan recovered from the duals (paper eq. 10). Under
     ``jax.grad`` the derivative of the duals with respect to ``cost`` comes
     from implicit differentiation of the stationarity condition (jaxopt), the
     rest from the explicit plan formula; it is exact where the top-k supports
-    do not change (the plan is piecewise smooth in the cost). Call it inside
+    do not change (the plan is piecewise smooth in the cost). Only the dual
+    is used here: the semi-dual's objective holds its sparse-simplex maximizer
+    constant (Danskin), so it has no second derivatives for implicit
+    differentiation. Call it inside
     ``jax.enable_x64`` / :func:`mathopt.core.jax_utils.enable_x64` for float64.
 
     Example
@@ -225,11 +227,10 @@ def sparse_ot_plan(cost, a, b, reg: float, max_nz: int, *, formulation: str = "d
 
     from . import _sparse_kernels as kernels
 
-    if formulation not in ("dual", "semi-dual"):
-        raise ValueError(f"formulation must be 'dual' or 'semi-dual', got {formulation!r}")
     n, m = cost.shape
     k = min(int(max_nz), n)
-    solver = kernels.lbfgs(formulation, k, max_iter, float(tol), 10, True)
-    init = (jnp.zeros(n, cost.dtype), jnp.zeros(m, cost.dtype)) if formulation == "dual" else jnp.zeros(n, cost.dtype)
-    params = solver.run(init, cost, a, b, reg).params
-    return _plan(kernels, formulation, params, cost, b, reg, k)
+    if k < 1:
+        raise ValueError(f"max_nz must be >= 1, got {max_nz!r}")
+    solver = kernels.lbfgs("dual", k, max_iter, float(tol), 10, True)
+    alpha, beta = solver.run((jnp.zeros(n, cost.dtype), jnp.zeros(m, cost.dtype)), cost, a, b, reg).params
+    return kernels.dual_plan(alpha, beta, cost, reg, k)
