@@ -89,7 +89,8 @@ def mirror_sinkhorn_step(gradient, a, b, plan, t, eta):
 
 
 @njit
-def mirror_sinkhorn_iterations(gradient, a, b, plan, average, weight, t0, n_iter, step_scale, averaged_value):
+def mirror_sinkhorn_iterations(gradient, a, b, plan, average, weight, t0, n_iter, step_scale, averaged_value,
+                               record):
     """Run Mirror Sinkhorn iterations t0+1 .. t0+n_iter in place (linear case).
 
     Iteration t (Ballu & Berthet 2023, Algorithm 1): the mirror-descent
@@ -97,8 +98,9 @@ def mirror_sinkhorn_iterations(gradient, a, b, plan, average, weight, t0, n_iter
     step_scale / sqrt(t), then a Sinkhorn half-step: rows rescaled to a when t
     is odd, columns to b when t is even (the KL projection onto one affine
     set). The output is the eta-weighted average of the iterates, accumulated
-    in ``average`` with total weight ``weight[0]``; averaged_value[k] gets
-    <G, average> / weight after iteration k (the objective for linear OT).
+    in ``average`` with total weight ``weight[0]``; when ``record``,
+    averaged_value[k] gets <G, average> / weight after iteration k (the
+    objective for linear OT; one more pass over the matrix).
     Returns the number of iterations run (stops early on non-finite values).
     """
     n, m = plan.shape
@@ -107,13 +109,18 @@ def mirror_sinkhorn_iterations(gradient, a, b, plan, average, weight, t0, n_iter
         eta = step_scale / math.sqrt(t)
         mirror_sinkhorn_step(gradient, a, b, plan, t, eta)
         weight[0] += eta
-        value = 0.0
+        total = 0.0
         for i in range(n):
             for j in range(m):
                 average[i, j] += eta * plan[i, j]
-                value += gradient[i, j] * average[i, j]
-        averaged_value[k] = value / weight[0]
-        if not math.isfinite(value):
+                total += plan[i, j]
+        if record:
+            value = 0.0
+            for i in range(n):
+                for j in range(m):
+                    value += gradient[i, j] * average[i, j]
+            averaged_value[k] = value / weight[0]
+        if not math.isfinite(total):
             return k + 1
     return n_iter
 

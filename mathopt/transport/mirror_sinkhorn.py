@@ -167,7 +167,8 @@ def mirror_sinkhorn(problem: TransportProblem, options: MirrorSinkhornOptions) -
         def advance(nit, k):
             values = np.full(k, np.nan)
             done = mirror_sinkhorn_iterations(cost, state.a, state.b, state.plan, state.average, state.weight,
-                                              state.t, k, state.step_size / state.scale, values)
+                                              state.t, k, state.step_size / state.scale, values,
+                                              options.history)
             state.t += done
             return done, False, {"averaged_objective": values}
     else:
