@@ -80,3 +80,15 @@ def test_partial_fit_equals_solve_with_the_same_stream():
         model.partial_fit(sample)
     assert model.n_iter_ == 200
     np.testing.assert_allclose(model.plan_, batch.plan, atol=1e-14)
+
+
+def test_callback_path_equals_compiled_loop_and_history():
+    a, b, cost = point_cloud_instance()
+    problem = mathopt.TransportProblem(a, b, cost=cost)
+    compiled = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=60, history=True)
+    seen = []
+    stepped = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=60, callback=lambda info: seen.append(info.nit))
+    np.testing.assert_allclose(stepped.plan, compiled.plan, atol=1e-15)
+    assert seen == list(range(1, 61))
+    values = compiled.history["averaged_objective"]
+    assert values.size == 60 and values[-1] < values[0]

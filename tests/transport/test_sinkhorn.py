@@ -35,3 +35,12 @@ def test_history_records_marginal_error():
     result = mathopt.solve(mathopt.TransportProblem(a, b, cost=cost), method="sinkhorn", reg=0.05, history=True)
     assert result.history["marginal"].size == result.nit
     assert result.history["marginal"][-1] < result.history["marginal"][0]
+
+
+def test_callback_path_equals_compiled_loop():
+    a, b, cost = point_cloud_instance()
+    problem = mathopt.TransportProblem(a, b, cost=cost)
+    compiled = mathopt.solve(problem, method="sinkhorn", reg=0.05, max_iter=30)
+    stepped = mathopt.solve(problem, method="sinkhorn", reg=0.05, max_iter=30, callback=lambda info: None)
+    np.testing.assert_allclose(stepped.plan, compiled.plan, atol=1e-15)
+    assert stepped.nit == compiled.nit == 30
