@@ -77,6 +77,8 @@ class MirrorSinkhornOptions(CommonOptions):
 
     Parameters
     ----------
+    max_iter : int, default 2000
+        The iteration budget T (the method has no stopping test).
     step_size : float or None, default None
         Constant c of the step :math:`\\eta_t = c / (\\|\\nabla F\\|_\\infty \\sqrt t)`
         (the gradient bound is max|C| for linear OT, else the largest entry of

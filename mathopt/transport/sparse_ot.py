@@ -79,6 +79,8 @@ class SparseOTOptions(CommonOptions):
 
     Parameters
     ----------
+    max_iter : int, default 500
+        L-BFGS iterations (POT's ``numItermax`` default).
     max_nz : int, default 2
         k, the maximum number of nonzeros per column of the plan (POT's
         ``max_nz``); at least 1, values above n are clipped to n.
