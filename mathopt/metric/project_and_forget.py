@@ -52,7 +52,8 @@ The three problem kinds
   (non-edges of a dense signed graph) stay well defined. ``result.fun`` is
   the LP objective at ``x``; clusters come from pivot rounding (Ailon,
   Charikar, Newman [5]_; pivots in a seeded random order, a pivot takes the
-  unclustered v with :math:`x_{uv} < 1/2`; on sparse graphs its neighbours).
+  unclustered v with :math:`x_{uv} < 1/2`; on sparse graphs, distances are those of the
+  shortest-path closure of x on G).
 * **Metric learning** (ITML [2]_): :math:`f(M) = -\\log\\det M +
   \\operatorname{tr}(M M_0^{-1})` (LogDet divergence to the prior), the oracle
   returns the violated pair constraints, and the projection onto
@@ -317,21 +318,21 @@ def pivot_rounding(problem: MetricProblem, x, seed=None) -> np.ndarray:
             members = (labels < 0) & (matrix[pivot] < 0.5)
             members[pivot] = True
             labels[members] = pivot
-    else:
-        heads = np.concatenate([problem.edge_u, problem.edge_v])
-        tails = np.concatenate([problem.edge_v, problem.edge_u])
-        values = np.concatenate([x, x])
-        close = values < 0.5
-        heads, tails = heads[close], tails[close]
-        sort = np.argsort(heads, kind="stable")
-        tails = tails[sort]
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(heads, minlength=n))])
+    else:  # the metric closure of x on G: pivot takes nodes within shortest-path distance 1/2
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import dijkstra
+
+        lengths = np.maximum(x, 1e-12)  # csgraph drops explicit zeros
+        graph = sp.csr_matrix((np.concatenate([lengths, lengths]),
+                               (np.concatenate([problem.edge_u, problem.edge_v]),
+                                np.concatenate([problem.edge_v, problem.edge_u]))), shape=(n, n))
         for pivot in order:
             if labels[pivot] >= 0:
                 continue
-            labels[pivot] = pivot
-            nbrs = tails[indptr[pivot]: indptr[pivot + 1]]
-            labels[nbrs[labels[nbrs] < 0]] = pivot
+            dist = dijkstra(graph, indices=int(pivot), limit=0.5)
+            members = (labels < 0) & (dist < 0.5)
+            members[pivot] = True
+            labels[members] = pivot
     _, relabelled = np.unique(labels, return_inverse=True)
     return relabelled.astype(np.int64)
 
