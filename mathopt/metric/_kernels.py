@@ -200,6 +200,19 @@ def sparse_oracle(x, indptr, indices, edge_of, n, add_tol):
     return ptr, edges, max_violation
 
 
+@njit
+def constraint_hashes(ptr, edges):
+    """A 64-bit rolling hash of each constraint's pair sequence (to skip duplicates)."""
+    count = ptr.size - 1
+    out = np.empty(count, dtype=np.uint64)
+    for c in range(count):
+        h = np.uint64(1469598103934665603)
+        for k in range(ptr[c], ptr[c + 1]):
+            h = (h ^ np.uint64(edges[k] + 1)) * np.uint64(1099511628211)
+        out[c] = h
+    return out
+
+
 # ---------------------------------------------------------------- projections
 @njit
 def constraint_norms(ptr, edges, inv_h):

@@ -143,6 +143,7 @@ class _ActiveSet:
         self.edges = np.zeros(0, dtype=np.int64)
         self.norms = np.zeros(0)
         self.dual = np.zeros(0)
+        self.hashes = np.zeros(0, dtype=np.uint64)
 
     def __len__(self):
         return self.dual.size
@@ -150,6 +151,20 @@ class _ActiveSet:
     def add(self, ptr, edges, inv_h, kernels):
         if ptr.size <= 1:
             return
+        # the oracle re-finds constraints that are remembered and still violated: keep one copy
+        hashes = kernels.constraint_hashes(ptr, edges)
+        _, first = np.unique(hashes, return_index=True)
+        new = np.zeros(hashes.size, dtype=bool)
+        new[first] = True
+        new &= ~np.isin(hashes, self.hashes)
+        if not new.all():
+            lengths = np.diff(ptr)
+            edges = edges[np.repeat(new, lengths)]
+            ptr = np.concatenate([[0], np.cumsum(lengths[new])])
+            hashes = hashes[new]
+            if ptr.size <= 1:
+                return
+        self.hashes = np.concatenate([self.hashes, hashes])
         self.ptr = np.concatenate([self.ptr, ptr[1:] + self.edges.size])
         self.edges = np.concatenate([self.edges, edges])
         self.norms = np.concatenate([self.norms, kernels.constraint_norms(ptr, edges, inv_h)])
@@ -164,6 +179,7 @@ class _ActiveSet:
         self.ptr = np.concatenate([[0], np.cumsum(lengths[keep])])
         self.norms = self.norms[keep]
         self.dual = self.dual[keep]
+        self.hashes = self.hashes[keep]
 
 
 class _PairConstraints:
