@@ -17,7 +17,7 @@ from ..core.numba_utils import njit
 # ---------------------------------------------------------------- oracles
 @njit
 def dense_oracle(x, pair_id, n, add_tol):
-    """All-pairs shortest paths (Floyd-Warshall) on the complete graph weighted by x.
+    """All-pairs shortest paths (Floyd-Warshall) on the complete graph weighted by max(x, 0).
 
     Returns (ptr, edges, max_violation): one path constraint for every pair
     whose value exceeds its shortest-path distance by more than ``add_tol``.
@@ -28,8 +28,8 @@ def dense_oracle(x, pair_id, n, add_tol):
         for j in range(n):
             if i == j:
                 dist[i, j] = 0.0
-            else:
-                dist[i, j] = x[pair_id[i, j]]
+            else:  # clipped: negative transients must not create negative cycles
+                dist[i, j] = max(x[pair_id[i, j]], 0.0)
             nxt[i, j] = j
     for k in range(n):
         dk = dist[k]
@@ -122,7 +122,7 @@ def _heap_pop(keys, nodes, size):
 
 @njit
 def sparse_oracle(x, indptr, indices, edge_of, n, add_tol):
-    """Dijkstra from every node of a sparse graph weighted by x (x >= 0).
+    """Dijkstra from every node of a sparse graph weighted by max(x, 0).
 
     For each edge (s, t), s < t, the search from s compares x_st with the
     shortest s-t path; it stops as soon as the smallest tentative distance
@@ -162,7 +162,7 @@ def sparse_oracle(x, indptr, indices, edge_of, n, add_tol):
             done[u] = True
             for k in range(indptr[u], indptr[u + 1]):
                 v = indices[k]
-                cand = key + x[edge_of[k]]
+                cand = key + max(x[edge_of[k]], 0.0)  # clipped: keeps the predecessor graph a tree
                 if cand < dist[v]:
                     if dist[v] == np.inf:
                         touched[ntouched] = v
