@@ -106,7 +106,8 @@ class ProjectAndForgetOptions(CommonOptions):
         relative to ``max(1, max|y|)``.
     sweeps : int, default 5
         Projection passes over the remembered constraints per oracle call.
-        [1] makes one pass; several passes per (O(n^3)) oracle call cost
+        Sonthalia & Gilbert (Algorithm 1) make one pass; several passes per
+        (O(n^3)) oracle call cost
         little and cut the number of oracle calls.
     gamma : float, default 100.0
         Correlation clustering: the regularization parameter (larger is
