@@ -107,8 +107,7 @@ class ProjectAndForgetOptions(CommonOptions):
     sweeps : int, default 5
         Projection passes over the remembered constraints per oracle call.
         Sonthalia & Gilbert (Algorithm 1) make one pass; several passes per
-        (O(n^3)) oracle call cost
-        little and cut the number of oracle calls.
+        (O(n^3)) oracle call cost little and cut the number of oracle calls.
     gamma : float, default 100.0
         Correlation clustering: the regularization parameter (larger is
         closer to the LP, see the module docstring; the LP-value gap is at
@@ -243,6 +242,7 @@ class _GraphSolver(IterativeSolver):
         self.active_sizes = []
         self.peak_active = 0
         self._oracle()
+        self.initial_active = self.peak_active
         return self
 
     def _build_adjacency(self, problem):
@@ -304,8 +304,7 @@ class _GraphSolver(IterativeSolver):
     def finalize(self, state, status, info, history):
         sizes = np.array(self.active_sizes, dtype=np.int64)
         if history is not None:
-            history = dict(history, active=np.concatenate([[len(self.active)] if not sizes.size else [np.nan],
-                                                           sizes]).astype(float)[: len(history["fun"])])
+            history = _with_active(history, self.initial_active, sizes)
         extra = {"peak_active": int(self.peak_active), "final_active": len(self.active)}
         fields = {}
         if self.problem.kind == "correlation-clustering":
@@ -320,6 +319,12 @@ class _GraphSolver(IterativeSolver):
         return make_result(info, status, history, result_cls=MetricResult,
                            max_violation=self.max_violation(), active_sizes=sizes,
                            edges=self.problem.edges, extra=extra, **fields)
+
+
+def _with_active(history, initial, sizes):
+    """history["active"]: the oracle's first list, then the list size after each forget step."""
+    active = np.concatenate([[initial], sizes]).astype(float)
+    return dict(history, active=active[: len(history["fun"])])
 
 
 def pivot_rounding(problem: MetricProblem, x, seed=None) -> np.ndarray:
@@ -382,6 +387,7 @@ class _LearningSolver(IterativeSolver):
         self.active_sizes = []
         self.peak_active = 0
         self._oracle()
+        self.initial_active = self.peak_active
         return self
 
     def _oracle(self):
@@ -424,7 +430,7 @@ class _LearningSolver(IterativeSolver):
     def finalize(self, state, status, info, history):
         sizes = np.array(self.active_sizes, dtype=np.int64)
         if history is not None:
-            history = dict(history, active=np.concatenate([[np.nan], sizes]).astype(float)[: len(history["fun"])])
+            history = _with_active(history, self.initial_active, sizes)
         return make_result(info, status, history, result_cls=MetricResult, max_violation=self.violation,
                            active_sizes=sizes, extra={"peak_active": int(self.peak_active),
                                                       "slack_targets": self.slack.copy()})

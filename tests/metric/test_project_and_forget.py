@@ -173,3 +173,7 @@ def test_callback_history_and_seed():
     assert result.status is Status.CALLBACK and seen == [0, 1, 2]
     assert set(result.history) >= {"fun", "max_violation", "change", "active"}
     assert result.active_sizes.size == result.nit
+    np.testing.assert_array_equal(result.history["active"][1:], result.active_sizes)
+    assert result.history["active"][0] > 0  # the oracle's first list of violated triangles
+    again = mathopt.solve(problem, seed=3)
+    np.testing.assert_array_equal(again.x, mathopt.solve(problem, seed=3).x)
