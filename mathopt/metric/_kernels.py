@@ -127,13 +127,15 @@ def sparse_oracle(x, indptr, indices, edge_of, n, add_tol):
     For each edge (s, t), s < t, the search from s compares x_st with the
     shortest s-t path; it stops as soon as the smallest tentative distance
     exceeds the largest x on the edges leaving s (no edge can be violated
-    beyond that radius). Returns (ptr, edges, max_violation).
+    beyond that radius) or once every neighbour t > s is settled.
+    Returns (ptr, edges, max_violation).
     """
     m2 = indices.size
     dist = np.full(n, np.inf)
     pred_edge = np.full(n, -1, dtype=np.int64)
     pred_node = np.full(n, -1, dtype=np.int64)
     done = np.zeros(n, dtype=np.bool_)
+    is_target = np.zeros(n, dtype=np.bool_)
     touched = np.empty(n, dtype=np.int64)
     keys = np.empty(m2 + n, dtype=np.float64)
     nodes = np.empty(m2 + n, dtype=np.int64)
@@ -143,10 +145,16 @@ def sparse_oracle(x, indptr, indices, edge_of, n, add_tol):
     max_violation = 0.0
     for s in range(n):
         radius = -1.0
+        targets = 0
         for k in range(indptr[s], indptr[s + 1]):
-            if indices[k] > s and x[edge_of[k]] > radius:
-                radius = x[edge_of[k]]
+            if indices[k] > s:
+                targets += 1
+                is_target[indices[k]] = True
+                if x[edge_of[k]] > radius:
+                    radius = x[edge_of[k]]
         if radius <= 0.0:
+            for k in range(indptr[s], indptr[s + 1]):
+                is_target[indices[k]] = False
             continue
         ntouched = 0
         dist[s] = 0.0
@@ -160,6 +168,10 @@ def sparse_oracle(x, indptr, indices, edge_of, n, add_tol):
             if key >= radius:
                 break
             done[u] = True
+            if is_target[u]:
+                targets -= 1
+                if targets == 0:  # every neighbour t > s has its final distance
+                    break
             for k in range(indptr[u], indptr[u + 1]):
                 v = indices[k]
                 cand = key + max(x[edge_of[k]], 0.0)  # clipped: keeps the predecessor graph a tree
@@ -173,6 +185,7 @@ def sparse_oracle(x, indptr, indices, edge_of, n, add_tol):
                     size = _heap_push(keys, nodes, size, cand, v)
         for k in range(indptr[s], indptr[s + 1]):
             t = indices[k]
+            is_target[t] = False
             if t <= s:
                 continue
             e0 = edge_of[k]
