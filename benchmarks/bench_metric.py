@@ -141,8 +141,8 @@ def run_case(case: str, n: int) -> dict:
         A, planted = signed_planted_partition(n)
         problem = mathopt.MetricProblem.from_signed_graph(A)
         start = time.perf_counter()
-        result = mathopt.solve(problem, seed=0, gamma=CC_GAMMA, sweeps=CC_SWEEPS, max_violation_tol=1e-6, change_tol=1e-6,
-                               max_time=CC_MAX_TIME)
+        result = mathopt.solve(problem, seed=0, gamma=CC_GAMMA, sweeps=CC_SWEEPS, max_violation_tol=1e-6,
+                               change_tol=1e-6, max_time=CC_MAX_TIME)
         elapsed = time.perf_counter() - start
         from mathopt.metric.project_and_forget import clustering_objective
 

@@ -66,7 +66,8 @@ def main(seed=0):
     print(f"5-NN test accuracy: Euclidean {before:.3f}, learned Mahalanobis {after:.3f}")
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 4))
-    for ax, (name, Z, acc) in zip(axes, [("Euclidean", X_test, before), ("ITML (Project and Forget)", X_test @ L, after)]):
+    panels = [("Euclidean", X_test, before), ("ITML (Project and Forget)", X_test @ L, after)]
+    for ax, (name, Z, acc) in zip(axes, panels):
         centred = Z - Z.mean(0)
         _, _, vt = np.linalg.svd(centred, full_matrices=False)
         coords = centred @ vt[:2].T
