@@ -13,7 +13,8 @@ intersection of very many half-spaces :math:`\\langle a_i, y\\rangle \\le b_i`
    violates the cycle inequality made of :math:`e` and the shortest
    :math:`i`-:math:`j` path ([1]_, the metric oracle of Section 3). Dense input:
    all-pairs shortest paths (Floyd-Warshall, O(n^3)); sparse graphs:
-   Dijkstra from every node, stopped at the radius of the longest incident edge.
+   Dijkstra from every node, stopped at the radius of the longest incident edge
+   or once every neighbour is settled.
 2. **Project**: a Bregman projection onto each remembered constraint with the
    dual correction of Hildreth/Dykstra ([1]_, Algorithm 2): for the quadratic
    :math:`f(y)=\\tfrac12 y^T H y + g^T y` (diagonal :math:`H`),
@@ -198,7 +199,22 @@ class _PairConstraints:
         return float(max(0.0, np.max(value - self.rhs)))
 
 
-class _GraphSolver(IterativeSolver):
+class _ProjectAndForgetSolver(IterativeSolver):
+    """What both variants share: the first oracle call and the active-set bookkeeping."""
+
+    def _oracle(self):
+        raise NotImplementedError
+
+    def _start(self):
+        self.change = 1.0  # no iteration yet (finite: the driver flags non-finite residuals)
+        self.active_sizes = []
+        self.peak_active = 0
+        self._oracle()
+        self.initial_active = self.peak_active
+        return self
+
+
+class _GraphSolver(_ProjectAndForgetSolver):
     """Nearness and correlation clustering: cycle constraints on the observed pairs."""
 
     def init(self, problem: MetricProblem, options: ProjectAndForgetOptions):
@@ -238,12 +254,7 @@ class _GraphSolver(IterativeSolver):
             self.pair_id = pair_id
         else:
             self._build_adjacency(problem)
-        self.change = 1.0  # no iteration yet (finite: the driver flags non-finite residuals)
-        self.active_sizes = []
-        self.peak_active = 0
-        self._oracle()
-        self.initial_active = self.peak_active
-        return self
+        return self._start()
 
     def _build_adjacency(self, problem):
         n, m = problem.num_nodes, problem.num_pairs
@@ -365,7 +376,7 @@ def clustering_objective(problem: MetricProblem, clusters) -> float:
     return float(np.sum(problem.edge_w * np.abs(separated - problem.edge_d)))
 
 
-class _LearningSolver(IterativeSolver):
+class _LearningSolver(_ProjectAndForgetSolver):
     """ITML by Project and Forget: LogDet projections onto violated pair constraints."""
 
     def init(self, problem: MetricProblem, options: ProjectAndForgetOptions):
@@ -383,12 +394,7 @@ class _LearningSolver(IterativeSolver):
         self.is_active = np.zeros(len(pairs), dtype=bool)
         self.matrix = problem.prior.copy()
         self.prior_inv = np.linalg.inv(problem.prior)
-        self.change = 1.0  # no iteration yet (finite: the driver flags non-finite residuals)
-        self.active_sizes = []
-        self.peak_active = 0
-        self._oracle()
-        self.initial_active = self.peak_active
-        return self
+        return self._start()
 
     def _oracle(self):
         lengths = np.einsum("kd,de,ke->k", self.diffs, self.matrix, self.diffs)
