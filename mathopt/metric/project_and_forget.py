@@ -66,6 +66,9 @@ from the oracle at the current point) is below ``max_violation_tol`` and the
 largest change of a variable during the last iteration, relative to
 ``max(1, max|y|)``, is below ``change_tol``.
 
+Algorithm and section numbers of [1] were taken from excerpts, not the full
+text (see the source note in ``docs/metric.md``).
+
 References
 ----------
 .. [1] R. Sonthalia, A. C. Gilbert, "Project and Forget: Solving Large-Scale
