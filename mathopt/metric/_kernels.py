@@ -1,0 +1,333 @@
+"""Numba kernels of Project and Forget: shortest-path oracles and projection sweeps.
+
+Imported only inside the solve function (this module imports Numba).
+
+A remembered cycle constraint is stored as a run of pair (edge) indices
+``edges[ptr[c]:ptr[c+1]]``: the first is the "long" pair ``e0`` and the rest a
+path between its endpoints, for the inequality
+:math:`x_{e_0} - \\sum_{k \\ge 1} x_{e_k} \\le 0`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.numba_utils import njit
+
+
+# ---------------------------------------------------------------- oracles
+@njit
+def dense_oracle(x, pair_id, n, add_tol):
+    """All-pairs shortest paths (Floyd-Warshall) on the complete graph weighted by max(x, 0).
+
+    Returns (ptr, edges, max_violation): one path constraint for every pair
+    whose value exceeds its shortest-path distance by more than ``add_tol``.
+    """
+    dist = np.empty((n, n))
+    nxt = np.empty((n, n), dtype=np.int32)
+    for i in range(n):
+        for j in range(n):
+            if i == j:
+                dist[i, j] = 0.0
+            else:  # clipped: negative transients must not create negative cycles
+                dist[i, j] = max(x[pair_id[i, j]], 0.0)
+            nxt[i, j] = j
+    for k in range(n):
+        dk = dist[k]
+        for i in range(n):
+            dik = dist[i, k]
+            if i == k:
+                continue
+            di = dist[i]
+            ni = nxt[i]
+            nik = ni[k]
+            for j in range(n):
+                cand = dik + dk[j]
+                if cand < di[j]:
+                    di[j] = cand
+                    ni[j] = nik
+    max_violation = 0.0
+    count = 0
+    total = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            viol = x[pair_id[i, j]] - dist[i, j]
+            if viol > max_violation:
+                max_violation = viol
+            if viol > add_tol:
+                count += 1
+                length = 1
+                node = i
+                while node != j:
+                    node = nxt[node, j]
+                    length += 1
+                total += length
+    ptr = np.empty(count + 1, dtype=np.int64)
+    edges = np.empty(total, dtype=np.int64)
+    ptr[0] = 0
+    c = 0
+    pos = 0
+    for i in range(n):
+        for j in range(i + 1, n):
+            if x[pair_id[i, j]] - dist[i, j] > add_tol:
+                edges[pos] = pair_id[i, j]
+                pos += 1
+                node = i
+                while node != j:
+                    nxt_node = nxt[node, j]
+                    edges[pos] = pair_id[node, nxt_node]
+                    pos += 1
+                    node = nxt_node
+                c += 1
+                ptr[c] = pos
+    return ptr, edges, max_violation
+
+
+@njit
+def _heap_push(keys, nodes, size, key, node):
+    pos = size
+    keys[pos] = key
+    nodes[pos] = node
+    while pos > 0:
+        parent = (pos - 1) // 2
+        if keys[parent] <= keys[pos]:
+            break
+        keys[parent], keys[pos] = keys[pos], keys[parent]
+        nodes[parent], nodes[pos] = nodes[pos], nodes[parent]
+        pos = parent
+    return size + 1
+
+
+@njit
+def _heap_pop(keys, nodes, size):
+    key = keys[0]
+    node = nodes[0]
+    size -= 1
+    keys[0] = keys[size]
+    nodes[0] = nodes[size]
+    pos = 0
+    while True:
+        left = 2 * pos + 1
+        if left >= size:
+            break
+        child = left
+        if left + 1 < size and keys[left + 1] < keys[left]:
+            child = left + 1
+        if keys[pos] <= keys[child]:
+            break
+        keys[pos], keys[child] = keys[child], keys[pos]
+        nodes[pos], nodes[child] = nodes[child], nodes[pos]
+        pos = child
+    return key, node, size
+
+
+@njit
+def sparse_oracle(x, indptr, indices, edge_of, n, add_tol):
+    """Dijkstra from every node of a sparse graph weighted by max(x, 0).
+
+    For each edge (s, t), s < t, the search from s compares x_st with the
+    shortest s-t path; it stops as soon as the smallest tentative distance
+    exceeds the largest x on the edges leaving s (no edge can be violated
+    beyond that radius) or once every neighbour t > s is settled.
+    Returns (ptr, edges, max_violation).
+    """
+    m2 = indices.size
+    dist = np.full(n, np.inf)
+    pred_edge = np.full(n, -1, dtype=np.int64)
+    pred_node = np.full(n, -1, dtype=np.int64)
+    done = np.zeros(n, dtype=np.bool_)
+    is_target = np.zeros(n, dtype=np.bool_)
+    touched = np.empty(n, dtype=np.int64)
+    keys = np.empty(m2 + n, dtype=np.float64)
+    nodes = np.empty(m2 + n, dtype=np.int64)
+    ptr_list = [0]
+    edge_list = [np.int64(0)]
+    edge_list.pop()
+    max_violation = 0.0
+    for s in range(n):
+        radius = -1.0
+        targets = 0
+        for k in range(indptr[s], indptr[s + 1]):
+            if indices[k] > s:
+                targets += 1
+                is_target[indices[k]] = True
+                if x[edge_of[k]] > radius:
+                    radius = x[edge_of[k]]
+        if radius <= 0.0:
+            for k in range(indptr[s], indptr[s + 1]):
+                is_target[indices[k]] = False
+            continue
+        ntouched = 0
+        dist[s] = 0.0
+        touched[ntouched] = s
+        ntouched += 1
+        size = _heap_push(keys, nodes, 0, 0.0, s)
+        while size > 0:
+            key, u, size = _heap_pop(keys, nodes, size)
+            if done[u] or key > dist[u]:
+                continue
+            if key >= radius:
+                break
+            done[u] = True
+            if is_target[u]:
+                targets -= 1
+                if targets == 0:  # every neighbour t > s has its final distance
+                    break
+            for k in range(indptr[u], indptr[u + 1]):
+                v = indices[k]
+                cand = key + max(x[edge_of[k]], 0.0)  # clipped: keeps the predecessor graph a tree
+                if cand < dist[v]:
+                    if dist[v] == np.inf:
+                        touched[ntouched] = v
+                        ntouched += 1
+                    dist[v] = cand
+                    pred_edge[v] = edge_of[k]
+                    pred_node[v] = u
+                    size = _heap_push(keys, nodes, size, cand, v)
+        for k in range(indptr[s], indptr[s + 1]):
+            t = indices[k]
+            is_target[t] = False
+            if t <= s:
+                continue
+            e0 = edge_of[k]
+            viol = x[e0] - dist[t]
+            if viol > max_violation:
+                max_violation = viol
+            if viol > add_tol and pred_edge[t] != e0:
+                edge_list.append(e0)
+                node = t
+                while node != s:
+                    edge_list.append(pred_edge[node])
+                    node = pred_node[node]
+                ptr_list.append(len(edge_list))
+        for q in range(ntouched):
+            node = touched[q]
+            dist[node] = np.inf
+            done[node] = False
+            pred_edge[node] = -1
+    ptr = np.empty(len(ptr_list), dtype=np.int64)
+    for q in range(len(ptr_list)):
+        ptr[q] = ptr_list[q]
+    edges = np.empty(len(edge_list), dtype=np.int64)
+    for q in range(len(edge_list)):
+        edges[q] = edge_list[q]
+    return ptr, edges, max_violation
+
+
+@njit
+def constraint_hashes(ptr, edges):
+    """A 64-bit rolling hash of each constraint's pair sequence (to skip duplicates)."""
+    count = ptr.size - 1
+    out = np.empty(count, dtype=np.uint64)
+    for c in range(count):
+        h = np.uint64(1469598103934665603)
+        for k in range(ptr[c], ptr[c + 1]):
+            h = (h ^ np.uint64(edges[k] + 1)) * np.uint64(1099511628211)
+        out[c] = h
+    return out
+
+
+# ---------------------------------------------------------------- projections
+@njit
+def constraint_norms(ptr, edges, inv_h):
+    """a^T H^{-1} a of each cycle constraint (a = +1 on e0, -1 on the path)."""
+    count = ptr.size - 1
+    out = np.empty(count)
+    for c in range(count):
+        total = 0.0
+        for k in range(ptr[c], ptr[c + 1]):
+            total += inv_h[edges[k]]
+        out[c] = total
+    return out
+
+
+@njit
+def project_cycles(y, inv_h, ptr, edges, norms, dual):
+    """One pass of Bregman projections with dual correction over the cycle constraints.
+
+    For the quadratic Bregman function with diagonal Hessian H, the
+    projection of y onto a^T y <= 0 corrected by the dual z >= 0 is
+    theta = -a^T y / (a^T H^{-1} a), c = min(z, theta),
+    y <- y + c H^{-1} a, z <- z - c (Hildreth's method).
+    """
+    for c in range(ptr.size - 1):
+        start = ptr[c]
+        stop = ptr[c + 1]
+        e0 = edges[start]
+        value = y[e0]
+        for k in range(start + 1, stop):
+            value -= y[edges[k]]
+        theta = -value / norms[c]
+        step = dual[c] if dual[c] < theta else theta
+        if step != 0.0:
+            y[e0] += step * inv_h[e0]
+            for k in range(start + 1, stop):
+                e = edges[k]
+                y[e] -= step * inv_h[e]
+            dual[c] -= step
+    return y
+
+
+@njit
+def project_pairs(y, inv_h, first, first_coef, second, second_coef, rhs, dual):
+    """Hildreth pass over two-variable constraints a1 y[i] + a2 y[j] <= b (j = -1: one variable)."""
+    for c in range(rhs.size):
+        i = first[c]
+        j = second[c]
+        value = first_coef[c] * y[i]
+        norm = first_coef[c] * first_coef[c] * inv_h[i]
+        if j >= 0:
+            value += second_coef[c] * y[j]
+            norm += second_coef[c] * second_coef[c] * inv_h[j]
+        theta = (rhs[c] - value) / norm
+        step = dual[c] if dual[c] < theta else theta
+        if step != 0.0:
+            y[i] += step * first_coef[c] * inv_h[i]
+            if j >= 0:
+                y[j] += step * second_coef[c] * inv_h[j]
+            dual[c] -= step
+    return y
+
+
+@njit
+def project_logdet(matrix, diffs, sign, slack, dual, active, gamma):
+    """Hildreth pass of LogDet Bregman projections over the active pair constraints.
+
+    Constraint k: sign_k (v_k^T M v_k - xi_k) <= 0, v_k = ``diffs[k]``, with
+    the slack target xi_k (``slack``, initialised to the bound u or l). With
+    p = v^T M v and r = gamma / (1 + gamma) (r = 1 for gamma = inf, hard
+    constraints): alpha = min(z_k, sign_k r (1/p - 1/xi_k)), s = sign_k alpha,
+    M <- M + s M v v^T M / (1 - s p) (Sherman-Morrison form of
+    M^{-1} <- M^{-1} - s v v^T), xi_k <- gamma xi_k / (gamma + s xi_k),
+    z_k <- z_k - alpha. This is the Bregman projection of (M, xi) for
+    -log det M - gamma sum log xi (ITML, Davis et al. 2007, Algorithm 1).
+    """
+    dim = matrix.shape[0]
+    mv = np.empty(dim)
+    hard = gamma == np.inf
+    ratio = 1.0 if hard else gamma / (1.0 + gamma)
+    for q in range(active.size):
+        k = active[q]
+        v = diffs[k]
+        for a in range(dim):
+            total = 0.0
+            for b in range(dim):
+                total += matrix[a, b] * v[b]
+            mv[a] = total
+        p = 0.0
+        for a in range(dim):
+            p += v[a] * mv[a]
+        if p <= 0.0:
+            continue
+        theta = sign[k] * ratio * (1.0 / p - 1.0 / slack[k])
+        alpha = dual[k] if dual[k] < theta else theta
+        if alpha == 0.0:
+            continue
+        s = sign[k] * alpha
+        beta = s / (1.0 - s * p)
+        for a in range(dim):
+            for b in range(dim):
+                matrix[a, b] += beta * mv[a] * mv[b]
+        if not hard:
+            slack[k] = gamma * slack[k] / (gamma + s * slack[k])
+        dual[k] -= alpha
+    return matrix

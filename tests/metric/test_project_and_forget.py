@@ -1,0 +1,179 @@
+"""Project and Forget against cvxpy (Clarabel) and the constraints' own checks."""
+import itertools
+
+import cvxpy as cp
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import mathopt
+from mathopt import Status
+
+
+def _symmetric(rng, n, low=0.0, high=1.0):
+    upper = np.triu(rng.uniform(low, high, (n, n)), 1)
+    return upper + upper.T
+
+
+def _triangle_violation(X):
+    """max over i, j, k of X_ij - X_ik - X_kj."""
+    return float(np.max(X[:, None, :] - X[:, :, None] - X[None, :, :].transpose(0, 2, 1)))
+
+
+def _cvxpy_metric_problem(n, objective_of):
+    X = cp.Variable((n, n), symmetric=True)
+    cons = [X >= 0, cp.diag(X) == 0]
+    cons += [X[i, j] <= X[i, k] + X[k, j] for i, j, k in itertools.permutations(range(n), 3) if i < j]
+    problem = cp.Problem(cp.Minimize(objective_of(X)), cons)
+    problem.solve(solver="CLARABEL", tol_gap_abs=1e-12, tol_gap_rel=1e-12, tol_feas=1e-12)
+    return problem.value, X.value
+
+
+@pytest.mark.parametrize("n, seed", [(8, 0), (14, 1)])
+def test_nearness_matches_cvxpy(n, seed):
+    rng = np.random.default_rng(seed)
+    D, W = _symmetric(rng, n), _symmetric(rng, n, 0.5, 2.0)
+    result = mathopt.solve(mathopt.MetricProblem(D, weights=W), method="project-and-forget")
+    assert result.status is Status.CONVERGED
+    value, X = _cvxpy_metric_problem(n, lambda X: 0.5 * cp.sum(cp.multiply(np.triu(W, 1), cp.square(X - D))))
+    assert abs(result.fun - value) <= 1e-6 * value
+    np.testing.assert_allclose(result.x, X, atol=1e-5)
+    assert _triangle_violation(result.x) <= 1e-8
+    assert result.max_violation <= 1e-8
+    np.testing.assert_allclose(result.x, result.x.T)
+
+
+def test_sparse_nearness_satisfies_cycle_inequalities():
+    rng = np.random.default_rng(2)
+    G = sp.random(25, 25, density=0.25, random_state=4)
+    G = sp.triu(G, 1)
+    G = (G + G.T).tocsr()
+    problem = mathopt.MetricProblem(G)
+    result = mathopt.solve(problem, history=True)
+    assert result.status is Status.CONVERGED
+    assert result.x.shape == (problem.num_pairs,)
+    # every edge value is at most the shortest path between its endpoints
+    from scipy.sparse.csgraph import shortest_path
+
+    graph = sp.csr_matrix((np.maximum(result.x, 1e-300), (problem.edge_u, problem.edge_v)),
+                          shape=G.shape)
+    dist = shortest_path(graph, directed=False)
+    assert np.max(result.x - dist[problem.edge_u, problem.edge_v]) <= 1e-8
+    assert result.x.min() >= -1e-10
+    assert result.history["active"].shape == result.history["fun"].shape
+    del rng
+
+
+def test_sparse_nearness_matches_cvxpy_cycle_formulation():
+    """A 4-cycle with one long edge: the only metric constraints are its 4 cycle inequalities."""
+    u, v = np.array([0, 1, 2, 0]), np.array([1, 2, 3, 3])
+    d = np.array([1.0, 0.5, 0.25, 4.0])
+    G = sp.coo_matrix((np.concatenate([d, d]), (np.concatenate([u, v]), np.concatenate([v, u]))), shape=(4, 4))
+    problem = mathopt.MetricProblem(G.tocsr())
+    np.testing.assert_array_equal(problem.edges, [[0, 1], [0, 3], [1, 2], [2, 3]])  # sorted pairs
+    d = problem.edge_d
+    result = mathopt.solve(problem)
+    x = cp.Variable(4)
+    cons = [x >= 0] + [x[e] <= cp.sum(x) - x[e] for e in range(4)]
+    value = cp.Problem(cp.Minimize(0.5 * cp.sum_squares(x - d)), cons).solve(solver="CLARABEL")
+    assert abs(result.fun - value) <= 1e-6 * value
+    np.testing.assert_allclose(result.x, x.value, atol=1e-5)
+
+
+def test_correlation_clustering_lp_and_rounding():
+    rng = np.random.default_rng(1)
+    n = 10
+    A = np.triu(rng.choice([-1.0, 1.0], (n, n)) * rng.uniform(0.5, 2.0, (n, n)), 1)
+    A = A + A.T
+    problem = mathopt.MetricProblem.from_signed_graph(A)
+    gamma = 100.0
+    result = mathopt.solve(problem, gamma=gamma, seed=0)
+    assert result.status is Status.CONVERGED
+    D, W = (A < 0).astype(float), np.abs(A)
+    value, _ = _cvxpy_metric_problem(n, lambda X: cp.sum(cp.multiply(np.triu(W, 1), cp.abs(X - D))))
+    # documented bound of the regularized problem: LP(x_gamma) - LP* <= m / gamma
+    assert value - 1e-6 * value <= result.lp_objective <= value + problem.num_pairs / gamma
+    assert abs(result.lp_objective - value) <= 1e-6 * value  # exact here: gamma is above the threshold
+    labels = result.clusters
+    assert labels.shape == (n,) and labels.min() == 0
+    assert set(labels.tolist()) == set(range(labels.max() + 1))  # a partition with consecutive labels
+    separated = labels[problem.edge_u] != labels[problem.edge_v]
+    expected = np.sum(problem.edge_w * np.abs(separated - problem.edge_d))
+    assert result.rounded_objective == pytest.approx(expected)
+    assert result.rounded_objective >= value - 1e-9  # no clustering beats the LP bound
+
+
+def test_correlation_clustering_sparse_graph():
+    rng = np.random.default_rng(3)
+    n = 40
+    labels = np.repeat(np.arange(4), 10)
+    rows, cols = np.triu_indices(n, 1)
+    keep = rng.random(rows.size) < 0.3
+    rows, cols = rows[keep], cols[keep]
+    sign = np.where(labels[rows] == labels[cols], 1.0, -1.0)
+    A = sp.coo_matrix((np.concatenate([sign, sign]), (np.concatenate([rows, cols]), np.concatenate([cols, rows]))),
+                      shape=(n, n)).tocsr()
+    result = mathopt.solve(mathopt.MetricProblem.from_signed_graph(A), seed=1)
+    assert result.status is Status.CONVERGED
+    assert result.lp_objective <= 1e-6  # a perfectly consistent signed graph: LP value 0
+    assert result.rounded_objective == 0.0
+
+
+def _two_cluster_learning_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    scale = np.array([0.3, 1.0, 1.0])
+    X = np.vstack([rng.normal(0.0, 1.0, (15, 3)) * scale, rng.normal(0.0, 1.0, (15, 3)) * scale + [5.0, 0.0, 0.0]])
+    y = np.repeat([0, 1], 15)
+    pairs = np.array(list(itertools.combinations(range(30), 2)))
+    pairs = pairs[rng.choice(len(pairs), 80, replace=False)]
+    similar = pairs[y[pairs[:, 0]] == y[pairs[:, 1]]]
+    dissimilar = pairs[y[pairs[:, 0]] != y[pairs[:, 1]]]
+    # feasible bounds: M = diag(1, 0.05, 0.05) separates the classes along the first axis
+    M = np.diag([1.0, 0.01, 0.01])
+    dist = lambda p: np.einsum("kd,de,ke->k", X[p[:, 0]] - X[p[:, 1]], M, X[p[:, 0]] - X[p[:, 1]])
+    upper = float(np.max(dist(similar)))
+    lower = float(np.min(dist(dissimilar)))
+    assert upper <= lower
+    return X, similar, dissimilar, upper, lower
+
+
+def test_metric_learning_hard_constraints():
+    X, similar, dissimilar, upper, lower = _two_cluster_learning_problem()
+    problem = mathopt.MetricProblem.metric_learning(X, similar, dissimilar, upper, lower)
+    result = mathopt.solve(problem, max_iter=5000)
+    assert result.status is Status.CONVERGED
+    M = result.x
+    np.testing.assert_allclose(M, M.T, atol=1e-12)
+    assert np.linalg.eigvalsh(M).min() > 0.0
+    tol = 1e-6
+    diff_s, diff_d = X[similar[:, 0]] - X[similar[:, 1]], X[dissimilar[:, 0]] - X[dissimilar[:, 1]]
+    assert np.max(np.einsum("kd,de,ke->k", diff_s, M, diff_s)) <= upper + tol
+    assert np.min(np.einsum("kd,de,ke->k", diff_d, M, diff_d)) >= lower - tol
+    assert result.fun >= 0.0  # a LogDet divergence
+
+
+def test_metric_learning_slack_is_psd_and_meets_targets():
+    X, similar, dissimilar, upper, lower = _two_cluster_learning_problem(1)
+    problem = mathopt.MetricProblem.metric_learning(X, similar, dissimilar, 0.2 * upper, 2.0 * lower)
+    result = mathopt.solve(problem, slack=1.0, max_iter=5000)
+    assert result.status is Status.CONVERGED
+    assert np.linalg.eigvalsh(result.x).min() > 0.0
+    targets = result.extra["slack_targets"]
+    diffs = np.vstack([X[similar[:, 0]] - X[similar[:, 1]], X[dissimilar[:, 0]] - X[dissimilar[:, 1]]])
+    lengths = np.einsum("kd,de,ke->k", diffs, result.x, diffs)
+    sign = np.concatenate([np.ones(len(similar)), -np.ones(len(dissimilar))])
+    assert np.max(sign * (lengths - targets)) <= 1e-6
+
+
+def test_callback_history_and_seed():
+    rng = np.random.default_rng(5)
+    problem = mathopt.MetricProblem(_symmetric(rng, 7))
+    seen = []
+    result = mathopt.solve(problem, callback=lambda info: seen.append(info.nit) or info.nit >= 2, history=True)
+    assert result.status is Status.CALLBACK and seen == [0, 1, 2]
+    assert set(result.history) >= {"fun", "max_violation", "change", "active"}
+    assert result.active_sizes.size == result.nit
+    np.testing.assert_array_equal(result.history["active"][1:], result.active_sizes)
+    assert result.history["active"][0] > 0  # the oracle's first list of violated triangles
+    again = mathopt.solve(problem, seed=3)
+    np.testing.assert_array_equal(again.x, mathopt.solve(problem, seed=3).x)
