@@ -36,9 +36,10 @@ Each iteration (the paper's Algorithm 1):
    when ``accuracy_sharpening = r > 0``, which gives superlinear local
    convergence);
 3. descent test :math:`\nabla\mathcal L_{\mu,\nu}^\top\Delta \le
-   -\tfrac{\beta}{2}(\nu\|\nabla_x L\|^2 + \mu\|c\|^2)`; while it fails the
-   penalties grow, :math:`(\mu,\nu) \leftarrow \rho(\mu,\nu)`; after
-   ``max_penalty_increases`` increases the accuracy is tightened
+   -\tfrac{\beta}{2}(\nu\|\nabla_x L\|^2 + \mu\|c\|^2)`; while it fails (for a
+   direction that met the accuracy condition) the penalties grow,
+   :math:`(\mu,\nu) \leftarrow \rho(\mu,\nu)`; after
+   ``max_penalty_increases`` increases (undone if they did not help) the accuracy is tightened
    (:math:`\theta \leftarrow \theta/10`, inexact solvers) and then the
    Hessian shifted (:math:`\delta \leftarrow \max(10\delta, 10^{-4})`);
 4. Armijo backtracking on :math:`\mathcal L_{\mu,\nu}`:
@@ -57,9 +58,11 @@ direction even after the safeguards, the step falls back on
 Statuses: ``CONVERGED``; ``INFEASIBLE`` when the iterate is a stationary point
 of :math:`\|c\|^2` (:math:`\|G^\top c\|_\infty \le 10^{-8}\max(1,\|c\|_\infty)`)
 with :math:`\|c\|_\infty >` ``feasibility_tol`` (inconsistent constraints);
-``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``;
-``NUMERICAL_ERROR`` when the line search fails (step below ``1e-14``) or the
-linear solver breaks down; ``NONFINITE`` when a function returns NaN/inf.
+``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``
+or :math:`\|x\|_\infty >` ``divergence_threshold``;
+``NUMERICAL_ERROR`` when 10 iterations in a row get no usable Newton
+direction (e.g. a sketching solver on an inconsistent KKT system), or the line search fails (step below ``1e-14``) along
+the Newton direction and then along :math:`-\nabla\mathcal L_{\mu,\nu}`; ``NONFINITE`` when a function returns NaN/inf.
 """
 from __future__ import annotations
 
@@ -72,11 +75,14 @@ import scipy.sparse as sp
 from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_int, check_positive
 from ..core.status import Status
-from .options import NLPOptions
+from .options import UnboundedTestOptions
+
+#: Iterations in a row without a usable Newton direction before NUMERICAL_ERROR.
+_MAX_FAILED_SOLVES = 10
 
 
 @dataclass(frozen=True)
-class ExactALOptions(NLPOptions):
+class ExactALOptions(UnboundedTestOptions):
     """Options of the exact-augmented-Lagrangian Newton methods.
 
     Parameters
@@ -93,8 +99,6 @@ class ExactALOptions(NLPOptions):
         ``beta`` of the descent test (0 < beta <= 1).
     armijo : float, default 1e-4
         Sufficient-decrease constant ``sigma`` of the line search.
-    unbounded_threshold : float, default -1e20
-        A feasible iterate with a lower objective is reported UNBOUNDED.
     """
 
     mu: float = 1.0
@@ -103,7 +107,6 @@ class ExactALOptions(NLPOptions):
     max_penalty_increases: int = 8
     descent_fraction: float = 0.5
     armijo: float = 1e-4
-    unbounded_threshold: float = -1e20
 
     def __post_init__(self):
         super().__post_init__()
@@ -115,10 +118,6 @@ class ExactALOptions(NLPOptions):
 
             raise OptionError("need penalty_growth > 1, descent_fraction <= 1 and armijo < 0.5")
         check_int(self, "max_penalty_increases", minimum=0)
-        if not self.unbounded_threshold < 0:
-            from ..core.options import OptionError
-
-            raise OptionError(f"unbounded_threshold must be negative, got {self.unbounded_threshold!r}")
 
 
 @dataclass
@@ -170,6 +169,7 @@ class _State:
     nit: int = 0
     inner_steps: int = 0
     fallback_steps: int = 0
+    failures_in_a_row: int = 0
     merit_grad_norm: float = float("nan")
     extra: dict = field(default_factory=dict)
 
@@ -254,8 +254,9 @@ class ExactALNewton(IterativeSolver):
         if self.options.meets_tolerances({"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
                                           "feasibility": feas}):
             return Status.CONVERGED
-        if feas <= self.options.feasibility_tol and p.f < self.options.unbounded_threshold:
-            state.message = f"objective {p.f:.3e} below unbounded_threshold at a feasible point"
+        reason = self.options.unbounded_reason(p.f, p.x, feas)
+        if reason:
+            state.message = reason
             return Status.UNBOUNDED
         if feas > self.options.feasibility_tol:
             infeas_grad = float(np.max(np.abs(_matvec_t(p.G, p.c)), initial=0.0))
@@ -281,8 +282,12 @@ class ExactALNewton(IterativeSolver):
             K = self._kkt_matrix(H, p.G, state.shift)
             solved = self.linear_solver.solve(K, rhs, theta * kkt_norm, int(self.rng.integers(2**31 - 1)), warm)
             state.inner_steps += solved.inner_steps
+            accurate = solved.ok and np.all(np.isfinite(solved.direction)) and (
+                self.linear_solver.exact or solved.residual <= theta * kkt_norm)
             if solved.ok and np.all(np.isfinite(solved.direction)):
                 warm = solved.direction
+            if accurate:  # the penalties only grow for directions meeting the accuracy condition
+                mu_before, nu_before = state.mu, state.nu
                 dx, dl = solved.direction[:p.x.size], solved.direction[p.x.size:]
                 for _ in range(opts.max_penalty_increases + 1):
                     gx, gl = merit_gradient(p, H, state.mu, state.nu)
@@ -294,6 +299,8 @@ class ExactALNewton(IterativeSolver):
                         break
                     state.mu *= opts.penalty_growth
                     state.nu *= opts.penalty_growth
+                if direction is None:  # the increases did not help: undo them
+                    state.mu, state.nu = mu_before, nu_before
             if direction is not None:
                 break
             if not self.linear_solver.exact and attempt == 0:
@@ -302,6 +309,12 @@ class ExactALNewton(IterativeSolver):
                 state.shift = max(10.0 * state.shift, 1e-4)
         gx, gl = merit_gradient(p, H, state.mu, state.nu)
         state.merit_grad_norm = float(np.linalg.norm(np.concatenate([gx, gl])))
+        state.failures_in_a_row = 0 if direction is not None else state.failures_in_a_row + 1
+        if state.failures_in_a_row >= _MAX_FAILED_SOLVES:
+            state.status = Status.NUMERICAL_ERROR
+            state.message = (f"the linear solver gave no usable Newton direction in {_MAX_FAILED_SOLVES} iterations "
+                             "in a row (inconsistent or badly conditioned KKT systems)")
+            return state
         if direction is None:  # safeguard: steepest descent on the merit function
             state.fallback_steps += 1
             dx, dl = -gx, -gl
@@ -310,6 +323,10 @@ class ExactALNewton(IterativeSolver):
             state.status, state.message = Status.NUMERICAL_ERROR, "no descent direction for the merit function"
             return state
         state.point = self._line_search(state, p, dx, dl, slope)
+        if state.status is Status.NUMERICAL_ERROR and direction is not None:  # retry along -grad merit
+            state.status, state.message = None, ""
+            state.fallback_steps += 1
+            state.point = self._line_search(state, p, -gx, -gl, -float(gx @ gx + gl @ gl))
         return state
 
     def _inertia_shift(self, H, G, last_shift: float) -> float:
@@ -328,7 +345,7 @@ class ExactALNewton(IterativeSolver):
         dense_h = H.toarray() if sp.issparse(H) else H
         dense_g = G.toarray() if sp.issparse(G) else np.asarray(G)
         shift = 0.0
-        for _ in range(40):
+        for _ in range(60):
             K = self._kkt_matrix(dense_h, dense_g, shift)
             _, D, _ = ldl(K)
             eig = eigvalsh(D)  # block-diagonal D: same inertia as K (Sylvester)
@@ -337,7 +354,10 @@ class ExactALNewton(IterativeSolver):
                 return shift
             if np.sum(eig > scale) == n:  # singular only in the constraint block: rank-deficient G
                 return shift
-            shift = max(1e-4, last_shift / 3.0) if shift == 0.0 else 8.0 * shift
+            if shift == 0.0:  # Ipopt's schedule (Waechter & Biegler 2006, Algorithm IC)
+                shift = 1e-4 if last_shift == 0.0 else max(1e-20, last_shift / 3.0)
+            else:
+                shift *= 100.0 if last_shift == 0.0 else 8.0
         return shift
 
     def _kkt_matrix(self, H, G, shift: float):

@@ -17,11 +17,11 @@ from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_positive
 from ..core.status import Status
 from .kkt import Multipliers, kkt_residuals
-from .options import NLPOptions
+from .options import UnboundedTestOptions
 
 
 @dataclass(frozen=True)
-class SequentialOptions(NLPOptions):
+class SequentialOptions(UnboundedTestOptions):
     """Options shared by the sequential (inner L-BFGS-B) methods.
 
     Parameters
@@ -32,25 +32,22 @@ class SequentialOptions(NLPOptions):
         When ``rho`` exceeds it the solve stops: ``Status.INFEASIBLE`` if the
         constraints are still violated, else ``Status.CONVERGED_INACCURATE``.
     inner_max_iter : int, default 1000
-        Iteration limit of each L-BFGS-B solve.
-    unbounded_threshold : float, default -1e20
-        An inner solve reaching a lower objective stops with ``Status.UNBOUNDED``.
+        Iteration limit of each L-BFGS-B solve (which also stops, with
+        ``Status.UNBOUNDED``, when the merit function falls below
+        ``unbounded_threshold``).
     """
 
     penalty: float = 10.0
     penalty_max: float = 1e12
     inner_max_iter: int = 1000
-    unbounded_threshold: float = -1e20
 
     def __post_init__(self):
         super().__post_init__()
         check_positive(self, "penalty", allow_inf=False)
         check_positive(self, "penalty_max")
-        from ..core.options import OptionError, check_int
+        from ..core.options import check_int
 
         check_int(self, "inner_max_iter", minimum=1)
-        if not self.unbounded_threshold < 0:
-            raise OptionError(f"unbounded_threshold must be negative, got {self.unbounded_threshold!r}")
 
 
 @dataclass
@@ -168,6 +165,10 @@ class SequentialMethod(IterativeSolver):
             return state.status
         if self.options.meets_tolerances(state.residuals):
             return Status.CONVERGED
+        reason = self.options.unbounded_reason(state.fun, state.x, state.residuals["feasibility"])
+        if reason:
+            state.message = reason
+            return Status.UNBOUNDED
         if state.rho > self.options.penalty_max:
             if state.residuals["feasibility"] > self.options.feasibility_tol:
                 state.message = (f"penalty {state.rho:.1e} > penalty_max with constraint violation "

@@ -83,21 +83,23 @@ class ALSketchOptions(ExactALOptions):
     accuracy_sharpening : float, default 0.5
         ``r`` in ``theta_t = theta * min(1, ||KKT||)^r``; 0 gives the basic
         (linear-rate) condition, r > 0 superlinear local convergence.
-    max_inner : int, default 200000
-        Maximum sketching steps per linear solve.
+    max_inner : int or None, default None
+        Maximum sketching steps per linear solve; None means
+        ``20000 * (n + m)`` (``n + m`` is the size of the KKT system).
     """
 
     sketch: str = "kaczmarz"
     sketch_size: int = 4
     accuracy: float = 0.1
     accuracy_sharpening: float = 0.5
-    max_inner: int = 200000
+    max_inner: int | None = None
 
     def __post_init__(self):
         super().__post_init__()
         check_choice(self, "sketch", ("kaczmarz", "gaussian"))
         check_int(self, "sketch_size", minimum=1)
-        check_int(self, "max_inner", minimum=1)
+        if self.max_inner is not None:
+            check_int(self, "max_inner", minimum=1)
         check_positive(self, "accuracy", allow_inf=False)
         check_positive(self, "accuracy_sharpening", strict=False, allow_inf=False)
         if self.accuracy >= 1.0:
@@ -121,17 +123,18 @@ class SketchKKTSolver(KKTLinearSolver):
         z = np.zeros(rhs.size) if warm is None else np.array(warm, dtype=float)
         every = max(1, min(rhs.size, 1000))
         q = min(opts.sketch_size, rhs.size)
+        max_steps = opts.max_inner if opts.max_inner is not None else 20000 * rhs.size
         if sp.issparse(K):
             K = sp.csr_matrix(K)
             args = (K.indptr.astype(np.int64), K.indices.astype(np.int64), K.data.astype(float))
             if opts.sketch == "kaczmarz":
-                z, res, steps = kern.kaczmarz_csr(*args, rhs, z, accuracy, opts.max_inner, every, seed)
+                z, res, steps = kern.kaczmarz_csr(*args, rhs, z, accuracy, max_steps, every, seed)
             else:
-                z, res, steps = kern.gaussian_csr(*args, rhs, z, accuracy, opts.max_inner, every, seed, q)
+                z, res, steps = kern.gaussian_csr(*args, rhs, z, accuracy, max_steps, every, seed, q)
         elif opts.sketch == "kaczmarz":
-            z, res, steps = kern.kaczmarz_dense(np.ascontiguousarray(K), rhs, z, accuracy, opts.max_inner, every, seed)
+            z, res, steps = kern.kaczmarz_dense(np.ascontiguousarray(K), rhs, z, accuracy, max_steps, every, seed)
         else:
-            z, res, steps = kern.gaussian_dense(np.ascontiguousarray(K), rhs, z, accuracy, opts.max_inner, every,
+            z, res, steps = kern.gaussian_dense(np.ascontiguousarray(K), rhs, z, accuracy, max_steps, every,
                                                 seed, q)
         return LinearSolve(z, float(res), int(steps), ok=bool(np.isfinite(res)))
 

@@ -20,7 +20,9 @@ L-BFGS-B to gradient tolerance :math:`\omega_k`, then follows the
 bound-constrained Lagrangian method of Nocedal & Wright, Algorithm 17.4
 (after Conn, Gould & Toint's LANCELOT):
 
-* if the violation :math:`v_k = \max(\|c_E\|_\infty, \|\max(c_I, -y/\rho)\|_\infty) \le \eta_k`:
+* if the violation :math:`v_k = \max(\|c_E\|_\infty, \|\max(c_I, -y/\rho)\|_\infty) \le
+  \max(\eta_k,` ``feasibility_tol``) (the floor is this implementation's: it
+  stops :math:`\rho` from growing once the constraints meet their tolerance):
   first-order multiplier update :math:`\lambda \leftarrow \lambda + \rho c_E`,
   :math:`y \leftarrow \max(0, y + \rho c_I)` (N&W eq. 17.39),
   :math:`\eta_{k+1} = \eta_k / \rho^{0.9}`, :math:`\omega_{k+1} = \omega_k/\rho`;
@@ -100,7 +102,7 @@ class AugmentedLagrangian(SequentialMethod):
         if p.n_ineq:
             parts.append(np.max(np.abs(np.maximum(c_ineq, -state.y_ineq / rho))))
         violation = float(max(parts))
-        if violation <= state.eta:
+        if violation <= max(state.eta, self.options.feasibility_tol):
             state.y_eq = state.y_eq + rho * c_eq
             state.y_ineq = np.maximum(0.0, state.y_ineq + rho * c_ineq)
             state.eta = state.eta / rho ** 0.9
