@@ -56,8 +56,8 @@ direction even after the safeguards, the step falls back on
 :math:`-\nabla\mathcal L_{\mu,\nu}` (counted in ``extra["fallback_steps"]``).
 
 Statuses: ``CONVERGED``; ``INFEASIBLE`` when the iterate is a stationary point
-of :math:`\|c\|^2` (:math:`\|G^\top c\|_\infty \le 10^{-8}\max(1,\|c\|_\infty)`)
-with :math:`\|c\|_\infty >` ``feasibility_tol`` (inconsistent constraints);
+of :math:`\|c\|^2` (:math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty`)
+with :math:`\|c\|_\infty > 100\,` ``feasibility_tol`` (inconsistent constraints);
 ``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``
 or :math:`\|x\|_\infty >` ``divergence_threshold``;
 ``NUMERICAL_ERROR`` when 10 iterations in a row get no usable Newton
@@ -258,9 +258,9 @@ class ExactALNewton(IterativeSolver):
         if reason:
             state.message = reason
             return Status.UNBOUNDED
-        if feas > self.options.feasibility_tol:
+        if feas > 100.0 * self.options.feasibility_tol:
             infeas_grad = float(np.max(np.abs(_matvec_t(p.G, p.c)), initial=0.0))
-            if infeas_grad <= 1e-8 * max(1.0, feas):
+            if infeas_grad <= 1e-8 * feas:
                 state.message = (f"stationary point of ||c||^2 with ||c||_inf = {feas:.3e}: "
                                  "the constraints look inconsistent")
                 return Status.INFEASIBLE

@@ -85,7 +85,9 @@ class ALSketchOptions(ExactALOptions):
         (linear-rate) condition, r > 0 superlinear local convergence.
     max_inner : int or None, default None
         Maximum sketching steps per linear solve; None means
-        ``20000 * (n + m)`` (``n + m`` is the size of the KKT system).
+        ``max(10**6, 100 * (n + m))`` (``n + m`` is the size of the KKT system;
+        randomized Kaczmarz needs about ``||K||_F^2 / sigma_min(K)^2`` steps per
+        digit of accuracy, so ill-conditioned systems need more).
     """
 
     sketch: str = "kaczmarz"
@@ -123,7 +125,7 @@ class SketchKKTSolver(KKTLinearSolver):
         z = np.zeros(rhs.size) if warm is None else np.array(warm, dtype=float)
         every = max(1, min(rhs.size, 1000))
         q = min(opts.sketch_size, rhs.size)
-        max_steps = opts.max_inner if opts.max_inner is not None else 20000 * rhs.size
+        max_steps = opts.max_inner if opts.max_inner is not None else max(10**6, 100 * rhs.size)
         if sp.issparse(K):
             K = sp.csr_matrix(K)
             args = (K.indptr.astype(np.int64), K.indices.astype(np.int64), K.data.astype(float))

@@ -52,3 +52,27 @@ def unbounded():
     return mathopt.NLP(lambda x: -x[0], [0.0, 1.0], gradient=lambda x: np.array([-1.0, 0.0]),
                        eq=lambda x: np.array([x[1]]), eq_jacobian=lambda x: np.array([[0.0, 1.0]]),
                        lagrangian_hessian=lambda x, y, z: np.zeros((2, 2)))
+
+
+def assert_solves_hs(method, name, x_tol=1e-5, fun_tol=1e-6, **options):
+    """Solve an HS problem; check status, objective and KKT residuals against the known optimum."""
+    from mathopt.problems import hs
+
+    problem = hs.load(name)
+    result = mathopt.solve(problem, method=method, **options)
+    assert result.status is mathopt.Status.CONVERGED, result.message
+    assert abs(result.fun - problem.known_optimum) <= fun_tol * max(1.0, abs(problem.known_optimum))
+    stat_tol = options.get("stationarity_tol", 1e-6)
+    feas_tol = options.get("feasibility_tol", 1e-8)
+    assert result.residuals["stationarity"] <= stat_tol and result.residuals["feasibility"] <= feas_tol
+    return result
+
+
+def assert_solves_qp(method, x_tol, multiplier_tol, problem_seed=0, **options):
+    """Random convex equality QP against its closed-form KKT solution (numpy solve)."""
+    problem, x_star, y_star = random_equality_qp(seed=problem_seed)
+    result = mathopt.solve(problem, method=method, **options)
+    assert result.status is mathopt.Status.CONVERGED, result.message
+    np.testing.assert_allclose(result.x, x_star, atol=x_tol)
+    np.testing.assert_allclose(result.extra["multipliers"]["eq"], y_star, atol=multiplier_tol)
+    return result
