@@ -76,3 +76,22 @@ def assert_solves_qp(method, x_tol, multiplier_tol, problem_seed=0, **options):
     np.testing.assert_allclose(result.x, x_star, atol=x_tol)
     np.testing.assert_allclose(result.extra["multipliers"]["eq"], y_star, atol=multiplier_tol)
     return result
+
+
+def assert_rank_deficient_solved(method, atol=1e-7, **options):
+    """The duplicated constraint must not stop the method: solution (1/2, 1/2)."""
+    result = mathopt.solve(rank_deficient(), method=method, **options)
+    assert result.status is mathopt.Status.CONVERGED, result.message
+    np.testing.assert_allclose(result.x, [0.5, 0.5], atol=atol)
+
+
+def sparse_qp(seed):
+    """random_equality_qp with scipy.sparse (CSR) Jacobian and Lagrangian Hessian."""
+    import scipy.sparse as sp
+
+    dense, x_star, y_star = random_equality_qp(seed=seed)
+    ev = dense.evaluator()
+    problem = mathopt.NLP(dense.objective, dense.x0, gradient=dense.gradient, eq=dense.eq,
+                          eq_jacobian=lambda x: sp.csr_matrix(ev.eq_jacobian(x)),
+                          lagrangian_hessian=lambda x, y, z: sp.csr_matrix(dense.lagrangian_hessian(x, y, z)))
+    return problem, x_star, y_star

@@ -1,7 +1,6 @@
 """al-sketch: known optima, random convex QP, both sketches, dense and sparse KKT, robustness."""
 import numpy as np
 import pytest
-import scipy.sparse as sp
 
 import mathopt
 from mathopt import Status
@@ -22,18 +21,9 @@ def test_random_qp_closed_form(sketch):
     P.assert_solves_qp(METHOD, x_tol=1e-7, multiplier_tol=1e-6, problem_seed=1, sketch=sketch, seed=0)
 
 
-def _sparse_qp():
-    dense, x_star, y_star = P.random_equality_qp(seed=2)
-    ev = dense.evaluator()
-    problem = mathopt.NLP(dense.objective, dense.x0, gradient=dense.gradient, eq=dense.eq,
-                          eq_jacobian=lambda x: sp.csr_matrix(ev.eq_jacobian(x)),
-                          lagrangian_hessian=lambda x, y, z: sp.csr_matrix(dense.lagrangian_hessian(x, y, z)))
-    return problem, x_star, y_star
-
-
 @pytest.mark.parametrize("sketch", ["kaczmarz", "gaussian"])
 def test_sparse_kkt_matches_closed_form(sketch):
-    problem, x_star, y_star = _sparse_qp()
+    problem, x_star, y_star = P.sparse_qp(seed=2)
     result = mathopt.solve(problem, method=METHOD, sketch=sketch, seed=0)
     assert result.status is Status.CONVERGED, result.message
     np.testing.assert_allclose(result.x, x_star, atol=1e-7)
@@ -66,9 +56,7 @@ def test_inconsistent_constraints_give_documented_failure():
 
 
 def test_rank_deficient_jacobian_still_solved():
-    result = mathopt.solve(P.rank_deficient(), method=METHOD, seed=0)
-    assert result.status is Status.CONVERGED
-    np.testing.assert_allclose(result.x, [0.5, 0.5], atol=1e-7)
+    P.assert_rank_deficient_solved(METHOD, seed=0)
 
 
 def test_nan_from_objective_gives_nonfinite():
