@@ -1,0 +1,400 @@
+r"""The outer method shared by ``al-sketch`` and ``al-newton``.
+
+Problem: :math:`\min f(x)` s.t. :math:`c(x) = 0` (equalities only), with
+Lagrangian :math:`L(x,\lambda) = f(x) + \lambda^\top c(x)`, Jacobian
+:math:`G = \nabla c^\top` and KKT vector
+:math:`\nabla\mathcal L = (\nabla_x L, c)`.
+
+Merit function: the exact augmented Lagrangian of Hong, Na, Mahoney & Kolar
+(2023), Section 2,
+
+.. math::
+
+    \mathcal L_{\mu,\nu}(x,\lambda) = L(x,\lambda) + \frac{\mu}{2}\|c(x)\|^2
+        + \frac{\nu}{2}\|\nabla_x L(x,\lambda)\|^2 ,
+
+whose gradient involves the Hessian of the Lagrangian
+:math:`H = \nabla_x^2 L(x,\lambda)` (derived here, checked against finite
+differences in the tests):
+
+.. math::
+
+    \nabla_x \mathcal L_{\mu,\nu} = (I + \nu H)\nabla_x L + \mu G^\top c ,
+    \qquad
+    \nabla_\lambda \mathcal L_{\mu,\nu} = c + \nu G \nabla_x L .
+
+Each iteration (the paper's Algorithm 1):
+
+1. stop when :math:`\|\nabla_x L\|_\infty \le` ``stationarity_tol`` and
+   :math:`\|c\|_\infty \le` ``feasibility_tol``;
+2. solve the Lagrangian Newton system
+   :math:`K \Delta = -\nabla\mathcal L`, :math:`K = [[H + \delta I, G^\top], [G, 0]]`
+   with the linear solver (``al-newton``: LU; ``al-sketch``: randomized
+   sketching until the adaptive accuracy condition
+   :math:`\|K\Delta + \nabla\mathcal L\| \le \theta_t \|\nabla\mathcal L\|`,
+   with the sharpened :math:`\theta_t = \theta \min(1, \|\nabla\mathcal L\|)^{r}`
+   when ``accuracy_sharpening = r > 0``, which gives superlinear local
+   convergence);
+3. descent test :math:`\nabla\mathcal L_{\mu,\nu}^\top\Delta \le
+   -\tfrac{\beta}{2}(\nu\|\nabla_x L\|^2 + \mu\|c\|^2)`; while it fails (for a
+   direction that met the accuracy condition) the penalties grow,
+   :math:`(\mu,\nu) \leftarrow \rho(\mu,\nu)`; after
+   ``max_penalty_increases`` increases (undone if they did not help) the accuracy is tightened
+   (:math:`\theta \leftarrow \theta/10`, inexact solvers) and then the
+   Hessian shifted (:math:`\delta \leftarrow \max(10\delta, 10^{-4})`);
+4. Armijo backtracking on :math:`\mathcal L_{\mu,\nu}`:
+   :math:`\mathcal L_{\mu,\nu}(z+\alpha\Delta) \le \mathcal L_{\mu,\nu}(z)
+   + \sigma\alpha\nabla\mathcal L_{\mu,\nu}^\top\Delta`, halving :math:`\alpha`.
+
+Deviations, stated honestly: the full text of the paper was not available
+while this was written, so the descent test of step 3 and the joint growth of
+:math:`(\mu,\nu)` are this implementation's choices (they make an exact Newton
+direction a descent direction once :math:`\min(\mu,\nu)` exceeds
+:math:`2\|K^{-1}\|`), and the constants are documented defaults, not
+necessarily the paper's. When the Newton system cannot give a descent
+direction even after the safeguards, the step falls back on
+:math:`-\nabla\mathcal L_{\mu,\nu}` (counted in ``extra["fallback_steps"]``).
+
+Statuses: ``CONVERGED``; ``INFEASIBLE`` when the iterate is a stationary point
+of :math:`\|c\|^2` (:math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty`)
+with :math:`\|c\|_\infty > 100\,` ``feasibility_tol`` (inconsistent constraints);
+``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``
+or :math:`\|x\|_\infty >` ``divergence_threshold``;
+``NUMERICAL_ERROR`` when 10 iterations in a row get no usable Newton
+direction (e.g. a sketching solver on an inconsistent KKT system), or the line search fails (step below ``1e-14``) along
+the Newton direction and then along :math:`-\nabla\mathcal L_{\mu,\nu}`; ``NONFINITE`` when a function returns NaN/inf.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..core.driver import IterationInfo, IterativeSolver, make_result
+from ..core.options import check_int, check_positive
+from ..core.status import Status
+from .options import UnboundedTestOptions
+
+#: Iterations in a row without a usable Newton direction before NUMERICAL_ERROR.
+_MAX_FAILED_SOLVES = 10
+
+
+@dataclass(frozen=True)
+class ExactALOptions(UnboundedTestOptions):
+    """Options of the exact-augmented-Lagrangian Newton methods.
+
+    Parameters
+    ----------
+    mu : float, default 1.0
+        Initial penalty on ``||c||^2`` in the merit function.
+    nu : float, default 1.0
+        Initial penalty on ``||grad_x L||^2`` in the merit function.
+    penalty_growth : float, default 10.0
+        Factor ``rho`` by which ``(mu, nu)`` grow when the descent test fails.
+    max_penalty_increases : int, default 8
+        Penalty increases per iteration before the other safeguards act.
+    descent_fraction : float, default 0.5
+        ``beta`` of the descent test (0 < beta <= 1).
+    armijo : float, default 1e-4
+        Sufficient-decrease constant ``sigma`` of the line search.
+    """
+
+    mu: float = 1.0
+    nu: float = 1.0
+    penalty_growth: float = 10.0
+    max_penalty_increases: int = 8
+    descent_fraction: float = 0.5
+    armijo: float = 1e-4
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("mu", "nu", "armijo", "descent_fraction"):
+            check_positive(self, name, allow_inf=False)
+        check_positive(self, "penalty_growth", allow_inf=False)
+        if self.penalty_growth <= 1.0 or self.descent_fraction > 1.0 or self.armijo >= 0.5:
+            from ..core.options import OptionError
+
+            raise OptionError("need penalty_growth > 1, descent_fraction <= 1 and armijo < 0.5")
+        check_int(self, "max_penalty_increases", minimum=0)
+
+
+@dataclass
+class LinearSolve:
+    """Outcome of one (possibly inexact) solve of ``K d = rhs``."""
+
+    direction: np.ndarray
+    residual: float
+    inner_steps: int = 0
+    ok: bool = True
+
+
+class KKTLinearSolver:
+    """Interface: ``solve(K, rhs, accuracy, seed, warm) -> LinearSolve``.
+
+    ``accuracy`` is the absolute 2-norm target ``||K d - rhs||`` and ``warm``
+    an optional starting point; exact solvers ignore both. ``exact`` tells the outer loop whether tightening helps.
+    """
+
+    exact = True
+
+    def solve(self, K, rhs, accuracy: float, seed: int, warm=None) -> LinearSolve:
+        raise NotImplementedError
+
+
+@dataclass
+class _Point:
+    x: np.ndarray
+    lam: np.ndarray
+    f: float
+    g: np.ndarray
+    c: np.ndarray
+    G: object
+    grad_lag: np.ndarray
+
+    def finite(self) -> bool:
+        return bool(math.isfinite(self.f) and np.all(np.isfinite(self.g)) and np.all(np.isfinite(self.c)))
+
+
+@dataclass
+class _State:
+    point: _Point
+    mu: float
+    nu: float
+    theta: float
+    shift: float = 0.0
+    status: Status | None = None
+    message: str = ""
+    nit: int = 0
+    inner_steps: int = 0
+    fallback_steps: int = 0
+    failures_in_a_row: int = 0
+    merit_grad_norm: float = float("nan")
+    extra: dict = field(default_factory=dict)
+
+
+def _matvec_t(G, v) -> np.ndarray:
+    return np.asarray(G.T @ v).ravel()
+
+
+def _matvec(M, v) -> np.ndarray:
+    return np.asarray(M @ v).ravel()
+
+
+def merit_value(point: _Point, mu: float, nu: float) -> float:
+    """The exact augmented Lagrangian L_{mu,nu} at a point."""
+    return float(point.f + point.lam @ point.c + 0.5 * mu * point.c @ point.c
+                 + 0.5 * nu * point.grad_lag @ point.grad_lag)
+
+
+def merit_gradient(point: _Point, hessian, mu: float, nu: float) -> tuple[np.ndarray, np.ndarray]:
+    """(grad_x, grad_lambda) of L_{mu,nu}; ``hessian`` is the Lagrangian Hessian at the point."""
+    gx = point.grad_lag + nu * _matvec(hessian, point.grad_lag) + mu * _matvec_t(point.G, point.c)
+    gl = point.c + nu * _matvec(point.G, point.grad_lag)
+    return gx, gl
+
+
+class ExactALNewton(IterativeSolver):
+    """Algorithm 1 of Hong et al. (2023) with a pluggable KKT linear solver."""
+
+    def __init__(self, linear_solver: KKTLinearSolver, accuracy: float = 0.0, sharpening: float = 0.0):
+        self.linear_solver = linear_solver
+        self.accuracy, self.sharpening = accuracy, sharpening
+
+    # -- evaluation ------------------------------------------------------
+    def _evaluate(self, x, lam) -> _Point:
+        ev = self.ev
+        f = ev.fun(x)
+        g = ev.gradient(x)
+        c = ev.eq(x)
+        G = ev.eq_jacobian(x)
+        grad_lag = g + _matvec_t(G, lam) if np.all(np.isfinite(c)) else np.full_like(g, np.nan)
+        return _Point(x, lam, f, g, c, G, np.asarray(grad_lag, dtype=float))
+
+    def _hessian(self, point: _Point):
+        H = self.ev.lagrangian_hessian(point.x, point.lam, np.zeros(0))
+        return H if sp.issparse(H) else np.asarray(H, dtype=float)
+
+    # -- IterativeSolver contract -------------------------------------------
+    def init(self, problem, options: ExactALOptions):
+        self.problem, self.options = problem, options
+        self.ev = problem.evaluator()
+        self.rng = np.random.default_rng(options.seed)
+        x = problem.x0.copy()
+        lam0 = np.zeros(problem.n_eq)
+        point = self._evaluate(x, lam0)
+        if point.finite() and problem.n_eq:
+            lam0 = self._least_squares_multipliers(point)
+            point = self._evaluate(x, lam0)
+        return _State(point=point, mu=options.mu, nu=options.nu, theta=self.accuracy)
+
+    def _least_squares_multipliers(self, point: _Point) -> np.ndarray:
+        """lambda_0 = argmin ||g + G^T lambda|| (a standard start; the paper allows any lambda_0)."""
+        G = point.G.toarray() if sp.issparse(point.G) else point.G
+        if G.size > 4e6:  # large problems: start from zero multipliers
+            return np.zeros(point.c.size)
+        lam, *_ = np.linalg.lstsq(G.T, -point.g, rcond=None)
+        return lam if np.all(np.isfinite(lam)) else np.zeros(point.c.size)
+
+    def info(self, state: _State, nit: int, elapsed: float) -> IterationInfo:
+        p = state.point
+        residuals = {"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
+                     "feasibility": float(np.max(np.abs(p.c), initial=0.0))}
+        return IterationInfo(nit=nit, x=p.x, fun=p.f, residuals=residuals, elapsed=elapsed,
+                             extra={"mu": state.mu, "nu": state.nu})
+
+    def terminate(self, state: _State):
+        if state.status is not None:
+            return state.status
+        p = state.point
+        if not p.finite():
+            return None  # the driver reports NONFINITE
+        feas = float(np.max(np.abs(p.c), initial=0.0))
+        if self.options.meets_tolerances({"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
+                                          "feasibility": feas}):
+            return Status.CONVERGED
+        reason = self.options.unbounded_reason(p.f, p.x, feas)
+        if reason:
+            state.message = reason
+            return Status.UNBOUNDED
+        if feas > 100.0 * self.options.feasibility_tol:
+            infeas_grad = float(np.max(np.abs(_matvec_t(p.G, p.c)), initial=0.0))
+            if infeas_grad <= 1e-8 * feas:
+                state.message = (f"stationary point of ||c||^2 with ||c||_inf = {feas:.3e}: "
+                                 "the constraints look inconsistent")
+                return Status.INFEASIBLE
+        return None
+
+    def step(self, state: _State) -> _State:
+        opts, p = self.options, state.point
+        H = self._hessian(p)
+        if (sp.issparse(H) and not np.all(np.isfinite(H.data))) or (not sp.issparse(H) and not np.all(np.isfinite(H))):
+            state.point = _Point(p.x, p.lam, float("nan"), p.g, p.c, p.G, p.grad_lag)
+            return state
+        rhs = -np.concatenate([p.grad_lag, p.c])
+        kkt_norm = float(np.linalg.norm(rhs))
+        theta = state.theta * min(1.0, kkt_norm) ** self.sharpening if self.sharpening > 0 else state.theta
+        direction, dx, dl, slope = None, None, None, 0.0
+        warm = None
+        state.shift = self._inertia_shift(H, p.G, state.shift)
+        for attempt in range(3):  # penalties; then tighter accuracy; then Hessian shift
+            K = self._kkt_matrix(H, p.G, state.shift)
+            solved = self.linear_solver.solve(K, rhs, theta * kkt_norm, int(self.rng.integers(2**31 - 1)), warm)
+            state.inner_steps += solved.inner_steps
+            accurate = solved.ok and np.all(np.isfinite(solved.direction)) and (
+                self.linear_solver.exact or solved.residual <= theta * kkt_norm)
+            if solved.ok and np.all(np.isfinite(solved.direction)):
+                warm = solved.direction
+            if accurate:  # the penalties only grow for directions meeting the accuracy condition
+                mu_before, nu_before = state.mu, state.nu
+                dx, dl = solved.direction[:p.x.size], solved.direction[p.x.size:]
+                for _ in range(opts.max_penalty_increases + 1):
+                    gx, gl = merit_gradient(p, H, state.mu, state.nu)
+                    slope = float(gx @ dx + gl @ dl)
+                    target = -0.5 * opts.descent_fraction * (state.nu * p.grad_lag @ p.grad_lag
+                                                             + state.mu * p.c @ p.c)
+                    if slope <= target:
+                        direction = solved.direction
+                        break
+                    state.mu *= opts.penalty_growth
+                    state.nu *= opts.penalty_growth
+                if direction is None:  # the increases did not help: undo them
+                    state.mu, state.nu = mu_before, nu_before
+            if direction is not None:
+                break
+            if not self.linear_solver.exact and attempt == 0:
+                theta /= 10.0
+            else:
+                state.shift = max(10.0 * state.shift, 1e-4)
+        gx, gl = merit_gradient(p, H, state.mu, state.nu)
+        state.merit_grad_norm = float(np.linalg.norm(np.concatenate([gx, gl])))
+        state.failures_in_a_row = 0 if direction is not None else state.failures_in_a_row + 1
+        if state.failures_in_a_row >= _MAX_FAILED_SOLVES:
+            state.status = Status.NUMERICAL_ERROR
+            state.message = (f"the linear solver gave no usable Newton direction in {_MAX_FAILED_SOLVES} iterations "
+                             "in a row (inconsistent or badly conditioned KKT systems)")
+            return state
+        if direction is None:  # safeguard: steepest descent on the merit function
+            state.fallback_steps += 1
+            dx, dl = -gx, -gl
+            slope = -float(gx @ gx + gl @ gl)
+        if slope >= 0.0:  # a zero merit gradient away from a KKT point
+            state.status, state.message = Status.NUMERICAL_ERROR, "no descent direction for the merit function"
+            return state
+        state.point = self._line_search(state, p, dx, dl, slope)
+        if state.status is Status.NUMERICAL_ERROR and direction is not None:  # retry along -grad merit
+            state.status, state.message = None, ""
+            state.fallback_steps += 1
+            state.point = self._line_search(state, p, -gx, -gl, -float(gx @ gx + gl @ gl))
+        return state
+
+    def _inertia_shift(self, H, G, last_shift: float) -> float:
+        """Smallest tried ``delta`` with ``H + delta I`` positive definite on the null space of ``G``.
+
+        Checked through the inertia of the KKT matrix (``n`` positive, ``m``
+        negative eigenvalues; Nocedal & Wright, Theorem 16.3) by a dense
+        LDL^T factorization, so only for KKT matrices of size <= 3000; larger
+        (sparse) problems rely on the descent-test safeguards instead.
+        """
+        n, m = H.shape[0], G.shape[0]
+        if n + m > 3000:
+            return 0.0
+        from scipy.linalg import eigvalsh, ldl
+
+        dense_h = H.toarray() if sp.issparse(H) else H
+        dense_g = G.toarray() if sp.issparse(G) else np.asarray(G)
+        shift = 0.0
+        for _ in range(60):
+            K = self._kkt_matrix(dense_h, dense_g, shift)
+            _, D, _ = ldl(K)
+            eig = eigvalsh(D)  # block-diagonal D: same inertia as K (Sylvester)
+            scale = 1e-12 * max(1.0, float(np.max(np.abs(eig), initial=1.0)))
+            if np.sum(eig > scale) == n and np.sum(eig < -scale) == m:
+                return shift
+            if np.sum(eig > scale) == n:  # singular only in the constraint block: rank-deficient G
+                return shift
+            if shift == 0.0:  # Ipopt's schedule (Waechter & Biegler 2006, Algorithm IC)
+                shift = 1e-4 if last_shift == 0.0 else max(1e-20, last_shift / 3.0)
+            else:
+                shift *= 100.0 if last_shift == 0.0 else 8.0
+        return shift
+
+    def _kkt_matrix(self, H, G, shift: float):
+        n, m = H.shape[0], G.shape[0]
+        if sp.issparse(H) or sp.issparse(G):
+            Hs = sp.csr_matrix(H) + (shift * sp.identity(n, format="csr") if shift else 0)
+            return sp.bmat([[Hs, sp.csr_matrix(G).T], [sp.csr_matrix(G), None]], format="csr")
+        K = np.zeros((n + m, n + m))
+        K[:n, :n] = H + shift * np.eye(n)
+        K[:n, n:] = G.T
+        K[n:, :n] = G
+        return K
+
+    def _line_search(self, state: _State, p: _Point, dx, dl, slope) -> _Point:
+        opts = self.options
+        phi0 = merit_value(p, state.mu, state.nu)
+        alpha = 1.0
+        while alpha >= 1e-14:
+            trial = self._evaluate(p.x + alpha * dx, p.lam + alpha * dl)
+            if trial.finite():
+                phi = merit_value(trial, state.mu, state.nu)
+                if math.isfinite(phi) and phi <= phi0 + opts.armijo * alpha * slope:
+                    return trial
+            elif alpha == 1.0 and not np.all(np.isfinite(p.x + dx)):
+                return trial
+            alpha *= 0.5
+        if not trial.finite():  # NaN everywhere along the direction: report it, never a silent answer
+            return trial
+        state.status = Status.NUMERICAL_ERROR
+        state.message = "line search on the exact augmented Lagrangian failed (step below 1e-14)"
+        return p
+
+    def finalize(self, state: _State, status: Status, info: IterationInfo, history):
+        ev = self.ev
+        message = f"{status.message}: {state.message}" if state.message else ""
+        extra = {"multipliers": {"eq": state.point.lam.copy(), "ineq": np.zeros(0),
+                                 "bounds": np.zeros(self.problem.n)},
+                 "mu": state.mu, "nu": state.nu, "inner_steps": state.inner_steps,
+                 "fallback_steps": state.fallback_steps, "njev": ev.njev, "ncev": ev.ncev}
+        return make_result(info, status, history, counters=ev.counters(), message=message, extra=extra)

@@ -1,0 +1,201 @@
+"""Shared pieces of the sequential unconstrained methods (``auglag``, ``penalty``).
+
+Each outer iteration minimizes a smooth merit function over the bounds with
+SciPy's L-BFGS-B; this module holds that inner solve, the outer-state
+bookkeeping and the KKT residuals (conventions of :mod:`mathopt.constrained.kkt`,
+with the method's own multipliers and bound multipliers estimated from the
+gradient of the Lagrangian at active bounds).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.driver import IterationInfo, IterativeSolver, make_result
+from ..core.options import check_positive
+from ..core.status import Status
+from .kkt import Multipliers, kkt_residuals
+from .options import UnboundedTestOptions
+
+
+@dataclass(frozen=True)
+class SequentialOptions(UnboundedTestOptions):
+    """Options shared by the sequential (inner L-BFGS-B) methods.
+
+    Parameters
+    ----------
+    penalty : float, default 10.0
+        Initial penalty parameter ``rho``.
+    penalty_max : float, default 1e12
+        When ``rho`` exceeds it the solve stops: ``Status.INFEASIBLE`` if the
+        constraints are still violated, else ``Status.CONVERGED_INACCURATE``.
+    inner_max_iter : int, default 1000
+        Iteration limit of each L-BFGS-B solve (which also stops, with
+        ``Status.UNBOUNDED``, when the merit function falls below
+        ``unbounded_threshold``).
+    """
+
+    penalty: float = 10.0
+    penalty_max: float = 1e12
+    inner_max_iter: int = 1000
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive(self, "penalty", allow_inf=False)
+        check_positive(self, "penalty_max")
+        from ..core.options import check_int
+
+        check_int(self, "inner_max_iter", minimum=1)
+
+
+@dataclass
+class OuterState:
+    x: np.ndarray
+    y_eq: np.ndarray
+    y_ineq: np.ndarray
+    rho: float
+    fun: float = float("nan")
+    residuals: dict = field(default_factory=dict)
+    bounds_mult: np.ndarray | None = None
+    status: Status | None = None
+    message: str = ""
+    inner_iters: int = 0
+    eta: float = 0.0
+    omega: float = 0.0
+    smoothing: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+class SequentialMethod(IterativeSolver):
+    """Base class: subclasses define ``merit(x, state) -> (value, grad)`` and ``update(state)``."""
+
+    name = ""
+
+    def init(self, problem, options: SequentialOptions):
+        self.problem, self.options = problem, options
+        self.ev = problem.evaluator()
+        self.nonfinite = False
+        self.stalls = 0
+        state = OuterState(x=problem.x0.copy(), y_eq=np.zeros(problem.n_eq), y_ineq=np.zeros(problem.n_ineq),
+                           rho=options.penalty)
+        self.setup(state)
+        self.measure(state)
+        return state
+
+    def setup(self, state: OuterState) -> None:
+        """Method-specific initial parameters."""
+
+    # -- pieces used by subclasses -----------------------------------------
+    def values(self, x):
+        """f, grad f, c_E, J_E, c_I, J_I at x (Jacobians dense or sparse)."""
+        ev = self.ev
+        return (ev.fun(x), ev.gradient(x), ev.eq(x), ev.eq_jacobian(x), ev.ineq(x), ev.ineq_jacobian(x))
+
+    def minimize(self, state: OuterState, tol: float) -> None:
+        """One inner L-BFGS-B solve of the merit function from ``state.x``."""
+        from scipy.optimize import minimize
+
+        p, opts = self.problem, self.options
+
+        def fun(x):
+            value, grad = self.merit(x, state)
+            if not (math.isfinite(value) and np.all(np.isfinite(grad))):
+                self.nonfinite = True
+                raise _NonFinite
+            if value < opts.unbounded_threshold:
+                raise _Unbounded
+            return value, grad
+
+        bounds = list(zip(np.where(np.isfinite(p.lb), p.lb, None), np.where(np.isfinite(p.ub), p.ub, None)))
+        x0 = np.clip(state.x, p.lb, p.ub)
+        try:
+            raw = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds if p.has_bounds else None,
+                           options={"maxiter": opts.inner_max_iter, "gtol": tol, "ftol": 1e-15})
+            state.x = np.asarray(raw.x, dtype=float)
+            state.inner_iters += int(raw.nit)
+        except _NonFinite:
+            state.status = Status.NONFINITE
+        except _Unbounded:
+            state.status, state.message = Status.UNBOUNDED, "the merit function fell below unbounded_threshold"
+
+    def measure(self, state: OuterState) -> None:
+        """Objective, multipliers and KKT residuals at ``state.x``."""
+        p = self.problem
+        f, g, c_eq, j_eq, c_ineq, j_ineq = self.values(state.x)
+        state.fun = f
+        if not all(np.all(np.isfinite(v)) for v in (f, g, c_eq, c_ineq)):
+            state.residuals = {"stationarity": float("nan"), "feasibility": float("nan")}
+            return
+        grad_lag = g + (np.asarray(j_eq.T @ state.y_eq).ravel() if p.n_eq else 0.0) \
+            + (np.asarray(j_ineq.T @ state.y_ineq).ravel() if p.n_ineq else 0.0)
+        tol = 1e-8 * np.maximum(1.0, np.abs(state.x))
+        z = np.zeros(p.n)
+        at_upper = np.isfinite(p.ub) & (state.x >= p.ub - tol)
+        at_lower = np.isfinite(p.lb) & (state.x <= p.lb + tol)
+        z[at_upper] = np.maximum(-grad_lag[at_upper], 0.0)
+        z[at_lower] = np.minimum(-grad_lag[at_lower], 0.0)
+        state.bounds_mult = z
+        mult = Multipliers(eq=state.y_eq, ineq=state.y_ineq, bounds=z)
+        state.residuals = kkt_residuals(p, state.x, g, j_eq, j_ineq, c_eq, c_ineq, mult)
+        state.extra = {"c_eq": c_eq, "c_ineq": c_ineq}
+
+    # -- IterativeSolver contract ---------------------------------------------
+    def step(self, state: OuterState) -> OuterState:
+        previous = state.x.copy()
+        self.minimize(state, self.inner_tolerance(state))
+        if state.status is None:
+            self.update(state)
+            self.measure(state)
+            self._check_stall(state, previous)
+        return state
+
+    def _check_stall(self, state: OuterState, previous: np.ndarray) -> None:
+        """Stop when three inner solves in a row no longer move the iterate."""
+        still = np.all(np.abs(state.x - previous) <= 1e-14 * (1.0 + np.abs(previous)))
+        self.stalls = self.stalls + 1 if still else 0
+        if self.stalls >= 3 and not self.options.meets_tolerances(state.residuals):
+            feasible = state.residuals.get("feasibility", np.inf) <= self.options.feasibility_tol
+            state.status = Status.CONVERGED_INACCURATE if feasible else Status.NUMERICAL_ERROR
+            state.message = "three inner solves in a row did not move the iterate"
+
+    def terminate(self, state: OuterState):
+        if state.status is not None:
+            return state.status
+        if self.options.meets_tolerances(state.residuals):
+            return Status.CONVERGED
+        reason = self.options.unbounded_reason(state.fun, state.x, state.residuals["feasibility"])
+        if reason:
+            state.message = reason
+            return Status.UNBOUNDED
+        if state.rho > self.options.penalty_max:
+            if state.residuals["feasibility"] > self.options.feasibility_tol:
+                state.message = (f"penalty {state.rho:.1e} > penalty_max with constraint violation "
+                                 f"{state.residuals['feasibility']:.3e}: the constraints look inconsistent")
+                return Status.INFEASIBLE
+            state.message = (f"penalty {state.rho:.1e} > penalty_max: feasible, but the ill-conditioned inner "
+                             "problems did not reach stationarity_tol")
+            return Status.CONVERGED_INACCURATE
+        return None
+
+    def info(self, state: OuterState, nit: int, elapsed: float) -> IterationInfo:
+        fun = float("nan") if state.status is Status.NONFINITE else state.fun
+        return IterationInfo(nit=nit, x=state.x, fun=fun, residuals=dict(state.residuals), elapsed=elapsed,
+                             extra={"penalty": state.rho})
+
+    def finalize(self, state: OuterState, status: Status, info: IterationInfo, history):
+        p = self.problem
+        message = f"{status.message}: {state.message}" if state.message else ""
+        bounds = state.bounds_mult if state.bounds_mult is not None else np.zeros(p.n)
+        extra = {"multipliers": {"eq": state.y_eq.copy(), "ineq": state.y_ineq.copy(), "bounds": bounds},
+                 "penalty": state.rho, "inner_iterations": state.inner_iters, "njev": self.ev.njev}
+        return make_result(info, status, history, counters=self.ev.counters(), message=message, extra=extra)
+
+
+class _NonFinite(Exception):
+    pass
+
+
+class _Unbounded(Exception):
+    pass

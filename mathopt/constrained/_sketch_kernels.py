@@ -1,0 +1,133 @@
+r"""Numba kernels of the randomized iterative sketching solvers (sketch-and-project).
+
+For a consistent linear system ``K z = b`` (``K`` square, here the symmetric
+KKT matrix), sketch-and-project with the identity metric (Gower & Richtarik
+2015) iterates
+
+.. math::
+
+    z \leftarrow z - K^\top S (S^\top K K^\top S)^\dagger S^\top (K z - b),
+
+with a fresh random sketch ``S`` every step:
+
+* ``kaczmarz``: ``S = e_i``, row ``i`` drawn with probability
+  ``||K_i||^2 / ||K||_F^2`` (randomized Kaczmarz, Strohmer & Vershynin 2009);
+* ``gaussian``: ``S`` an ``N x q`` standard Gaussian block.
+
+Each kernel stops as soon as ``||K z - b||_2 <= tol`` (checked every
+``check_every`` steps, one product with ``K``) or after ``max_steps``; it
+returns the iterate, the last residual norm and the number of steps. Dense
+(``K`` an array) and CSR (``indptr, indices, data``) variants. The RNG is
+Numba's, seeded inside the kernel, so equal seeds give equal iterates.
+This module imports Numba at its top: import it inside solve functions only.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.numba_utils import njit
+
+
+@njit
+def _draw_row(cumulative):
+    i = np.searchsorted(cumulative, np.random.random() * cumulative[-1], side="right")
+    return min(i, cumulative.size - 1)
+
+
+@njit
+def _csr_matvec(indptr, indices, data, z):
+    out = np.zeros(indptr.size - 1)
+    for i in range(indptr.size - 1):
+        acc = 0.0
+        for k in range(indptr[i], indptr[i + 1]):
+            acc += data[k] * z[indices[k]]
+        out[i] = acc
+    return out
+
+
+@njit
+def kaczmarz_dense(K, b, z, tol, max_steps, check_every, seed):
+    np.random.seed(seed)
+    row_norm2 = np.sum(K * K, axis=1)
+    cumulative = np.cumsum(row_norm2)
+    res = np.linalg.norm(K @ z - b)
+    steps = 0
+    while steps < max_steps and res > tol:
+        for _ in range(check_every):
+            i = _draw_row(cumulative)
+            if row_norm2[i] > 0.0:
+                z -= (K[i] @ z - b[i]) / row_norm2[i] * K[i]
+        steps += check_every
+        res = np.linalg.norm(K @ z - b)
+    return z, res, steps
+
+
+@njit
+def kaczmarz_csr(indptr, indices, data, b, z, tol, max_steps, check_every, seed):
+    np.random.seed(seed)
+    rows = indptr.size - 1
+    row_norm2 = np.zeros(rows)
+    for i in range(rows):
+        for k in range(indptr[i], indptr[i + 1]):
+            row_norm2[i] += data[k] * data[k]
+    cumulative = np.cumsum(row_norm2)
+    res = np.linalg.norm(_csr_matvec(indptr, indices, data, z) - b)
+    steps = 0
+    while steps < max_steps and res > tol:
+        for _ in range(check_every):
+            i = _draw_row(cumulative)
+            if row_norm2[i] > 0.0:
+                dot = 0.0
+                for k in range(indptr[i], indptr[i + 1]):
+                    dot += data[k] * z[indices[k]]
+                scale = (dot - b[i]) / row_norm2[i]
+                for k in range(indptr[i], indptr[i + 1]):
+                    z[indices[k]] -= scale * data[k]
+        steps += check_every
+        res = np.linalg.norm(_csr_matvec(indptr, indices, data, z) - b)
+    return z, res, steps
+
+
+@njit
+def _project(z, sketched, r_sketched):
+    """z - A (A^T A)^+ (S^T r) with A = K^T S (q columns)."""
+    gram = sketched.T @ sketched
+    coef = np.linalg.pinv(gram) @ r_sketched
+    return z - sketched @ coef
+
+
+@njit
+def gaussian_dense(K, b, z, tol, max_steps, check_every, seed, q):
+    np.random.seed(seed)
+    n = K.shape[0]
+    r = K @ z - b
+    res = np.linalg.norm(r)
+    steps = 0
+    while steps < max_steps and res > tol:
+        for _ in range(check_every):
+            S = np.random.standard_normal((n, q))
+            z = _project(z, K.T @ S, S.T @ (K @ z - b))
+        steps += check_every
+        res = np.linalg.norm(K @ z - b)
+    return z, res, steps
+
+
+@njit
+def gaussian_csr(indptr, indices, data, b, z, tol, max_steps, check_every, seed, q):
+    """Gaussian block sketch for a symmetric CSR matrix (K^T S = K S)."""
+    np.random.seed(seed)
+    n = indptr.size - 1
+    res = np.linalg.norm(_csr_matvec(indptr, indices, data, z) - b)
+    steps = 0
+    while steps < max_steps and res > tol:
+        for _ in range(check_every):
+            S = np.random.standard_normal((n, q))
+            KS = np.zeros((n, q))
+            for i in range(n):
+                for k in range(indptr[i], indptr[i + 1]):
+                    KS[i] += data[k] * S[indices[k]]
+            r = _csr_matvec(indptr, indices, data, z) - b
+            z = _project(z, KS, S.T @ r)
+        steps += check_every
+        res = np.linalg.norm(_csr_matvec(indptr, indices, data, z) - b)
+    return z, res, steps

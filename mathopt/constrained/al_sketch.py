@@ -1,0 +1,150 @@
+r"""``al-sketch``: adaptive inexact Newton method with randomized iterative sketching.
+
+.. math::
+
+    \min_x f(x) \quad \text{s.t.} \quad c(x) = 0 .
+
+The method of Hong, Na, Mahoney & Kolar (2023) ("AdaSketch-Newton",
+Algorithm 1): each iteration solves the Lagrangian Newton system
+
+.. math::
+
+    \begin{pmatrix} H & G^\top \\ G & 0 \end{pmatrix}
+    \begin{pmatrix} \Delta x \\ \Delta\lambda \end{pmatrix}
+    = -\begin{pmatrix} \nabla_x L \\ c \end{pmatrix}
+
+inexactly with a randomized sketch-and-project solver, stopped by the
+adaptive accuracy condition
+
+.. math::
+
+    \|K\Delta + \nabla\mathcal L_t\| \le \theta_t \|\nabla\mathcal L_t\|,
+    \qquad \theta_t = \theta\,\min(1, \|\nabla\mathcal L_t\|)^{r},
+
+(``r = accuracy_sharpening``; ``r = 0`` is the basic condition giving local
+linear convergence, ``r > 0`` sharpens it as the KKT residual vanishes, which
+gives local superlinear convergence of order ``1 + r``), then performs an
+Armijo line search on the exact augmented Lagrangian
+:math:`\mathcal L_{\mu,\nu} = L + \tfrac\mu2\|c\|^2 + \tfrac\nu2\|\nabla_x L\|^2`,
+raising :math:`(\mu,\nu)` and tightening :math:`\theta` until the direction is
+a descent direction. The outer loop, the merit gradient (which needs the
+Hessian of the Lagrangian) and the safeguards are in
+:mod:`mathopt.constrained._exact_al`, shared with ``al-newton``.
+
+Sketches (Numba kernels, :mod:`mathopt.constrained._sketch_kernels`):
+``"kaczmarz"`` (row sampling with probabilities proportional to squared row
+norms) and ``"gaussian"`` (``N x sketch_size`` Gaussian blocks). Dense KKT
+matrices, or CSR when the Jacobian or the Lagrangian Hessian is
+``scipy.sparse`` (the KKT matrix is then never densified).
+
+Returns the method's multipliers in ``extra["multipliers"]["eq"]`` and the
+number of sketching steps in ``extra["inner_steps"]``.
+
+Deviations: see :mod:`mathopt.constrained._exact_al` (descent test and
+penalty schedule are this implementation's; the paper's full text was not
+available here, so equation numbers are not cited).
+
+References
+----------
+.. [1] I. Hong, S. Na, M. W. Mahoney, M. Kolar, "Constrained Optimization via
+   Exact Augmented Lagrangian and Randomized Iterative Sketching", ICML 2023
+   (arXiv:2305.18379).
+.. [2] R. M. Gower, P. Richtarik, "Randomized iterative methods for linear
+   systems", SIAM J. Matrix Anal. Appl. 36(4), 2015.
+.. [3] T. Strohmer, R. Vershynin, "A randomized Kaczmarz algorithm with
+   exponential convergence", J. Fourier Anal. Appl. 15, 2009.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..core.driver import run
+from ..core.nlp import NLP
+from ..core.options import check_choice, check_int, check_positive
+from ..core.registry import register
+from ._exact_al import ExactALNewton, ExactALOptions, KKTLinearSolver, LinearSolve
+
+
+@dataclass(frozen=True)
+class ALSketchOptions(ExactALOptions):
+    """AdaSketch-Newton: exact-AL line search with a randomized sketching KKT solver.
+
+    Parameters
+    ----------
+    sketch : {"kaczmarz", "gaussian"}, default "kaczmarz"
+        Randomized Kaczmarz (row sampling) or Gaussian block sketch.
+    sketch_size : int, default 4
+        Columns of the Gaussian sketch (ignored by ``"kaczmarz"``).
+    accuracy : float, default 0.1
+        ``theta`` of the adaptive accuracy condition (0 < theta < 1).
+    accuracy_sharpening : float, default 0.5
+        ``r`` in ``theta_t = theta * min(1, ||KKT||)^r``; 0 gives the basic
+        (linear-rate) condition, r > 0 superlinear local convergence.
+    max_inner : int or None, default None
+        Maximum sketching steps per linear solve; None means
+        ``max(10**6, 100 * (n + m))`` (``n + m`` is the size of the KKT system;
+        randomized Kaczmarz needs about ``||K||_F^2 / sigma_min(K)^2`` steps per
+        digit of accuracy, so ill-conditioned systems need more).
+    """
+
+    sketch: str = "kaczmarz"
+    sketch_size: int = 4
+    accuracy: float = 0.1
+    accuracy_sharpening: float = 0.5
+    max_inner: int | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice(self, "sketch", ("kaczmarz", "gaussian"))
+        check_int(self, "sketch_size", minimum=1)
+        if self.max_inner is not None:
+            check_int(self, "max_inner", minimum=1)
+        check_positive(self, "accuracy", allow_inf=False)
+        check_positive(self, "accuracy_sharpening", strict=False, allow_inf=False)
+        if self.accuracy >= 1.0:
+            from ..core.options import OptionError
+
+            raise OptionError(f"accuracy must be < 1, got {self.accuracy!r}")
+
+
+class SketchKKTSolver(KKTLinearSolver):
+    """Sketch-and-project on the (dense or CSR) KKT matrix, warm-started."""
+
+    exact = False
+
+    def __init__(self, options: ALSketchOptions):
+        self.options = options
+
+    def solve(self, K, rhs, accuracy, seed, warm=None) -> LinearSolve:
+        from . import _sketch_kernels as kern
+
+        opts = self.options
+        z = np.zeros(rhs.size) if warm is None else np.array(warm, dtype=float)
+        every = max(1, min(rhs.size, 1000))
+        q = min(opts.sketch_size, rhs.size)
+        max_steps = opts.max_inner if opts.max_inner is not None else max(10**6, 100 * rhs.size)
+        if sp.issparse(K):
+            K = sp.csr_matrix(K)
+            args = (K.indptr.astype(np.int64), K.indices.astype(np.int64), K.data.astype(float))
+            if opts.sketch == "kaczmarz":
+                z, res, steps = kern.kaczmarz_csr(*args, rhs, z, accuracy, max_steps, every, seed)
+            else:
+                z, res, steps = kern.gaussian_csr(*args, rhs, z, accuracy, max_steps, every, seed, q)
+        elif opts.sketch == "kaczmarz":
+            z, res, steps = kern.kaczmarz_dense(np.ascontiguousarray(K), rhs, z, accuracy, max_steps, every, seed)
+        else:
+            z, res, steps = kern.gaussian_dense(np.ascontiguousarray(K), rhs, z, accuracy, max_steps, every,
+                                                seed, q)
+        return LinearSolve(z, float(res), int(steps), ok=bool(np.isfinite(res)))
+
+
+@register("al-sketch", problem=NLP, options=ALSketchOptions, constraints=("eq",), backends=("numba",),
+          stochastic=True, requires=("scipy", "numba"))
+def al_sketch(problem: NLP, options: ALSketchOptions):
+    """AdaSketch-Newton (Hong et al. 2023, Algorithm 1): exact-AL line search, sketched KKT solves."""
+    solver = ExactALNewton(SketchKKTSolver(options), accuracy=options.accuracy,
+                           sharpening=options.accuracy_sharpening)
+    return run(solver, problem, options, "al-sketch")

@@ -1,0 +1,73 @@
+"""al-newton: known optima (HS6, HS7, HS28), a random convex QP in one Newton step, robustness."""
+import numpy as np
+import pytest
+
+import mathopt
+from mathopt import Status
+from mathopt.constrained import _exact_al
+from mathopt.problems import hs
+
+from . import problems as P
+
+METHOD = "al-newton"
+
+
+@pytest.mark.parametrize("name", ["HS6", "HS7", "HS28"])
+def test_hock_schittkowski_optima(name):
+    P.assert_solves_hs(METHOD, name)
+
+
+def test_hs7_solution_point():
+    result = P.assert_solves_hs(METHOD, "HS7")
+    np.testing.assert_allclose(result.x, [0.0, np.sqrt(3.0)], atol=1e-7)
+
+
+def test_random_qp_closed_form_in_one_newton_step():
+    result = P.assert_solves_qp(METHOD, x_tol=1e-10, multiplier_tol=1e-9)
+    assert result.nit == 1  # an exact Newton step solves an equality QP
+
+
+def test_merit_gradient_matches_finite_differences():
+    """grad L_{mu,nu} = ((I + nu H) grad_x L + mu G^T c, c + nu G grad_x L), H the Lagrangian Hessian."""
+    problem = hs.load("HS7")
+    solver = _exact_al.ExactALNewton(linear_solver=None)
+    solver.ev = problem.evaluator()
+    rng = np.random.default_rng(3)
+    x, lam, mu, nu = rng.standard_normal(2), rng.standard_normal(1), 2.5, 0.7
+    point = solver._evaluate(x, lam)
+    gx, gl = _exact_al.merit_gradient(point, solver._hessian(point), mu, nu)
+
+    def merit(z):
+        return _exact_al.merit_value(solver._evaluate(z[:2], z[2:]), mu, nu)
+
+    z, h = np.concatenate([x, lam]), 1e-6
+    fd = np.array([(merit(z + h * e) - merit(z - h * e)) / (2 * h) for e in np.eye(3)])
+    np.testing.assert_allclose(np.concatenate([gx, gl]), fd, rtol=1e-6, atol=1e-6)
+
+
+def test_inconsistent_constraints_reported_infeasible():
+    result = mathopt.solve(P.inconsistent(), method=METHOD)
+    assert result.status is Status.INFEASIBLE
+    assert "inconsistent" in result.message
+    np.testing.assert_allclose(result.x[0], 0.5, atol=1e-8)  # least-squares point of the constraints
+
+
+def test_rank_deficient_jacobian_still_solved():
+    P.assert_rank_deficient_solved(METHOD, atol=1e-8)
+
+
+def test_nan_from_objective_gives_nonfinite():
+    result = mathopt.solve(P.nan_objective(), method=METHOD)
+    assert result.status is Status.NONFINITE
+
+
+def test_unbounded_objective_reported():
+    result = mathopt.solve(P.unbounded(), method=METHOD)
+    assert result.status is Status.UNBOUNDED
+
+
+def test_sparse_jacobian_and_hessian_give_the_dense_answer():
+    problem, x_star, _ = P.sparse_qp(seed=1)
+    result = mathopt.solve(problem, method=METHOD)
+    assert result.status is Status.CONVERGED
+    np.testing.assert_allclose(result.x, x_star, atol=1e-10)
