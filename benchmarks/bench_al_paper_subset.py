@@ -6,15 +6,16 @@ problems and reports the number solved and the median number of outer
 iterations to ``||(grad_x L, c)||_2 <= 1e-4``. CUTEst cannot be built here (no
 Fortran compiler), so this runs the problems of that list that
 ``mathopt.problems.hs`` writes out, from the standard x0, and reports, for
-al-sketch (default options, several seeds), al-sketch with
-``exact_fallback=False`` (the pure sketching method) and al-newton side by
-side: outer iterations to KKT <= 1e-4 (the paper's measure) and whether the
+al-sketch (default options: pure sketching with subspace recycling, several
+seeds), al-sketch with ``exact_fallback=True`` (an exact LU solve when the
+sketch stalls), optionally (``--plain``) al-sketch with ``recycle=0`` (plain
+sketch-and-project), and al-newton side by side: outer iterations to KKT <= 1e-4 (the paper's measure) and whether the
 run then reached the library's tolerances (stationarity <= 1e-6, feasibility
 <= 1e-8).
 
 Usage::
 
-    python benchmarks/bench_al_paper_subset.py [--seeds 5] [--all]
+    python benchmarks/bench_al_paper_subset.py [--seeds 5] [--all] [--plain]
 """
 import argparse
 import pathlib
@@ -60,6 +61,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--all", action="store_true",
                         help="run the whole built-in equality set instead of the paper's subset")
+    parser.add_argument("--plain", action="store_true",
+                        help="also run al-sketch with recycle=0 (slow: degenerate problems run into the time limit)")
     args = parser.parse_args(argv)
     if args.all:
         ours = hs.names("equality")
@@ -67,8 +70,11 @@ def main(argv=None):
     else:
         ours = [p for p in PAPER_PROBLEMS if p in hs.names()]
         print(f"{len(ours)} of the paper's {len(PAPER_PROBLEMS)} problems are built in: {', '.join(ours)}")
-    configs = [("al-sketch", "al-sketch", {}), ("al-sketch (exact_fallback=False)", "al-sketch",
-                                                  {"exact_fallback": False}), ("al-newton", "al-newton", {})]
+    configs = [("al-sketch", "al-sketch", {}),
+               ("al-sketch (exact_fallback=True)", "al-sketch", {"exact_fallback": True})]
+    if args.plain:
+        configs.append(("al-sketch (recycle=0)", "al-sketch", {"recycle": 0}))
+    configs.append(("al-newton", "al-newton", {}))
     print("| solver | reached KKT <= 1e-4 (runs) | median outer iterations to KKT <= 1e-4 "
           "| solved to 1e-6/1e-8 (runs) | runs with exact fallback solves |")
     print("|---|---|---|---|---|")
@@ -83,7 +89,7 @@ def main(argv=None):
                 reached += k is not None
                 solved += ok
                 fallback_runs += fallbacks > 0
-                if fallbacks and label == "al-sketch":
+                if fallbacks and label == "al-sketch (exact_fallback=True)":
                     fallback_problems[name] = fallback_problems.get(name, 0) + 1
                 if k is not None:
                     its.append(k)
@@ -93,7 +99,7 @@ def main(argv=None):
     print("\nper problem, outer iterations to KKT <= 1e-4 (al-sketch: over seeds; None: not reached):")
     for name, row in per_problem.items():
         print(name, {k: v for k, v in row.items()})
-    print("\nproblems where al-sketch used exact fallback solves (runs):", fallback_problems)
+    print("\nproblems where al-sketch (exact_fallback=True) used exact solves (runs):", fallback_problems)
 
 
 if __name__ == "__main__":

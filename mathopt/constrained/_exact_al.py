@@ -92,12 +92,16 @@ Deviations, each a safeguard the built-in set needed:
   10^{-4})`, twice); when that fails too the step is
   :math:`-\nabla\mathcal L_{\mu,\nu}` (counted in ``extra["fallback_steps"]``),
   and a failed line search along the Newton direction is retried along it;
-* ``al-sketch`` only: when the sketching solver stalls (its inner-step budget
-  ends before the accuracy condition holds), that iteration's system is solved
-  exactly (LU) when ``exact_fallback=True`` (default; counted in
-  ``extra["exact_fallbacks"]``). With ``exact_fallback=False`` the stalled
+* ``al-sketch`` only: the sketch is started and corrected in a subspace of
+  recent directions (``recycle``); when the sketching solver stalls (its
+  inner-step budget ends before the accuracy condition holds) the stalled
   sketch iterate is still tested for descent and used when it passes, as the
-  authors' code does (counted in ``extra["inaccurate_steps"]``).
+  authors' code does (counted in ``extra["inaccurate_steps"]``), or, with
+  ``exact_fallback=True`` (off by default), that iteration's system is solved
+  exactly (LU; counted in ``extra["exact_fallbacks"]``);
+* near a solution, where the predicted decrease of the merit function is below
+  its rounding error, the unit step is accepted when it lowers
+  :math:`\|\nabla\mathcal L\|` (Armijo's test is decided by round-off there).
 
 Statuses: ``CONVERGED``; ``INFEASIBLE`` when the iterate is a stationary point
 of :math:`\|c\|^2` (:math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty`)
@@ -231,6 +235,10 @@ def _matvec(M, v) -> np.ndarray:
     return np.asarray(M @ v).ravel()
 
 
+def _kkt_norm(point: _Point) -> float:
+    return float(np.hypot(np.linalg.norm(point.grad_lag), np.linalg.norm(point.c)))
+
+
 def merit_value(point: _Point, mu: float, nu: float) -> float:
     """The exact augmented Lagrangian L_{mu,nu} at a point."""
     return float(point.f + point.lam @ point.c + 0.5 * mu * point.c @ point.c
@@ -292,8 +300,7 @@ class ExactALNewton(IterativeSolver):
         residuals = {"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
                      "feasibility": float(np.max(np.abs(p.c), initial=0.0))}
         return IterationInfo(nit=nit, x=p.x, fun=p.f, residuals=residuals, elapsed=elapsed,
-                             extra={"mu": state.mu, "nu": state.nu,
-                                    "kkt_norm": float(np.hypot(np.linalg.norm(p.grad_lag), np.linalg.norm(p.c)))})
+                             extra={"mu": state.mu, "nu": state.nu, "kkt_norm": _kkt_norm(p)})
 
     def terminate(self, state: _State):
         if state.status is not None:
@@ -485,12 +492,18 @@ class ExactALNewton(IterativeSolver):
     def _line_search(self, state: _State, p: _Point, dx, dl, slope) -> _Point:
         opts = self.options
         phi0 = merit_value(p, state.mu, state.nu)
+        # Near a solution the predicted decrease can fall below the rounding error of the merit
+        # value: Armijo's test is then decided by round-off. The unit step is accepted there when
+        # it lowers the KKT residual (a safeguard of ours, not in the paper).
+        roundoff = abs(slope) <= 1e3 * np.finfo(float).eps * max(1.0, abs(phi0))
         alpha = 1.0
         while alpha >= 1e-14:
             trial = self._evaluate(p.x + alpha * dx, p.lam + alpha * dl)
             if trial.finite():
                 phi = merit_value(trial, state.mu, state.nu)
                 if math.isfinite(phi) and phi <= phi0 + opts.armijo * alpha * slope:
+                    return trial
+                if alpha == 1.0 and roundoff and _kkt_norm(trial) < _kkt_norm(p):
                     return trial
             elif alpha == 1.0 and not np.all(np.isfinite(p.x + dx)):
                 return trial

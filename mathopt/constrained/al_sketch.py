@@ -43,9 +43,11 @@ number of sketching steps in ``extra["inner_steps"]``.
 Deviations: see :mod:`mathopt.constrained._exact_al` (the paper's full text
 was not available here, so its rules are taken from the authors' released
 code and equation numbers are not cited). Specific to ``al-sketch``: the
-sketch runs on the Ruiz-equilibrated system (``equilibrate``), and an
-iteration whose sketch stalls is solved exactly (``exact_fallback``, counted
-in ``extra["exact_fallbacks"]``).
+sketch runs on the Ruiz-equilibrated system (``equilibrate``), is warm-started
+and corrected in a subspace of recent directions (``recycle``, see the option),
+and an iteration whose sketch stalls can be solved exactly on request
+(``exact_fallback=True``, off by default, counted in
+``extra["exact_fallbacks"]``).
 
 References
 ----------
@@ -99,15 +101,28 @@ class ALSketchOptions(ExactALOptions):
         residual of the original system. On the built-in set this cuts the
         median of ``||K||_F^2 / sigma_min^2`` (Kaczmarz steps per digit) over
         the iterates from 1.8e6 to 43 (HS27) and from 4.8e15 to 120 (BT8).
-    exact_fallback : bool, default True
-        When the sketching solver gives no direction passing the descent test
-        (it stalls: ``max_inner`` steps without meeting the accuracy condition
-        three times in one iteration, typically on a nearly singular KKT matrix
-        at a degenerate solution), solve that iteration's KKT system exactly
-        (LU) instead. Counted in ``result.extra["exact_fallbacks"]`` (iterations
-        that used it); ``extra["inaccurate_steps"]`` counts sketched directions
-        used after running out of inner steps. ``False`` gives the pure method
-        (a stalled iteration then steps along ``-grad L_{mu,nu}``).
+    exact_fallback : bool, default False
+        When True and the sketching solver gives no direction passing the
+        descent test (it stalls: ``max_inner`` steps without meeting the
+        accuracy condition three times in one iteration), that iteration's KKT
+        system is solved exactly (LU) instead; counted in
+        ``result.extra["exact_fallbacks"]``. ``extra["inaccurate_steps"]``
+        counts sketched directions used after running out of inner steps. The
+        default ``False`` is the pure method (a stalled iteration steps along
+        ``-grad L_{mu,nu}``).
+    recycle : int, default 3
+        Subspace recycling (ours, not in the paper): the last ``recycle``
+        directions of earlier solves span a subspace ``V`` (at most half the
+        system size). Each solve starts at the minimum-residual point of
+        ``span(V)`` and, after every 16 Kaczmarz epochs (or every residual check
+        of the Gaussian sketch), corrects its iterate by the minimum-residual step in ``span(V)``
+        (``recycle`` products with ``K`` per solve, one per correction). At a
+        degenerate solution (singular reduced Hessian, e.g. HS46 and HS49) the
+        Newton direction is dominated by a direction of tiny curvature that
+        persists from one iteration to the next; randomized Kaczmarz needs
+        ``||K||_F^2 / sigma_min^2`` (1e9 - 1e10 there) steps per digit along
+        it, the correction removes it in one least-squares solve of size
+        ``recycle``. ``0`` gives the plain sketch-and-project solver.
     """
 
     sketch: str = "kaczmarz"
@@ -116,10 +131,12 @@ class ALSketchOptions(ExactALOptions):
     accuracy_sharpening: float = 0.5
     max_inner: int | None = None
     equilibrate: bool = True
-    exact_fallback: bool = True
+    exact_fallback: bool = False
+    recycle: int = 3
 
     def __post_init__(self):
         super().__post_init__()
+        check_int(self, "recycle", minimum=0)
         check_choice(self, "sketch", ("kaczmarz", "gaussian"))
         check_int(self, "sketch_size", minimum=1)
         if self.max_inner is not None:
@@ -148,13 +165,17 @@ class SketchKKTSolver(KKTLinearSolver):
 
     def __init__(self, options: ALSketchOptions):
         self.options = options
+        self.recent: list[np.ndarray] = []  # the last ``recycle`` directions, for the warm start
         self.deadline = time.perf_counter() + options.max_time  # the driver starts its clock right after
 
     def solve(self, K, rhs, accuracy, seed, warm=None) -> LinearSolve:
         from . import _sketch_kernels as kern
 
         opts = self.options
-        z = np.zeros(rhs.size) if warm is None else np.array(warm, dtype=float)
+        z = np.zeros(rhs.size)
+        deflation = self._recycled_basis(K, rhs, warm) if opts.recycle else None
+        if deflation is None and warm is not None:
+            z = np.array(warm, dtype=float)
         K_orig, rhs_orig, scale = K, rhs, None
         if opts.equilibrate:
             scale = _ruiz_scaling(K)
@@ -165,12 +186,18 @@ class SketchKKTSolver(KKTLinearSolver):
                 K = scale[:, None] * np.asarray(K) * scale[None, :]
             rhs = scale * rhs
             z = z / scale
+            if deflation is not None:  # the same subspace in the scaled variables
+                deflation = (deflation[0] / scale[:, None], scale[:, None] * deflation[1])
             accuracy = accuracy * float(np.min(scale))  # ||D r|| <= tol min(D) implies ||r|| <= tol
         kaczmarz = opts.sketch == "kaczmarz"
         # Residual checks cost one product with K (about two Kaczmarz epochs of work on a sparse K):
         # Kaczmarz checks once per epoch (N steps), Gaussian steps (each a product with K) every 1000.
         every = rhs.size if kaczmarz else max(1, min(rhs.size, 1000))
         chunk = every * max(1, 2**20 // every) if kaczmarz else every
+        if deflation is not None:  # start at the Galerkin point of span(V), correct after each chunk
+            V, KV = deflation
+            z = V @ _subspace_correction(V, KV, -rhs, np.linalg.norm(rhs))
+            chunk = every * 16 if kaczmarz else every
         q = min(opts.sketch_size, rhs.size)
         max_steps = opts.max_inner if opts.max_inner is not None else max(10**6, 100 * rhs.size)
         if sp.issparse(K):
@@ -190,12 +217,50 @@ class SketchKKTSolver(KKTLinearSolver):
             budget = min(chunk, max_steps - steps)
             z, res, done = kernel(*matrix, rhs, z, accuracy, budget, every, (seed + call) % 2**32, res, *extra)
             steps, call = steps + int(done), call + 1
+            if deflation is not None and res > accuracy and np.isfinite(res):
+                r = np.asarray(K @ z).ravel() - rhs
+                z = z + V @ _subspace_correction(V, KV, r, np.linalg.norm(rhs))
+                res = float(np.linalg.norm(np.asarray(K @ z).ravel() - rhs))
             if not res > accuracy or steps >= max_steps or time.perf_counter() > self.deadline:
                 break
         if scale is not None:
             z = scale * z
             res = np.linalg.norm(np.asarray(K_orig @ z).ravel() - rhs_orig)
+        if opts.recycle and np.all(np.isfinite(z)):
+            self.recent = (self.recent + [z.copy()])[-opts.recycle:]
         return LinearSolve(z, float(res), steps, ok=bool(np.isfinite(res)))
+
+    def _recycled_basis(self, K, rhs, warm):
+        """``(V, K V)`` for the recent directions (and ``warm``), or None: ``recycle`` products with ``K``."""
+        basis = [v for v in self.recent if v.size == rhs.size]
+        if warm is not None:
+            basis.append(np.asarray(warm, dtype=float))
+        basis = basis[max(0, len(basis) - rhs.size // 2):] if rhs.size >= 2 else []  # at most half the size
+        if not basis:
+            return None
+        V = np.column_stack(basis)
+        KV = np.column_stack([np.asarray(K @ v).ravel() for v in basis])
+        return (V, KV) if np.all(np.isfinite(KV)) and np.all(np.isfinite(V)) else None
+
+
+def _subspace_correction(V, KV, r, limit: float) -> np.ndarray:
+    """``c`` of the correction ``z += V c`` in ``span(V)`` for the residual ``r = K z - rhs``.
+
+    First the Galerkin choice ``V^T (r + K V c) = 0``, ``c = -(V^T K V)^+ V^T r``
+    (``K`` symmetric): it weighs the residual by ``V`` itself, so it removes the
+    error along a direction of tiny curvature contained in ``V`` even when the
+    other components of ``V`` are inexact (the residual they add is removed by
+    the next sketching steps). ``V^T K V`` is indefinite for a KKT matrix and
+    can be nearly singular, so the Galerkin step is kept only if its residual
+    is at most ``limit`` (the caller passes ``||rhs||``, the residual of
+    ``z = 0``); otherwise the minimum-residual choice
+    ``c = argmin ||r + K V c||``, which never raises the residual.
+    """
+    coef = -np.linalg.pinv(V.T @ KV, rcond=1e-12, hermitian=True) @ (V.T @ r)
+    if np.all(np.isfinite(coef)) and np.linalg.norm(r + KV @ coef) <= limit:
+        return coef
+    coef, *_ = np.linalg.lstsq(KV, -r, rcond=None)
+    return coef if np.all(np.isfinite(coef)) else np.zeros(V.shape[1])
 
 
 def _ruiz_scaling(K, iterations: int = 10) -> np.ndarray:

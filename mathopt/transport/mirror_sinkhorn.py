@@ -192,8 +192,7 @@ class _State:
         return self.average / self.weight if self.weight > 0 else self.plan.copy()
 
     def output(self, rounding):
-        plan = self.averaged()
-        return round_to_polytope(plan, self.a, self.b) if rounding and self.weight > 0 else plan
+        return _averaged_output(self.average, self.weight, self.a, self.b, rounding)
 
 
 class _LinearState:
@@ -231,10 +230,18 @@ class _LinearState:
         return done, values
 
     def output(self, rounding):
-        if self.state[1] == 0:
-            return np.outer(self.a, self.b) / self.a.sum()
-        plan = self.average / self.state[1]
-        return round_to_polytope(plan, self.a, self.b) if rounding else plan
+        return _averaged_output(self.average, self.state[1], self.a, self.b, rounding)
+
+
+def _averaged_output(total, weight, a, b, rounding):
+    """The output plan: the running sum ``total`` over its ``weight``, rounded onto U(a, b) on request.
+
+    Before any iteration (``weight == 0``) it is the starting plan ``a b^T / sum(a)``.
+    """
+    if weight == 0:
+        return np.outer(a, b) / a.sum()
+    plan = total / weight
+    return round_to_polytope(plan, a, b) if rounding else plan
 
 
 @register("mirror-sinkhorn", problem=TransportProblem, options=MirrorSinkhornOptions, backends=("numba",),
@@ -337,10 +344,7 @@ class OnlineMirrorSinkhorn:
     def __init__(self, a, b, *, step_size: float | None = None, gradient_bound: float | None = None,
                  averaging: str = "uniform", rounding: bool = True):
         problem = TransportProblem(a, b, cost=np.zeros((np.size(a), np.size(b))))
-        if step_size is not None and not (step_size > 0 and math.isfinite(step_size)):
-            raise ValueError(f"step_size must be positive and finite, got {step_size!r}")
-        if averaging not in ("uniform", "step"):
-            raise ValueError(f"averaging must be 'uniform' or 'step', got {averaging!r}")
+        MirrorSinkhornOptions(step_size=step_size, averaging=averaging)  # validates both (OptionError)
         self._state = _State(problem.a, problem.b, default_step_size(problem.a, problem.b, step_size),
                              averaging == "uniform")
         if gradient_bound is not None:

@@ -4,6 +4,7 @@ import pytest
 
 import mathopt
 from mathopt import Status
+from mathopt.problems import hs
 
 from . import problems as P
 
@@ -50,11 +51,13 @@ def test_same_seed_same_iterates_different_seed_runs_too():
 
 
 def test_inconsistent_constraints_give_documented_failure():
-    result = mathopt.solve(P.inconsistent(), method=METHOD, seed=0, max_inner=20000)
+    # the pure method: the KKT systems are inconsistent, the sketch never meets its accuracy condition
+    pure = mathopt.solve(P.inconsistent(), method=METHOD, seed=0, max_inner=20000)
+    assert pure.status in (Status.INFEASIBLE, Status.NUMERICAL_ERROR) and not pure.success
+    assert "inconsistent" in pure.message
+    result = mathopt.solve(P.inconsistent(), method=METHOD, seed=0, max_inner=20000, exact_fallback=True)
     assert result.status is Status.INFEASIBLE  # the stalled sketch falls back on an exact solve
     assert result.message and not result.success
-    pure = mathopt.solve(P.inconsistent(), method=METHOD, seed=0, max_inner=20000, exact_fallback=False)
-    assert pure.status in (Status.INFEASIBLE, Status.NUMERICAL_ERROR) and not pure.success
 
 
 def test_rank_deficient_jacobian_still_solved():
@@ -66,12 +69,11 @@ def test_nan_from_objective_gives_nonfinite():
 
 
 def test_unbounded_objective_is_not_reported_solved():
-    """Zero Hessian: the shifted KKT systems defeat Kaczmarz, the exact fallback finds the divergence."""
-    result = mathopt.solve(P.unbounded(), method=METHOD, seed=0, max_iter=100, max_inner=20000)
-    assert result.status is Status.UNBOUNDED
-    pure = mathopt.solve(P.unbounded(), method=METHOD, seed=0, max_iter=20, max_inner=20000, exact_fallback=False)
-    assert pure.status in (Status.UNBOUNDED, Status.MAX_ITER, Status.NUMERICAL_ERROR)
-    assert pure.x[0] > 1.0  # it does move towards -inf
+    """Zero Hessian: shifted KKT systems; the recycled directions carry the iterates to the divergence test."""
+    for options in ({}, {"exact_fallback": True}):
+        result = mathopt.solve(P.unbounded(), method=METHOD, seed=0, max_iter=100, max_inner=20000, **options)
+        assert result.status is Status.UNBOUNDED
+        assert result.x[0] > 1e6  # it does move towards +inf
 
 
 def test_bad_options_rejected():
@@ -88,14 +90,42 @@ def test_previously_failing_problems_solved(name):
     assert result.extra["fallback_steps"] == 0
 
 
-@pytest.mark.parametrize("name", ["HS56", "BT8"])
+@pytest.mark.parametrize("name", ["HS56", "BT8", "HS46", "HS49"])
 def test_pure_sketching_solves_without_exact_fallback(name):
-    result = P.assert_solves_hs(METHOD, name, seed=0, exact_fallback=False)
+    # HS46 and HS49 have degenerate solutions (singular reduced Hessian): solved thanks to ``recycle``
+    result = P.assert_solves_hs(METHOD, name, seed=0, max_time=30)
     assert result.extra["exact_fallbacks"] == 0
+    assert result.extra["inaccurate_steps"] <= 0.1 * result.nit
+
+
+def test_plain_kaczmarz_stalls_at_a_degenerate_solution_where_recycling_does_not():
+    # Without the recycled subspace the KKT system near HS49's solution needs ~1e9 Kaczmarz steps per digit
+    plain = mathopt.solve(hs.load("HS49"), method=METHOD, seed=0, recycle=0, max_inner=20_000, max_iter=40)
+    recycled = mathopt.solve(hs.load("HS49"), method=METHOD, seed=0, recycle=3, max_inner=20_000, max_iter=40)
+    assert not plain.success and plain.extra["inaccurate_steps"] > 0
+    assert recycled.success and recycled.extra["inaccurate_steps"] == 0
+
+
+def test_recycled_subspace_removes_a_slow_direction_from_one_solve():
+    from mathopt.constrained.al_sketch import ALSketchOptions, SketchKKTSolver
+
+    rng = np.random.default_rng(0)
+    Q, _ = np.linalg.qr(rng.normal(size=(12, 12)))
+    K = Q @ np.diag(np.r_[np.linspace(1.0, 2.0, 11), 1e-6]) @ Q.T  # one direction of tiny curvature
+    rhs = Q[:, -1] * 1e-6 + 1e-3 * Q[:, 0]
+    exact = np.linalg.solve(K, rhs)
+    tol = 1e-6 * np.linalg.norm(rhs)
+    solver = SketchKKTSolver(ALSketchOptions(max_inner=50_000, equilibrate=False))
+    cold = solver.solve(K, rhs, tol, seed=0)
+    assert cold.residual > tol  # Kaczmarz alone: ~1e12 steps per digit along Q[:, -1]
+    solver.recent = [exact + 0.1 * rng.normal(size=12) * 1e-3]  # an earlier, nearby direction
+    warm = solver.solve(K, rhs, tol, seed=0)
+    assert warm.residual <= tol
+    assert np.linalg.norm(warm.direction - exact) <= tol / 1e-6  # ||K^-1|| = 1e6
 
 
 def test_stalled_sketch_falls_back_on_an_exact_solve_and_counts_it():
-    # HS46's KKT matrix is nearly singular near its degenerate solution: Kaczmarz stalls there
-    result = P.assert_solves_hs(METHOD, "HS46", seed=0, max_inner=20_000)
+    # Without recycling, HS46's KKT matrix is nearly singular near its degenerate solution: Kaczmarz stalls
+    result = P.assert_solves_hs(METHOD, "HS46", seed=0, max_inner=20_000, recycle=0, exact_fallback=True)
     assert result.extra["exact_fallbacks"] > 0
     assert result.extra["exact_fallbacks"] < result.nit

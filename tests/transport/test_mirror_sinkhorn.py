@@ -83,6 +83,15 @@ def test_partial_fit_equals_solve_with_the_same_stream():
     np.testing.assert_allclose(model.plan_, batch.plan, atol=1e-14)
 
 
+def test_online_model_rejects_bad_options_and_starts_from_the_product_plan():
+    a, b, _ = point_cloud_instance()
+    with pytest.raises(mathopt.OptionError, match="averaging"):
+        OnlineMirrorSinkhorn(a, b, averaging="last")
+    with pytest.raises(mathopt.OptionError, match="step_size"):
+        OnlineMirrorSinkhorn(a, b, step_size=-1.0)
+    np.testing.assert_allclose(OnlineMirrorSinkhorn(a, b).plan_, np.outer(a, b) / a.sum())
+
+
 def test_callback_path_equals_compiled_loop_and_history():
     a, b, cost = point_cloud_instance()
     problem = mathopt.TransportProblem(a, b, cost=cost)
