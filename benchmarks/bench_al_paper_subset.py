@@ -89,7 +89,7 @@ def main(argv=None):
                 reached += k is not None
                 solved += ok
                 fallback_runs += fallbacks > 0
-                if fallbacks and label == "al-sketch (exact_fallback=True)":
+                if fallbacks and options.get("exact_fallback"):
                     fallback_problems[name] = fallback_problems.get(name, 0) + 1
                 if k is not None:
                     its.append(k)

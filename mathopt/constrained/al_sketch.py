@@ -113,10 +113,12 @@ class ALSketchOptions(ExactALOptions):
     recycle : int, default 3
         Subspace recycling (ours, not in the paper): the last ``recycle``
         directions of earlier solves span a subspace ``V`` (at most half the
-        system size). Each solve starts at the minimum-residual point of
-        ``span(V)`` and, after every 16 Kaczmarz epochs (or every residual check
-        of the Gaussian sketch), corrects its iterate by the minimum-residual step in ``span(V)``
-        (``recycle`` products with ``K`` per solve, one per correction). At a
+        system size). Each solve starts at the Galerkin point of ``span(V)``
+        and, after every 16 Kaczmarz epochs (or every residual check of the
+        Gaussian sketch), corrects its iterate by the Galerkin step in
+        ``span(V)`` (the minimum-residual step when the Galerkin one would raise
+        the residual above ``||rhs||``; see :func:`_subspace_correction`):
+        ``recycle`` products with ``K`` per solve, one per correction. At a
         degenerate solution (singular reduced Hessian, e.g. HS46 and HS49) the
         Newton direction is dominated by a direction of tiny curvature that
         persists from one iteration to the next; randomized Kaczmarz needs
@@ -196,7 +198,9 @@ class SketchKKTSolver(KKTLinearSolver):
         chunk = every * max(1, 2**20 // every) if kaczmarz else every
         if deflation is not None:  # start at the Galerkin point of span(V), correct after each chunk
             V, KV = deflation
-            z = V @ _subspace_correction(V, KV, -rhs, np.linalg.norm(rhs))
+            rhs_norm = float(np.linalg.norm(rhs))
+            coef, _ = _subspace_correction(V, KV, -rhs, rhs_norm)
+            z = V @ coef
             chunk = every * 16 if kaczmarz else every
         q = min(opts.sketch_size, rhs.size)
         max_steps = opts.max_inner if opts.max_inner is not None else max(10**6, 100 * rhs.size)
@@ -218,9 +222,8 @@ class SketchKKTSolver(KKTLinearSolver):
             z, res, done = kernel(*matrix, rhs, z, accuracy, budget, every, (seed + call) % 2**32, res, *extra)
             steps, call = steps + int(done), call + 1
             if deflation is not None and res > accuracy and np.isfinite(res):
-                r = np.asarray(K @ z).ravel() - rhs
-                z = z + V @ _subspace_correction(V, KV, r, np.linalg.norm(rhs))
-                res = float(np.linalg.norm(np.asarray(K @ z).ravel() - rhs))
+                coef, res = _subspace_correction(V, KV, np.asarray(K @ z).ravel() - rhs, rhs_norm)
+                z = z + V @ coef
             if not res > accuracy or steps >= max_steps or time.perf_counter() > self.deadline:
                 break
         if scale is not None:
@@ -243,8 +246,8 @@ class SketchKKTSolver(KKTLinearSolver):
         return (V, KV) if np.all(np.isfinite(KV)) and np.all(np.isfinite(V)) else None
 
 
-def _subspace_correction(V, KV, r, limit: float) -> np.ndarray:
-    """``c`` of the correction ``z += V c`` in ``span(V)`` for the residual ``r = K z - rhs``.
+def _subspace_correction(V, KV, r, limit: float) -> tuple[np.ndarray, float]:
+    """``(c, ||r + K V c||)`` for the correction ``z += V c`` in ``span(V)``, ``r = K z - rhs``.
 
     First the Galerkin choice ``V^T (r + K V c) = 0``, ``c = -(V^T K V)^+ V^T r``
     (``K`` symmetric): it weighs the residual by ``V`` itself, so it removes the
@@ -254,13 +257,18 @@ def _subspace_correction(V, KV, r, limit: float) -> np.ndarray:
     can be nearly singular, so the Galerkin step is kept only if its residual
     is at most ``limit`` (the caller passes ``||rhs||``, the residual of
     ``z = 0``); otherwise the minimum-residual choice
-    ``c = argmin ||r + K V c||``, which never raises the residual.
+    ``c = argmin ||r + K V c||``, which never raises the residual. The new
+    residual norm comes from ``K V`` (no further product with ``K``).
     """
     coef = -np.linalg.pinv(V.T @ KV, rcond=1e-12, hermitian=True) @ (V.T @ r)
-    if np.all(np.isfinite(coef)) and np.linalg.norm(r + KV @ coef) <= limit:
-        return coef
+    if np.all(np.isfinite(coef)):
+        res = float(np.linalg.norm(r + KV @ coef))
+        if res <= limit:
+            return coef, res
     coef, *_ = np.linalg.lstsq(KV, -r, rcond=None)
-    return coef if np.all(np.isfinite(coef)) else np.zeros(V.shape[1])
+    if not np.all(np.isfinite(coef)):
+        return np.zeros(V.shape[1]), float(np.linalg.norm(r))
+    return coef, float(np.linalg.norm(r + KV @ coef))
 
 
 def _ruiz_scaling(K, iterations: int = 10) -> np.ndarray:
