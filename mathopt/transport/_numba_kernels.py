@@ -151,25 +151,26 @@ def taylor_degree(eta_row, eta_col, cost_bound):
 
 
 @njit
-def _pass_block(block, cost, a, f, g, average, s_now, flush_weight, eta_row, row_weight, eta_col, degree, column_sums,
-                sums, buffers):
-    """One fused pass over the rows of one block (linear OT, iterate in scaling form).
+def _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+                column_sums, sums, buffers):
+    """One fused pass over the rows of one block (linear OT).
 
-    The iterate is P_ij = exp(f_i + g_j - s C_ij) with s the sum of the steps
-    so far (each mirror step multiplies by exp(-eta C); each Sinkhorn
-    half-step only shifts f or g). In one read of C and of the average, the
-    pass (i) adds ``flush_weight * P`` to ``average`` (the pending column
-    iterate of the previous pass; skipped when 0), (ii) when ``eta_row > 0``
-    does the row step P' = P exp(-eta_row C), f_i += log(a_i / (P' 1)_i) and
-    adds ``row_weight * P`` (new P) to ``average``, (iii) when ``eta_col > 0``
-    accumulates the column sums of P exp(-eta_col C) (the next column step)
-    into ``column_sums[block]`` (the caller shifts g). sums[block] gets
-    (<C, flushed P>, <C, row iterate>) for the history. Each row is processed
-    in a buffer that stays in cache, with branch-free loops LLVM vectorizes.
-    When both steps run and ``degree > 0``, exp(-eta_col C) is not computed
-    but obtained as exp(-eta_row C) times the degree-``degree`` Taylor
-    polynomial of exp((eta_row - eta_col) C) (exact to rounding, see
-    TAYLOR_RADIUS): two full exps per entry per pass instead of three.
+    The iterate is P = plan diag(col_scale) (``col_scale`` is the pending
+    column scaling of the last column step). In one read of C, of ``plan``
+    and of the average, the pass (i) adds ``flush_weight * P`` to ``average``
+    (the pending column iterate of the previous pass; skipped when 0), (ii)
+    when ``eta_row > 0`` does the row step P' = P exp(-eta_row C),
+    P = diag(a / P' 1) P' (f_i += log of the scaling) and adds
+    ``row_weight * P`` to ``average``, (iii) when ``eta_col > 0`` stores
+    Q = P exp(-eta_col C) in ``plan`` and accumulates its column sums into
+    ``column_sums[block]`` (the caller sets ``col_scale = b / Q^T 1``);
+    otherwise P itself is stored (the caller resets ``col_scale`` to 1).
+    sums[block] gets (<C, flushed P>, <C, row iterate>) for the history.
+    Each row is processed in a buffer that stays in cache, with branch-free
+    loops LLVM vectorizes. When both steps run and ``degree > 0``,
+    exp(-eta_col C) is not computed but obtained as exp(-eta_row C) times the
+    degree-``degree`` Taylor polynomial of exp((eta_row - eta_col) C) (exact
+    to rounding, see TAYLOR_RADIUS): one full exp per entry per pass.
     """
     n, m = cost.shape
     blocks = column_sums.shape[0]
@@ -181,13 +182,13 @@ def _pass_block(block, cost, a, f, g, average, s_now, flush_weight, eta_row, row
     flushed_value = 0.0
     row_value = 0.0
     for i in range(block * n // blocks, (block + 1) * n // blocks):
-        fi = f[i]
-        if fi == -np.inf:  # zero-mass row stays zero
+        if f[i] == -np.inf:  # zero-mass row stays zero
             continue
         row = cost[i]
+        plan_row = plan[i]
         average_row = average[i]
         for j in range(m):
-            buffer[j] = fast_exp(fi + g[j] - s_now * row[j])
+            buffer[j] = plan_row[j] * col_scale[j]
         if flush_weight > 0:
             for j in range(m):
                 average_row[j] += flush_weight * buffer[j]
@@ -198,24 +199,28 @@ def _pass_block(block, cost, a, f, g, average, s_now, flush_weight, eta_row, row
                 buffer[j] *= factors[j]
             row_sum = _sum(buffer)
             scale = a[i] / row_sum
-            f[i] = fi + math.log(scale) if row_sum > 0 else np.nan
+            f[i] += math.log(scale) if row_sum > 0 else np.nan
             for j in range(m):
                 buffer[j] *= scale
                 average_row[j] += row_weight * buffer[j]
             row_value += _dot(buffer, row)
+        if eta_col == 0:
+            plan_row[:] = buffer
+        elif eta_row == 0 or degree == 0:
+            for j in range(m):
+                plan_row[j] = buffer[j] * fast_exp(-eta_col * row[j])
+        elif degree == 5:
+            for j in range(m):
+                plan_row[j] = buffer[j] * factors[j] * _taylor_exp5(delta * row[j])
+        elif degree == 8:
+            for j in range(m):
+                plan_row[j] = buffer[j] * factors[j] * _taylor_exp8(delta * row[j])
+        else:
+            for j in range(m):
+                plan_row[j] = buffer[j] * factors[j] * _taylor_exp11(delta * row[j])
         if eta_col > 0:
-            if eta_row == 0 or degree == 0:
-                for j in range(m):
-                    partial[j] += buffer[j] * fast_exp(-eta_col * row[j])
-            elif degree == 5:
-                for j in range(m):
-                    partial[j] += buffer[j] * factors[j] * _taylor_exp5(delta * row[j])
-            elif degree == 8:
-                for j in range(m):
-                    partial[j] += buffer[j] * factors[j] * _taylor_exp8(delta * row[j])
-            else:
-                for j in range(m):
-                    partial[j] += buffer[j] * factors[j] * _taylor_exp11(delta * row[j])
+            for j in range(m):
+                partial[j] += plan_row[j]
     sums[block, 0] = flushed_value
     sums[block, 1] = row_value
 
@@ -227,45 +232,61 @@ PARALLEL_MIN_ENTRIES = 10_000
 
 
 @njit(parallel=True)
-def _pass_parallel(cost, a, f, g, average, s_now, flush_weight, eta_row, row_weight, eta_col, degree, column_sums,
-                   sums, buffers):
+def _pass_parallel(cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+                   column_sums, sums, buffers):
     for block in prange(column_sums.shape[0]):
-        _pass_block(block, cost, a, f, g, average, s_now, flush_weight, eta_row, row_weight, eta_col, degree,
+        _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
                     column_sums, sums, buffers)
 
 
 @njit
-def _run_pass(parallel, cost, a, f, g, average, s_now, flush_weight, eta_row, row_weight, eta_col, degree, column_sums,
-              sums, buffers):
+def _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
+              degree, column_sums, sums, buffers):
+    """One pass (see ``_pass_block``), then the pending column scaling: b / (column sums) after a column
+    step (g shifted by its log), 1 otherwise. Returns False if a potential became NaN."""
     if parallel:
-        _pass_parallel(cost, a, f, g, average, s_now, flush_weight, eta_row, row_weight, eta_col, degree,
+        _pass_parallel(cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
                        column_sums, sums, buffers)
     else:
         for block in range(column_sums.shape[0]):
-            _pass_block(block, cost, a, f, g, average, s_now, flush_weight, eta_row, row_weight, eta_col, degree,
-                        column_sums, sums, buffers)
+            _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
+                        degree, column_sums, sums, buffers)
+    finite = True
+    for j in range(col_scale.size):
+        if eta_col > 0:
+            total = column_sums[0, j]
+            for block in range(1, column_sums.shape[0]):
+                total += column_sums[block, j]
+            col_scale[j] = b[j] / total if total > 0 else (0.0 if b[j] == 0 else np.nan)
+            g[j] += math.log(col_scale[j]) if col_scale[j] > 0 else (-np.inf if b[j] == 0 else np.nan)
+            finite = finite and not math.isnan(g[j])
+        else:
+            col_scale[j] = 1.0
+    for i in range(f.size):
+        finite = finite and not math.isnan(f[i])
+    return finite
 
 
 @njit
-def mirror_sinkhorn_linear(cost, a, b, f, g, average, state, t0, n_iter, step_scale, cost_bound, uniform,
-                           column_sums, buffers, values, record):
+def mirror_sinkhorn_linear(cost, a, b, f, g, plan, col_scale, average, state, t0, n_iter, step_scale, cost_bound,
+                           uniform, column_sums, buffers, values, record):
     """Mirror Sinkhorn iterations t0+1 .. t0+n_iter for linear OT (Ballu & Berthet 2023, Algorithm 1).
 
     Iteration t: eta_t = step_scale / sqrt(t); P' = P exp(-eta_t C); rows
-    rescaled to a when t is odd, columns to b when t is even. The output
-    average accumulates w_t P_t (w_t = 1 if ``uniform`` else eta_t) in
-    ``average`` (unnormalized) with total weight state[1]. ``state`` holds
-    (s, total weight, pending weight, sum of w_t <C, P_t>): s is the sum of
-    steps in P = exp(f + g - s C); a column iterate is added to the average
-    by the next pass ("pending"), and by a final flush before returning, so
-    two iterations (a row and a column step) cost one pass over C: three
-    vectorized exps per entry. When ``record``, values[k] = <C, average> /
-    weight after iteration t0+1+k (the objective of the unrounded average).
-    The pass runs threaded over row blocks when ``column_sums`` has more than
-    one row (one per block). Returns the number of iterations run (stops
-    early if a potential is NaN).
+    rescaled to a when t is odd, columns to b when t is even. The iterate is
+    P = plan diag(col_scale) = exp(f + g - s C) (f, g: the logs of the
+    scalings so far, s = state[0] the sum of the steps). The output average
+    accumulates w_t P_t (w_t = 1 if ``uniform`` else eta_t) in ``average``
+    (unnormalized) with total weight state[1]. ``state`` holds (s, total
+    weight, pending weight, sum of w_t <C, P_t>): a column iterate is added to
+    the average by the next pass ("pending"), and by a final flush before
+    returning, so two iterations (a row and a column step) cost one pass over
+    C. When ``record``, values[k] = <C, average> / weight after iteration
+    t0+1+k (the objective of the unrounded average). The pass runs threaded
+    over row blocks when ``column_sums`` has more than one row (one per
+    block). Returns the number of iterations run (stops early if a scaling
+    is NaN).
     """
-    m = cost.shape[1]
     parallel = column_sums.shape[0] > 1
     sums = np.zeros((column_sums.shape[0], 2))
     done = 0
@@ -278,8 +299,8 @@ def mirror_sinkhorn_linear(cost, a, b, f, g, average, state, t0, n_iter, step_sc
             pair = done + 2 <= n_iter
             eta_next = step_scale / math.sqrt(t + 1) if pair else 0.0
             degree = taylor_degree(eta, eta_next, cost_bound) if pair else 0
-            _run_pass(parallel, cost, a, f, g, average, state[0], pending, eta, weight, eta_next, degree,
-                      column_sums, sums, buffers)
+            finite = _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, pending, eta, weight, eta_next,
+                               degree, column_sums, sums, buffers)
             flushed, row_value = sums[:, 0].sum(), sums[:, 1].sum()
             if pending > 0:
                 state[1] += pending
@@ -299,25 +320,16 @@ def mirror_sinkhorn_linear(cost, a, b, f, g, average, state, t0, n_iter, step_sc
             eta = eta_next
             weight = 1.0 if uniform else eta
         else:  # column step with no row step before it in this call (pending is 0 here)
-            _run_pass(parallel, cost, a, f, g, average, state[0], 0.0, 0.0, 0.0, eta, 0, column_sums, sums,
-                      buffers)
-        finite = True
-        for j in range(m):
-            total = column_sums[0, j]
-            for block in range(1, column_sums.shape[0]):
-                total += column_sums[block, j]
-            g[j] = g[j] + math.log(b[j] / total) if total > 0 else (-np.inf if b[j] == 0 else np.nan)
-            finite = finite and not math.isnan(g[j])
+            finite = _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, 0.0, 0.0, 0.0, eta, 0,
+                               column_sums, sums, buffers)
         state[0] += eta
         state[2] = weight
         done += 1
-        for i in range(f.size):
-            finite = finite and not math.isnan(f[i])
         if not finite:
             break
     if state[2] > 0:  # flush the last column iterate into the average
-        _run_pass(parallel, cost, a, f, g, average, state[0], state[2], 0.0, 0.0, 0.0, 0, column_sums, sums,
-                  buffers)
+        _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, state[2], 0.0, 0.0, 0.0, 0, column_sums,
+                  sums, buffers)
         state[1] += state[2]
         state[3] += state[2] * sums[:, 0].sum()
         if record and done > 0:

@@ -42,17 +42,17 @@ exp(-eta C), so the iterate is :math:`P_t = \\exp(f_i + g_j - S_t C_{ij})` with
 :math:`S_t = \\sum_{s \\le t} \\eta_s` and potentials f, g: Mirror Sinkhorn on
 linear OT is log-domain Sinkhorn whose temperature 1/S_t decreases every
 half-step. Because S_t changes every iteration, each iteration needs exp of
-every entry of C (plain Sinkhorn reuses a fixed kernel exp(-C/reg)); the
-Numba kernel therefore fuses a row step and the next column step into one pass
-over C (three vectorized exps per entry per two iterations; the column iterate
-is added to the average during the next pass), with a vectorizable exp
-(:func:`mathopt.core.numba_utils.exp`, 1 ulp). Of the three, exp(-eta_{t+1} C)
-is exp(-eta_t C) times exp((eta_t - eta_{t+1}) C), whose small exponent
-(eta_t - eta_{t+1} ~ eta_t / 2t) a Taylor polynomial of degree 5 to 11
-evaluates to rounding error, so past the first iterations a pass costs two
-full exps per entry. The pass is threaded over row blocks (``parallel``,
-default on, for matrices of at least 1e4 entries). No n x m temporaries
-besides the average.
+every entry of C (plain Sinkhorn reuses a fixed kernel exp(-C/reg)). The
+Numba kernel stores the iterate (up to a pending column scaling) and fuses a
+row step and the next column step into one pass over C (the column iterate
+is added to the average during the next pass). exp(-eta_t C) is computed with
+a vectorizable exp (:func:`mathopt.core.numba_utils.exp`, 1 ulp), and
+exp(-eta_{t+1} C) as exp(-eta_t C) times exp((eta_t - eta_{t+1}) C), whose
+small exponent (eta_t - eta_{t+1} ~ eta_t / 2t) a Taylor polynomial of degree
+5 to 11 evaluates to rounding error: past the first iterations a pass costs
+one full exp per entry. The pass is threaded over row blocks (``parallel``,
+default on, for matrices of at least 1e4 entries). Memory: C, the iterate
+and the average (three n x m arrays).
 
 Online mode: when the problem has ``stochastic_gradient(P, rng)``, step 1 uses
 that draw instead of the exact gradient (the paper's stochastic/online
@@ -203,7 +203,8 @@ class _State:
 
 
 class _LinearState:
-    """Linear OT iterate in scaling form P = exp(f + g - s C) (see ``mirror_sinkhorn_linear``)."""
+    """Linear OT iterate P = plan diag(col_scale) = exp(f + g - s C) and the running average
+    (see ``mirror_sinkhorn_linear``)."""
 
     def __init__(self, problem, step_size, uniform, parallel):
         import numba
@@ -216,6 +217,8 @@ class _LinearState:
         with np.errstate(divide="ignore"):
             self.f = np.log(self.a) - math.log(self.a.sum())
             self.g = np.log(self.b)
+        self.plan = np.outer(self.a, self.b) / self.a.sum()  # P_0; P = plan diag(col_scale) = exp(f + g - s C)
+        self.col_scale = np.ones(problem.shape[1])
         self.average = np.zeros(problem.shape)
         self.state = np.zeros(4)  # s, total weight, pending weight, weighted sum of <C, P_t>
         self.t = 0
@@ -231,8 +234,8 @@ class _LinearState:
         from ._numba_kernels import mirror_sinkhorn_linear
 
         values = np.full(k, np.nan)
-        done = mirror_sinkhorn_linear(self.cost, self.a, self.b, self.f, self.g, self.average, self.state, self.t,
-                                      k, self.step_scale, self.cost_bound, self.uniform, self.column_sums,
+        done = mirror_sinkhorn_linear(self.cost, self.a, self.b, self.f, self.g, self.plan, self.col_scale,
+                                      self.average, self.state, self.t, k, self.step_scale, self.cost_bound, self.uniform, self.column_sums,
                                       self.buffers, values, record)
         self.t += done
         return done, values

@@ -190,3 +190,21 @@ def test_threaded_pass_equals_serial(monkeypatch):
     np.testing.assert_allclose(threaded.plan, serial.plan, rtol=1e-12, atol=1e-16)
     np.testing.assert_allclose(threaded.history["averaged_objective"], serial.history["averaged_objective"],
                                rtol=1e-12)
+
+
+def test_zero_mass_rows_and_columns_stay_empty_serial_and_threaded():
+    rng = np.random.default_rng(1)
+    a, b = rng.random(120), rng.random(120)
+    a[[3, 7]] = 0.0
+    b[[0, 5]] = 0.0
+    a, b = a / a.sum(), b / b.sum()
+    cost = rng.random((120, 120))
+    problem = mathopt.TransportProblem(a, b, cost=cost)
+    plans = []
+    for parallel in (False, True):  # 14 400 entries: the default threads the pass
+        result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=3001, parallel=parallel)
+        assert np.all(result.plan[[3, 7]] == 0) and np.all(result.plan[:, [0, 5]] == 0)
+        assert result.residuals["marginal"] < 1e-14
+        assert 0 <= _gap(result, a, b, cost) < 5e-3
+        plans.append(result.plan)
+    np.testing.assert_allclose(plans[1], plans[0], rtol=1e-12, atol=1e-17)
