@@ -170,18 +170,24 @@ def run_chunked(advance: Callable, info: Callable, options: CommonOptions, name:
     history. ``info(nit, elapsed) -> IterationInfo`` describes the current point.
     Without callback, time limit or progress display the whole budget is one
     kernel call (the whole loop compiled); with a callback the kernel runs one
-    iteration per call, so the callback sees every iteration; with only
-    ``max_time`` / ``verbose`` it runs chunks of ``verbose`` or ``CHUNK``
-    iterations. Limits, callback, non-finite detection and progress behave as
+    iteration per call, so the callback sees every iteration; with
+    ``verbose`` it runs chunks of ``verbose`` iterations; with only
+    ``max_time`` it starts with ``CHUNK`` iterations, then sizes each call
+    from the measured speed so that ``info`` (which may cost several passes
+    over the data, e.g. rounding a transport plan) takes at most 5% of the
+    time, never past the time left. Limits, callback, non-finite detection and progress behave as
     in :func:`run`. Returns ``(status, last info, history)``; ``history`` (with
     ``nit``) is None unless ``options.history``.
     """
     start = time.perf_counter()
     progress = Progress(name, options.progress_every)
+    adaptive = False
     if options.callback is not None:
         chunk = 1
-    elif math.isfinite(options.max_time) or options.progress_every:
-        chunk = options.progress_every or CHUNK
+    elif options.progress_every:
+        chunk = options.progress_every
+    elif math.isfinite(options.max_time):
+        chunk, adaptive = CHUNK, True
     else:
         chunk = max(options.max_iter, 1)
     records: dict[str, list] = {}
@@ -194,12 +200,16 @@ def run_chunked(advance: Callable, info: Callable, options: CommonOptions, name:
         if nit >= options.max_iter:
             status = Status.MAX_ITER
             break
+        before = time.perf_counter()
         done, converged, rec = advance(nit, min(chunk, options.max_iter - nit))
         nit += done
         for key, values in rec.items():
             records.setdefault(key, []).append(np.asarray(values[:done], dtype=float))
         elapsed = time.perf_counter() - start
         current = info(nit, elapsed)
+        if adaptive and done > 0:
+            chunk = _next_chunk((start + elapsed - before) / done, time.perf_counter() - start - elapsed,
+                                options.max_time - elapsed)
         progress.update(current)
         if not current.is_finite():
             status = Status.NONFINITE
@@ -216,6 +226,16 @@ def run_chunked(advance: Callable, info: Callable, options: CommonOptions, name:
         history = {k: np.concatenate(v) if v else np.zeros(0) for k, v in records.items()}
         history["nit"] = np.arange(1, len(next(iter(history.values()), [])) + 1, dtype=float)
     return status, current, history
+
+
+def _next_chunk(seconds_per_iteration: float, info_seconds: float, seconds_left: float) -> int:
+    """Iterations for the next kernel call of :func:`run_chunked` under a time limit: enough that the
+    ``info`` call costs at most 5% of the kernel's time (at least CHUNK), and no more than the time
+    left allows at the measured speed (at least 1)."""
+    seconds_per_iteration = max(seconds_per_iteration, 1e-9)
+    wanted = max(CHUNK, math.ceil(info_seconds / (0.05 * seconds_per_iteration)))
+    affordable = max(1, math.ceil(seconds_left / seconds_per_iteration))
+    return min(wanted, affordable)
 
 
 def make_result(info: IterationInfo, status: Status, history=None, *, result_cls=Result,

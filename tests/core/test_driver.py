@@ -168,3 +168,31 @@ def test_run_chunked_limits_callback_history_and_nonfinite():
     state.update(x=float("nan"), calls=[])
     status, _, history = run_chunked(advance, info, CommonOptions(max_iter=5))
     assert status is mathopt.Status.NONFINITE and state["calls"] == [] and history is None
+
+
+def test_run_chunked_under_a_time_limit_grows_chunks_while_info_is_costly():
+    import time
+
+    from mathopt.core.driver import CHUNK, _next_chunk, run_chunked
+    from mathopt.core.options import CommonOptions
+
+    # info costs 100 iterations' time: 2000 iterations per call keep it at 5%, unless time runs out
+    assert abs(_next_chunk(1e-6, 1e-4, 10.0) - 2000) <= 1  # ceil of a rounded 2000
+    assert abs(_next_chunk(1e-6, 1e-4, 1e-3) - 1000) <= 1
+    assert _next_chunk(1e-6, 1e-9, 10.0) == CHUNK  # cheap info: never below CHUNK
+    assert _next_chunk(1e-3, 1.0, 0.0) == 1
+
+    calls = []
+
+    def advance(nit, k):
+        calls.append(k)
+        time.sleep(1e-5 * k)
+        return k, False, {}
+
+    def info(nit, elapsed):
+        time.sleep(2e-3)  # as costly as 200 iterations
+        return IterationInfo(nit=nit, x=np.zeros(1), fun=0.0, elapsed=elapsed)
+
+    status, last, _ = run_chunked(advance, info, CommonOptions(max_iter=100_000, max_time=0.5))
+    assert status is mathopt.Status.MAX_TIME and last.elapsed < 0.6
+    assert calls[0] == CHUNK and max(calls) >= 1000
