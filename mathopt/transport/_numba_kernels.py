@@ -227,9 +227,29 @@ def _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_r
 
 
 # Serial and threaded (one row block per thread) drivers of the pass. On the idle 2-core benchmark
-# machine two threads halve the time per pass from n = m = 100 (10^4 entries) up; below that,
-# waking the threads costs more than the pass.
+# machine two threads almost halve the time per pass from n = m = 100 (10^4 entries) up with Numba's
+# OpenMP threading layer; its fallback "workqueue" layer takes tens of microseconds to wake its
+# threads, and only pays off from about 2.5e5 entries (n = m = 500: 0.21 vs 0.25 ms per iteration).
 PARALLEL_MIN_ENTRIES = 10_000
+WORKQUEUE_MIN_ENTRIES = 250_000
+
+
+def parallel_min_entries() -> int:
+    """Entries of C from which the pass is threaded: PARALLEL_MIN_ENTRIES when Numba can use its
+    OpenMP or TBB threading layer, WORKQUEUE_MIN_ENTRIES when it falls back to (or is set to) workqueue."""
+    import importlib
+
+    import numba
+
+    if numba.config.THREADING_LAYER == "workqueue":
+        return WORKQUEUE_MIN_ENTRIES
+    for pool in ("omppool", "tbbpool"):
+        try:
+            importlib.import_module(f"numba.np.ufunc.{pool}")
+            return PARALLEL_MIN_ENTRIES
+        except ImportError:
+            continue
+    return WORKQUEUE_MIN_ENTRIES
 
 
 @njit(parallel=True)

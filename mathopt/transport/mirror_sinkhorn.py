@@ -51,7 +51,8 @@ exp(-eta_{t+1} C) as exp(-eta_t C) times exp((eta_t - eta_{t+1}) C), whose
 small exponent (eta_t - eta_{t+1} ~ eta_t / 2t) a Taylor polynomial of degree
 5 to 11 evaluates to rounding error: past the first iterations a pass costs
 one full exp per entry. The pass is threaded over row blocks (``parallel``,
-default on, for matrices of at least 1e4 entries). Memory: C, the iterate
+default on, for matrices of at least 1e4 entries with Numba's OpenMP or
+TBB threading layer, 2.5e5 with its workqueue fallback). Memory: C, the iterate
 and the average (three n x m arrays).
 
 Online mode: when the problem has ``stochastic_gradient(P, rng)``, step 1 uses
@@ -125,7 +126,8 @@ class MirrorSinkhornOptions(CommonOptions):
         Linear OT: run each pass over C threaded over row blocks (Numba
         ``prange``, one block per Numba thread; set their number with
         ``numba.set_num_threads`` or ``NUMBA_NUM_THREADS``) when C has at
-        least 1e4 entries. The threaded and serial passes give the same
+        least 1e4 entries (2.5e5 when Numba has only its "workqueue"
+        threading layer, slow to wake). The threaded and serial passes give the same
         iterates to rounding. False keeps the solve on one thread (e.g. when
         many solves run in parallel processes).
     """
@@ -209,7 +211,7 @@ class _LinearState:
     def __init__(self, problem, step_size, uniform, parallel):
         import numba
 
-        from ._numba_kernels import PARALLEL_MIN_ENTRIES
+        from . import _numba_kernels
 
         self.problem = problem
         self.cost = np.ascontiguousarray(problem.cost)
@@ -225,7 +227,7 @@ class _LinearState:
         self.cost_bound = _gradient_bound(self.cost)
         self.step_scale = step_size / self.cost_bound
         self.uniform = uniform
-        large = parallel and problem.shape[0] * problem.shape[1] >= PARALLEL_MIN_ENTRIES
+        large = parallel and problem.shape[0] * problem.shape[1] >= _numba_kernels.parallel_min_entries()
         blocks = max(1, min(numba.get_num_threads(), problem.shape[0])) if large else 1
         self.column_sums = np.zeros((blocks, problem.shape[1]))
         self.buffers = np.zeros((blocks, 2, problem.shape[1]))

@@ -182,7 +182,7 @@ def test_uniform_averaging_beats_step_weighted_on_linear_ot():
 def test_threaded_pass_equals_serial(monkeypatch):
     from mathopt.transport import _numba_kernels
 
-    monkeypatch.setattr(_numba_kernels, "PARALLEL_MIN_ENTRIES", 0)  # thread even this small instance
+    monkeypatch.setattr(_numba_kernels, "parallel_min_entries", lambda: 0)  # thread even this small instance
     a, b, cost = point_cloud_instance()
     problem = mathopt.TransportProblem(a, b, cost=cost)
     serial = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=31, history=True, parallel=False)
@@ -192,7 +192,9 @@ def test_threaded_pass_equals_serial(monkeypatch):
                                rtol=1e-12)
 
 
-def test_zero_mass_rows_and_columns_stay_empty_serial_and_threaded():
+def test_zero_mass_rows_and_columns_stay_empty_serial_and_threaded(monkeypatch):
+    from mathopt.transport import _numba_kernels
+
     rng = np.random.default_rng(1)
     a, b = rng.random(120), rng.random(120)
     a[[3, 7]] = 0.0
@@ -201,7 +203,8 @@ def test_zero_mass_rows_and_columns_stay_empty_serial_and_threaded():
     cost = rng.random((120, 120))
     problem = mathopt.TransportProblem(a, b, cost=cost)
     plans = []
-    for parallel in (False, True):  # 14 400 entries: the default threads the pass
+    monkeypatch.setattr(_numba_kernels, "parallel_min_entries", lambda: 10_000)  # thread 14 400 entries
+    for parallel in (False, True):
         result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=3001, parallel=parallel)
         assert np.all(result.plan[[3, 7]] == 0) and np.all(result.plan[:, [0, 5]] == 0)
         assert result.residuals["marginal"] < 1e-14
