@@ -202,13 +202,24 @@ def _solve_numba(problem: TransportProblem, options: SparseOTOptions) -> Transpo
     plan = np.zeros((n, m))
     dual = options.formulation == "dual"
     counters = {"nfev": 0}
+    last_call = {"params": None, "value": None, "grad": None}  # ``plan`` holds that call's plan
 
     def oracle(params):
         counters["nfev"] += 1
         if dual:
             value, grad_alpha, grad_beta = sparse_dual_oracle(params[:n], params[n:], cost, a, b, reg, k, plan)
-            return value, np.concatenate([grad_alpha, grad_beta])
-        return sparse_semi_dual_oracle(params, cost, a, b, reg, k, plan)
+            grad = np.concatenate([grad_alpha, grad_beta])
+        else:
+            value, grad = sparse_semi_dual_oracle(params, cost, a, b, reg, k, plan)
+        last_call.update(params=params.copy(), value=value, grad=grad)
+        return value, grad
+
+    def evaluated(params):
+        """The oracle at ``params``, reusing L-BFGS-B's last evaluation when it was there (the accepted
+        point of a line search usually is), so per-iteration checks do not double the cost."""
+        if last_call["params"] is not None and np.array_equal(last_call["params"], params):
+            return last_call["value"], last_call["grad"]
+        return oracle(params)
 
     start = time.perf_counter()
     recorder = HistoryRecorder() if options.history else None
@@ -216,7 +227,7 @@ def _solve_numba(problem: TransportProblem, options: SparseOTOptions) -> Transpo
     state = {"status": None, "nit": 0}
 
     def info(params, nit):
-        value, grad = oracle(params)
+        value, grad = evaluated(params)
         return IterationInfo(nit=nit, x=plan.ravel().copy(), fun=problem.value(plan),
                              residuals={"marginal": problem.marginal_error(plan),
                                         "stationarity": float(np.linalg.norm(grad))},
