@@ -19,8 +19,9 @@ seconds at most: mirror-sinkhorn through ``max_time``; a POT budget is skipped
 when the previous budget's time per iteration predicts more.
 
 Writes ``docs/transport_benchmarks.md`` (linear OT tables), ``docs/transport_benchmarks_sparse.md``
-(sparse-ot) and PNG plots in ``docs/figures/``; ``--skip-linear`` / ``--skip-sparse`` run one part. Compile time (Numba / JAX) is measured separately by a
-warm-up call on the same shapes and excluded from the timings.
+(sparse-ot) and PNG plots in ``docs/figures/``; ``--skip-linear`` / ``--skip-sparse`` run one
+part. Compile time (Numba / JAX) is measured separately by a warm-up call on the same shapes and
+excluded from the timings.
 """
 from __future__ import annotations
 

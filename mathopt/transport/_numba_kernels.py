@@ -152,7 +152,7 @@ def taylor_degree(eta_row, eta_col, cost_bound):
 
 
 @njit
-def _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
                 column_sums, sums, buffers):
     """One fused pass over the rows of one block (linear OT).
 
@@ -161,12 +161,13 @@ def _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_r
     and of the average, the pass (i) adds ``flush_weight * P`` to ``average``
     (the pending column iterate of the previous pass; skipped when 0), (ii)
     when ``eta_row > 0`` does the row step P' = P exp(-eta_row C),
-    P = diag(a / P' 1) P' (f_i += log of the scaling) and adds
+    P = diag(a / P' 1) P' and adds
     ``row_weight * P`` to ``average``, (iii) when ``eta_col > 0`` stores
     Q = P exp(-eta_col C) in ``plan`` and accumulates its column sums into
     ``column_sums[block]`` (the caller sets ``col_scale = b / Q^T 1``);
     otherwise P itself is stored (the caller resets ``col_scale`` to 1).
-    sums[block] gets (<C, flushed P>, <C, row iterate>) for the history.
+    sums[block] gets (<C, flushed P>, <C, row iterate>) for the history and
+    the number of rows of positive mass whose sum was not positive (NaN).
     Each row is processed in a buffer that stays in cache, with branch-free
     loops LLVM vectorizes. When both steps run and ``degree > 0``,
     exp(-eta_col C) is not computed but obtained as exp(-eta_row C) times the
@@ -182,8 +183,9 @@ def _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_r
     partial[:] = 0.0
     flushed_value = 0.0
     row_value = 0.0
+    failed = 0
     for i in range(block * n // blocks, (block + 1) * n // blocks):
-        if f[i] == -np.inf:  # zero-mass row stays zero
+        if a[i] == 0:  # zero-mass row stays zero
             continue
         row = cost[i]
         plan_row = plan[i]
@@ -199,8 +201,9 @@ def _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_r
                 factors[j] = fast_exp(-eta_row * row[j])
                 buffer[j] *= factors[j]
             row_sum = _sum(buffer)
+            if not row_sum > 0:
+                failed += 1
             scale = a[i] / row_sum
-            f[i] += math.log(scale) if row_sum > 0 else np.nan
             for j in range(m):
                 buffer[j] *= scale
                 average_row[j] += row_weight * buffer[j]
@@ -224,6 +227,7 @@ def _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_r
                 partial[j] += plan_row[j]
     sums[block, 0] = flushed_value
     sums[block, 1] = row_value
+    sums[block, 2] = failed
 
 
 # Serial and threaded (one row block per thread) drivers of the pass. On the idle 2-core benchmark
@@ -253,24 +257,24 @@ def parallel_min_entries() -> int:
 
 
 @njit(parallel=True)
-def _pass_parallel(cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+def _pass_parallel(cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
                    column_sums, sums, buffers):
     for block in prange(column_sums.shape[0]):
-        _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+        _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
                     column_sums, sums, buffers)
 
 
 @njit
-def _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
+def _run_pass(parallel, cost, a, b, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
               degree, column_sums, sums, buffers):
     """One pass (see ``_pass_block``), then the pending column scaling: b / (column sums) after a column
-    step (g shifted by its log), 1 otherwise. Returns False if a potential became NaN."""
+    step, 1 otherwise. Returns False if a row or column scaling failed (a sum not positive, or NaN)."""
     if parallel:
-        _pass_parallel(cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+        _pass_parallel(cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
                        column_sums, sums, buffers)
     else:
         for block in range(column_sums.shape[0]):
-            _pass_block(block, cost, a, f, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
+            _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
                         degree, column_sums, sums, buffers)
     finite = True
     for j in range(col_scale.size):
@@ -279,24 +283,21 @@ def _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, flush_weight
             for block in range(1, column_sums.shape[0]):
                 total += column_sums[block, j]
             col_scale[j] = b[j] / total if total > 0 else (0.0 if b[j] == 0 else np.nan)
-            g[j] += math.log(col_scale[j]) if col_scale[j] > 0 else (-np.inf if b[j] == 0 else np.nan)
-            finite = finite and not math.isnan(g[j])
+            finite = finite and not math.isnan(col_scale[j])
         else:
             col_scale[j] = 1.0
-    for i in range(f.size):
-        finite = finite and not math.isnan(f[i])
-    return finite
+    return finite and sums[:, 2].sum() == 0
 
 
 @njit
-def mirror_sinkhorn_linear(cost, a, b, f, g, plan, col_scale, average, state, t0, n_iter, step_scale, cost_bound,
+def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_iter, step_scale, cost_bound,
                            uniform, column_sums, buffers, values, record):
     """Mirror Sinkhorn iterations t0+1 .. t0+n_iter for linear OT (Ballu & Berthet 2023, Algorithm 1).
 
     Iteration t: eta_t = step_scale / sqrt(t); P' = P exp(-eta_t C); rows
     rescaled to a when t is odd, columns to b when t is even. The iterate is
-    P = plan diag(col_scale) = exp(f + g - s C) (f, g: the logs of the
-    scalings so far, s = state[0] the sum of the steps). The output average
+    P = plan diag(col_scale) = diag(u) exp(-s C) diag(v) (u, v: the products
+    of the scalings so far, s = state[0] the sum of the steps). The output average
     accumulates w_t P_t (w_t = 1 if ``uniform`` else eta_t) in ``average``
     (unnormalized) with total weight state[1]. ``state`` holds (s, total
     weight, pending weight, sum of w_t <C, P_t>): a column iterate is added to
@@ -309,7 +310,7 @@ def mirror_sinkhorn_linear(cost, a, b, f, g, plan, col_scale, average, state, t0
     is NaN).
     """
     parallel = column_sums.shape[0] > 1
-    sums = np.zeros((column_sums.shape[0], 2))
+    sums = np.zeros((column_sums.shape[0], 3))
     done = 0
     while done < n_iter:
         t = t0 + done + 1
@@ -320,7 +321,7 @@ def mirror_sinkhorn_linear(cost, a, b, f, g, plan, col_scale, average, state, t0
             pair = done + 2 <= n_iter
             eta_next = step_scale / math.sqrt(t + 1) if pair else 0.0
             degree = taylor_degree(eta, eta_next, cost_bound) if pair else 0
-            finite = _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, pending, eta, weight, eta_next,
+            finite = _run_pass(parallel, cost, a, b, plan, col_scale, average, pending, eta, weight, eta_next,
                                degree, column_sums, sums, buffers)
             flushed, row_value = sums[:, 0].sum(), sums[:, 1].sum()
             if pending > 0:
@@ -341,7 +342,7 @@ def mirror_sinkhorn_linear(cost, a, b, f, g, plan, col_scale, average, state, t0
             eta = eta_next
             weight = 1.0 if uniform else eta
         else:  # column step with no row step before it in this call (pending is 0 here)
-            finite = _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, 0.0, 0.0, 0.0, eta, 0,
+            finite = _run_pass(parallel, cost, a, b, plan, col_scale, average, 0.0, 0.0, 0.0, eta, 0,
                                column_sums, sums, buffers)
         state[0] += eta
         state[2] = weight
@@ -349,7 +350,7 @@ def mirror_sinkhorn_linear(cost, a, b, f, g, plan, col_scale, average, state, t0
         if not finite:
             break
     if state[2] > 0:  # flush the last column iterate into the average
-        _run_pass(parallel, cost, a, b, f, g, plan, col_scale, average, state[2], 0.0, 0.0, 0.0, 0, column_sums,
+        _run_pass(parallel, cost, a, b, plan, col_scale, average, state[2], 0.0, 0.0, 0.0, 0, column_sums,
                   sums, buffers)
         state[1] += state[2]
         state[3] += state[2] * sums[:, 0].sum()

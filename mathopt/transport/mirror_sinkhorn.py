@@ -205,7 +205,7 @@ class _State:
 
 
 class _LinearState:
-    """Linear OT iterate P = plan diag(col_scale) = exp(f + g - s C) and the running average
+    """Linear OT iterate P = plan diag(col_scale) and the running average
     (see ``mirror_sinkhorn_linear``)."""
 
     def __init__(self, problem, step_size, uniform, parallel):
@@ -216,10 +216,7 @@ class _LinearState:
         self.problem = problem
         self.cost = np.ascontiguousarray(problem.cost)
         self.a, self.b = problem.a, problem.b
-        with np.errstate(divide="ignore"):
-            self.f = np.log(self.a) - math.log(self.a.sum())
-            self.g = np.log(self.b)
-        self.plan = np.outer(self.a, self.b) / self.a.sum()  # P_0; P = plan diag(col_scale) = exp(f + g - s C)
+        self.plan = np.outer(self.a, self.b) / self.a.sum()  # P_0; the iterate is P = plan diag(col_scale)
         self.col_scale = np.ones(problem.shape[1])
         self.average = np.zeros(problem.shape)
         self.state = np.zeros(4)  # s, total weight, pending weight, weighted sum of <C, P_t>
@@ -236,8 +233,8 @@ class _LinearState:
         from ._numba_kernels import mirror_sinkhorn_linear
 
         values = np.full(k, np.nan)
-        done = mirror_sinkhorn_linear(self.cost, self.a, self.b, self.f, self.g, self.plan, self.col_scale,
-                                      self.average, self.state, self.t, k, self.step_scale, self.cost_bound, self.uniform, self.column_sums,
+        done = mirror_sinkhorn_linear(self.cost, self.a, self.b, self.plan, self.col_scale, self.average, self.state,
+                                      self.t, k, self.step_scale, self.cost_bound, self.uniform, self.column_sums,
                                       self.buffers, values, record)
         self.t += done
         return done, values
