@@ -161,8 +161,8 @@ def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row,
     and of the average, the pass (i) adds ``flush_weight * P`` to ``average``
     (the pending column iterate of the previous pass; skipped when 0), (ii)
     when ``eta_row > 0`` does the row step P' = P exp(-eta_row C),
-    P = diag(a / P' 1) P' and adds
-    ``row_weight * P`` to ``average``, (iii) when ``eta_col > 0`` stores
+    P = diag(a / P' 1) P' and adds ``row_weight * P`` to ``average``, (iii)
+    when ``eta_col > 0`` stores
     Q = P exp(-eta_col C) in ``plan`` and accumulates its column sums into
     ``column_sums[block]`` (the caller sets ``col_scale = b / Q^T 1``);
     otherwise P itself is stored (the caller resets ``col_scale`` to 1).
@@ -297,9 +297,9 @@ def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_it
     Iteration t: eta_t = step_scale / sqrt(t); P' = P exp(-eta_t C); rows
     rescaled to a when t is odd, columns to b when t is even. The iterate is
     P = plan diag(col_scale) = diag(u) exp(-s C) diag(v) (u, v: the products
-    of the scalings so far, s = state[0] the sum of the steps). The output average
+    of the scalings so far, s the sum of the steps). The output average
     accumulates w_t P_t (w_t = 1 if ``uniform`` else eta_t) in ``average``
-    (unnormalized) with total weight state[1]. ``state`` holds (s, total
+    (unnormalized) with total weight state[0]. ``state`` holds (total
     weight, pending weight, sum of w_t <C, P_t>): a column iterate is added to
     the average by the next pass ("pending"), and by a final flush before
     returning, so two iterations (a row and a column step) cost one pass over
@@ -316,7 +316,7 @@ def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_it
         t = t0 + done + 1
         eta = step_scale / math.sqrt(t)
         weight = 1.0 if uniform else eta
-        pending = state[2]
+        pending = state[1]
         if t % 2 == 1:  # row step t, fused with column step t + 1 when the budget allows
             pair = done + 2 <= n_iter
             eta_next = step_scale / math.sqrt(t + 1) if pair else 0.0
@@ -325,38 +325,35 @@ def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_it
                                degree, column_sums, sums, buffers)
             flushed, row_value = sums[:, 0].sum(), sums[:, 1].sum()
             if pending > 0:
-                state[1] += pending
-                state[3] += pending * flushed
+                state[0] += pending
+                state[2] += pending * flushed
                 if record:
-                    values[done - 1] = state[3] / state[1]
-            state[1] += weight
-            state[3] += weight * row_value
+                    values[done - 1] = state[2] / state[0]
+            state[0] += weight
+            state[2] += weight * row_value
             if record:
-                values[done] = state[3] / state[1]
-            state[0] += eta
-            state[2] = 0.0
+                values[done] = state[2] / state[0]
+            state[1] = 0.0
             done += 1
             if not pair:
                 break
-            t += 1
             eta = eta_next
             weight = 1.0 if uniform else eta
         else:  # column step with no row step before it in this call (pending is 0 here)
             finite = _run_pass(parallel, cost, a, b, plan, col_scale, average, 0.0, 0.0, 0.0, eta, 0,
                                column_sums, sums, buffers)
-        state[0] += eta
-        state[2] = weight
+        state[1] = weight
         done += 1
         if not finite:
             break
-    if state[2] > 0:  # flush the last column iterate into the average
-        _run_pass(parallel, cost, a, b, plan, col_scale, average, state[2], 0.0, 0.0, 0.0, 0, column_sums,
+    if state[1] > 0:  # flush the last column iterate into the average
+        _run_pass(parallel, cost, a, b, plan, col_scale, average, state[1], 0.0, 0.0, 0.0, 0, column_sums,
                   sums, buffers)
-        state[1] += state[2]
-        state[3] += state[2] * sums[:, 0].sum()
+        state[0] += state[1]
+        state[2] += state[1] * sums[:, 0].sum()
         if record and done > 0:
-            values[done - 1] = state[3] / state[1]
-        state[2] = 0.0
+            values[done - 1] = state[2] / state[0]
+        state[1] = 0.0
     return done
 
 

@@ -219,7 +219,7 @@ class _LinearState:
         self.plan = np.outer(self.a, self.b) / self.a.sum()  # P_0; the iterate is P = plan diag(col_scale)
         self.col_scale = np.ones(problem.shape[1])
         self.average = np.zeros(problem.shape)
-        self.state = np.zeros(4)  # s, total weight, pending weight, weighted sum of <C, P_t>
+        self.state = np.zeros(3)  # total weight, pending weight, weighted sum of <C, P_t>
         self.t = 0
         self.cost_bound = _gradient_bound(self.cost)
         self.step_scale = step_size / self.cost_bound
@@ -240,7 +240,7 @@ class _LinearState:
         return done, values
 
     def output(self, rounding):
-        return _averaged_output(self.average, self.state[1], self.a, self.b, rounding)
+        return _averaged_output(self.average, self.state[0], self.a, self.b, rounding)
 
 
 def _averaged_output(total, weight, a, b, rounding):
