@@ -1,20 +1,46 @@
-"""The library-owned iteration loop shared by every iterative solver.
+"""The one iteration loop every mathopt solver runs on.
 
 A solver implements the small contract of :class:`IterativeSolver`
-(``init`` / ``step`` / ``terminate`` / ``info`` / ``finalize``); :func:`run`
-owns the loop and gives every solver, with no code of its own:
+(``init`` / ``step`` or ``advance`` / ``terminate`` / ``info`` / ``finalize``);
+:func:`run` owns the loop. Whether a method steps in Python, advances a
+compiled Numba kernel by chunks of iterations, or runs a JAX
+``lax.while_loop``, the same rules hold (checked for every registered solver
+by ``tests/test_contract.py``):
 
-* ``max_iter`` and ``max_time`` limits (``Status.MAX_ITER``, ``Status.MAX_TIME``);
-* non-finite detection: a NaN or inf in the iterate, objective or residuals
-  stops the run with ``Status.NONFINITE`` (never a silent NaN answer);
-* the callback ``callback(info) -> bool | None`` (True stops, ``Status.CALLBACK``);
-* history recording (``history=True``) and the opt-in progress display.
+* **Iterates reported.** Iterate 0 (the starting point, after ``init``) and
+  every iterate after it are reported: the callback is called, and a history
+  row recorded, for ``nit = 0, 1, ..., result.nit``. ``nit`` counts
+  iterations (calls of the method's update), so ``max_iter=k`` performs at
+  most ``k`` iterations and a run stopped by the limit has ``nit == k``,
+  ``k + 1`` callback calls and ``k + 1`` history rows.
+* **Order of the checks at each reported iterate:** a non-finite iterate,
+  objective or residual ends the run with ``NONFINITE`` (it is not reported;
+  the result holds the last finite iterate); then the history row and the
+  progress line; then the callback (called at every finite iterate, also the
+  last); then the method's own test (``terminate``, or the status code of a
+  compiled loop: ``CONVERGED``, ``INFEASIBLE``, ...), which wins over the
+  callback; then a callback that returned True (``CALLBACK``); then
+  ``max_iter`` (``MAX_ITER``) and ``max_time`` (``MAX_TIME``, checked at
+  every reported iterate, iterate 0 included, against the time since the
+  solve started).
+* **Failures.** A numerical failure of mathopt's own linear algebra (see
+  :mod:`mathopt.core.user`) ends the run with ``NUMERICAL_ERROR`` and the
+  last good iterate. An exception raised by the user's functions or callback
+  propagates unchanged.
 
-Solvers whose whole loop is compiled (JAX ``lax.while_loop`` or Numba) use
-:func:`mathopt.core.jax_utils.jax_while_loop` or :func:`run_chunked` (a
-compiled kernel advanced by chunks of iterations) when no callback is given,
-and build their result with :func:`make_result` so the non-finite check and
-history conventions are the same.
+Compiled methods implement ``advance(state, nit, k, record)``: up to ``k``
+iterations inside compiled code, returning an :class:`Advance` with the
+number done, a status code (``mathopt.core.status.CONTINUE`` while going on)
+and, when ``record`` is true, one row per iteration done. A kernel never
+commits a non-finite iterate: it returns ``CODE_NONFINITE`` with the state at
+the last finite iterate. Without callback, the whole budget is one kernel
+call; with a callback the kernel runs one iteration per call, so the callback
+sees every iterate; with ``verbose`` it runs chunks of ``verbose``
+iterations; with only ``max_time`` it sizes calls from the measured speed so
+that ``info`` takes at most 5% of the time (see :class:`Chunks`).
+
+Methods that run inside another library's loop (SciPy, Ipopt) use
+:class:`Reporter` from that library's callback: the same rules, one object.
 """
 from __future__ import annotations
 
@@ -22,18 +48,23 @@ import math
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping, NamedTuple
 
 import numpy as np
 
 from .options import CommonOptions
 from .result import Result
-from .status import Status
+from .status import CONTINUE, Status, from_code
+from .user import failure_message, is_numerical_failure
 
 
 @dataclass(frozen=True)
 class IterationInfo:
-    """What the callback and the history see after each iteration."""
+    """What the callback and the history see at each reported iterate.
+
+    ``x`` must not alias the solver's mutable state (the driver keeps the last
+    finite info as the answer of a run that meets NaN).
+    """
 
     nit: int
     x: np.ndarray
@@ -47,6 +78,15 @@ class IterationInfo:
                     and all(math.isfinite(v) for v in self.residuals.values()))
 
 
+class Advance(NamedTuple):
+    """What ``IterativeSolver.advance`` returns."""
+
+    state: Any
+    done: int                    # iterations performed (finite ones only)
+    code: int = CONTINUE         # a Status value, or CONTINUE
+    records: Mapping[str, np.ndarray] | None = None  # name -> array of length >= done
+
+
 class IterativeSolver:
     """The solver contract (a jaxopt/optimistix-style split of one method).
 
@@ -55,20 +95,33 @@ class IterativeSolver:
     ``init(problem, options) -> state``
         Set up; evaluate what the first check needs.
     ``step(state) -> state``
-        One iteration.
+        One iteration. It returns a new state and leaves its argument usable:
+        when the new iterate is not finite, the driver finishes with the old one.
+    ``advance(state, nit, k, record) -> Advance`` (optional)
+        Up to ``k`` iterations in compiled code (see the module docstring). A
+        solver that has it does not need ``step``.
     ``terminate(state) -> Status | None``
         A status when the method's own stopping test fires (``CONVERGED``,
-        ``INFEASIBLE``, ...), else None. Limits are the driver's job.
+        ``INFEASIBLE``, ...), else None. No side effects. Limits are the driver's job.
     ``info(state, nit, elapsed) -> IterationInfo``
         The current point, objective and residuals.
     ``finalize(state, status, info, history) -> Result``
         Build the result (``make_result`` does the common part).
+
+    Run state lives in ``state``, never on ``self``: one solver object may serve
+    concurrent solves.
     """
+
+    #: names of the per-iteration records ``advance`` fills (history rows between reported iterates)
+    records: tuple[str, ...] = ()
 
     def init(self, problem, options):
         raise NotImplementedError
 
     def step(self, state):
+        raise NotImplementedError
+
+    def advance(self, state, nit: int, k: int, record: bool) -> Advance:
         raise NotImplementedError
 
     def terminate(self, state) -> Status | None:
@@ -91,6 +144,17 @@ class HistoryRecorder:
         row = {"nit": float(info.nit), "fun": info.fun, "time": info.elapsed}
         row.update(info.residuals)
         self._rows.append(row)
+
+    def append_records(self, records: Mapping[str, np.ndarray], first_nit: int, count: int, elapsed: float) -> None:
+        """Rows for iterates ``first_nit, ..., first_nit + count - 1`` from a compiled loop's records."""
+        columns = {k: np.asarray(v, dtype=float)[:count] for k, v in records.items()}
+        for i in range(count):
+            row = {"nit": float(first_nit + i), "time": elapsed}
+            row.update({k: float(v[i]) for k, v in columns.items()})
+            self._rows.append(row)
+
+    def __len__(self) -> int:
+        return len(self._rows)
 
     def arrays(self) -> dict[str, np.ndarray]:
         keys = list(dict.fromkeys(k for row in self._rows for k in row))
@@ -118,132 +182,155 @@ class Progress:
         print(f"[{self.name}] {info.nit:>6}{info.fun:>16.8e}{cols}{info.elapsed:>10.2f}", file=self.stream)
 
 
-def _limit_status(options: CommonOptions, info: IterationInfo, nit: int, elapsed: float) -> Status | None:
-    """The user-set stops, in the order every loop applies them: callback, max_iter, max_time."""
-    if options.callback is not None and options.callback(info):
-        return Status.CALLBACK
-    if nit >= options.max_iter:
-        return Status.MAX_ITER
-    if elapsed >= options.max_time:
-        return Status.MAX_TIME
-    return None
+class Reporter:
+    """The rules of the loop for one run (see the module docstring), usable from any loop.
 
-
-def run(solver: IterativeSolver, problem, options: CommonOptions, name: str = "") -> Result:
-    """Drive ``solver`` on ``problem`` with the common options."""
-    start = time.perf_counter()
-    recorder = HistoryRecorder() if options.history else None
-    progress = Progress(name or type(solver).__name__, options.progress_every)
-    state = solver.init(problem, options)
-    nit = 0
-    while True:
-        elapsed = time.perf_counter() - start
-        info = solver.info(state, nit, elapsed)
-        if recorder is not None:
-            recorder.append(info)
-        if not info.is_finite():
-            status = Status.NONFINITE
-            break
-        progress.update(info)
-        status = solver.terminate(state)
-        if status is not None:
-            break
-        status = _limit_status(options, info, nit, elapsed)
-        if status is not None:
-            break
-        state = solver.step(state)
-        nit += 1
-    progress.update(info, force=True)
-    history = recorder.arrays() if recorder is not None else None
-    return solver.finalize(state, status, info, history)
-
-
-CHUNK = 25  # iterations per kernel call in run_chunked when only max_time / verbose need checks
-
-
-def run_chunked(advance: Callable, info: Callable, options: CommonOptions, name: str = ""):
-    """The loop of :func:`run` for a compiled kernel that advances many iterations per call.
-
-    ``advance(nit, k) -> (iterations_done, converged, records)`` runs up to
-    ``k`` iterations inside compiled code (Numba or JAX); ``records`` is a dict
-    of per-iteration arrays (length ``iterations_done``) concatenated into the
-    history. ``info(nit, elapsed) -> IterationInfo`` describes the current point.
-    Without callback, time limit or progress display the whole budget is one
-    kernel call (the whole loop compiled); with a callback the kernel runs one
-    iteration per call, so the callback sees every iteration; with
-    ``verbose`` it runs chunks of ``verbose`` iterations; with only
-    ``max_time`` it starts with ``CHUNK`` iterations, then sizes each call
-    from the measured speed so that ``info`` (which may cost several passes
-    over the data, e.g. rounding a transport plan) takes at most 5% of the
-    time, never past the time left. Limits, callback, non-finite detection and progress behave as
-    in :func:`run`. Returns ``(status, last info, history)``; ``history`` (with
-    ``nit``) is None unless ``options.history``.
+    ``report(info, method_status)`` is called once per iterate, in order,
+    starting with iterate 0; it returns the status that ends the run, or None.
+    ``last`` is the last finite iterate reported; ``history()`` the recorded rows.
     """
-    start = time.perf_counter()
-    progress = Progress(name, options.progress_every)
-    adaptive = False
-    if options.callback is not None:
-        chunk = 1
-    elif options.progress_every:
-        chunk = options.progress_every
-    elif math.isfinite(options.max_time):
-        chunk, adaptive = CHUNK, True
-    else:
-        chunk = max(options.max_iter, 1)
-    records: dict[str, list] = {}
-    nit = 0
-    current = info(0, 0.0)
-    while True:
-        if not current.is_finite():
-            status = Status.NONFINITE
-            break
-        if nit >= options.max_iter:
-            status = Status.MAX_ITER
-            break
-        before = time.perf_counter()
-        done, converged, rec = advance(nit, min(chunk, options.max_iter - nit))
-        nit += done
-        for key, values in rec.items():
-            records.setdefault(key, []).append(np.asarray(values[:done], dtype=float))
-        elapsed = time.perf_counter() - start
-        current = info(nit, elapsed)
-        if adaptive and done > 0:
-            chunk = _next_chunk((start + elapsed - before) / done, time.perf_counter() - start - elapsed,
-                                options.max_time - elapsed)
-        progress.update(current)
-        if not current.is_finite():
-            status = Status.NONFINITE
-            break
-        if converged:
-            status = Status.CONVERGED
-            break
-        status = _limit_status(options, current, nit, elapsed)
-        if status is not None:
-            break
-    progress.update(current, force=True)
-    history = None
-    if options.history:
-        history = {k: np.concatenate(v) if v else np.zeros(0) for k, v in records.items()}
-        history["nit"] = np.arange(1, len(next(iter(history.values()), [])) + 1, dtype=float)
-    return status, current, history
+
+    def __init__(self, options: CommonOptions, name: str = "", start: float | None = None):
+        self.options = options
+        self.start = time.perf_counter() if start is None else start
+        self.recorder = HistoryRecorder() if options.history else None
+        self.progress = Progress(name, options.progress_every)
+        self.last: IterationInfo | None = None
+        self.message = ""
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def report(self, info: IterationInfo, method_status: Status | None = None, *,
+               record: bool = True) -> Status | None:
+        if not info.is_finite():
+            return Status.NONFINITE
+        self.last = info
+        if record and self.recorder is not None:
+            self.recorder.append(info)
+        self.progress.update(info)
+        options = self.options
+        stop = options.callback is not None and bool(options.callback(info))
+        if method_status is not None:
+            return method_status
+        if stop:
+            return Status.CALLBACK
+        if info.nit >= options.max_iter:
+            return Status.MAX_ITER
+        if info.elapsed >= options.max_time:
+            return Status.MAX_TIME
+        return None
+
+    def records(self, records: Mapping[str, np.ndarray] | None, first_nit: int, count: int) -> None:
+        """History rows for iterates a compiled loop ran between two reports."""
+        if self.recorder is not None and records and count > 0:
+            self.recorder.append_records(records, first_nit, count, self.elapsed())
+
+    def history(self):
+        return self.recorder.arrays() if self.recorder is not None else None
+
+    def close(self, info: IterationInfo | None = None) -> None:
+        last = info if info is not None else self.last
+        if last is not None:
+            self.progress.update(last, force=True)
+
+
+CHUNK = 25  # first kernel call's iterations under a time limit
+
+
+class Chunks:
+    """Iterations per ``advance`` call (see the module docstring)."""
+
+    def __init__(self, options: CommonOptions, has_records: bool):
+        self.adaptive = False
+        if options.callback is not None or (options.history and not has_records):
+            self.size = 1
+        elif options.progress_every:
+            self.size = options.progress_every
+        elif math.isfinite(options.max_time):
+            self.size, self.adaptive = CHUNK, True
+        else:
+            self.size = max(options.max_iter, 1)
+        self.max_time = options.max_time
+
+    def update(self, seconds_per_iteration: float, info_seconds: float, elapsed: float) -> None:
+        if self.adaptive:
+            self.size = _next_chunk(seconds_per_iteration, info_seconds, self.max_time - elapsed)
 
 
 def _next_chunk(seconds_per_iteration: float, info_seconds: float, seconds_left: float) -> int:
-    """Iterations for the next kernel call of :func:`run_chunked` under a time limit: enough that the
-    ``info`` call costs at most 5% of the kernel's time (at least CHUNK), and no more than the time
-    left allows at the measured speed (at least 1)."""
+    """Iterations for the next kernel call under a time limit: enough that the ``info`` call costs at
+    most 5% of the kernel's time (at least CHUNK), and no more than the time left allows at the
+    measured speed (at least 1)."""
     seconds_per_iteration = max(seconds_per_iteration, 1e-9)
     wanted = max(CHUNK, math.ceil(info_seconds / (0.05 * seconds_per_iteration)))
     affordable = max(1, math.ceil(seconds_left / seconds_per_iteration))
     return min(wanted, affordable)
 
 
+def _compiled(solver: IterativeSolver) -> bool:
+    return type(solver).advance is not IterativeSolver.advance
+
+
+def run(solver: IterativeSolver, problem, options: CommonOptions, name: str = "") -> Result:
+    """Drive ``solver`` on ``problem`` with the common options (the one loop of mathopt)."""
+    reporter = Reporter(options, name or type(solver).__name__)
+    state = solver.init(problem, options)
+    nit = 0
+    info = solver.info(state, 0, reporter.elapsed())
+    status = reporter.report(info, solver.terminate(state))
+    compiled = _compiled(solver)
+    chunks = Chunks(options, bool(solver.records)) if compiled else None
+    while status is None:
+        before = time.perf_counter()
+        try:
+            if compiled:
+                out = solver.advance(state, nit, min(chunks.size, options.max_iter - nit),
+                                     reporter.recorder is not None)
+                new_state, done, code, records = out.state, int(out.done), out.code, out.records
+            else:
+                new_state, done, code, records = solver.step(state), 1, CONTINUE, None
+        except Exception as exc:  # noqa: BLE001 - only mathopt's own numerical failures become a status
+            if not is_numerical_failure(exc):
+                raise
+            status, reporter.message = Status.NUMERICAL_ERROR, failure_message(exc)
+            break
+        after = time.perf_counter()
+        new_info = solver.info(new_state, nit + done, after - reporter.start)
+        if compiled:
+            chunks.update((after - before) / max(done, 1), time.perf_counter() - after, after - reporter.start)
+            reporter.records(records, nit + 1, done - 1)
+        method_status = from_code(code) if code != CONTINUE else None
+        if method_status is Status.NONFINITE:  # the kernel kept its last finite iterate
+            if done > 0 and new_info.is_finite():
+                state, info, nit = new_state, new_info, nit + done
+                reporter.report(info, Status.NONFINITE)
+            status = Status.NONFINITE
+            break
+        if compiled and done == 0 and method_status is None:
+            raise RuntimeError(f"{type(solver).__name__}.advance did no iteration and gave no status")
+        if method_status is None and new_info.is_finite():
+            method_status = solver.terminate(new_state)
+        status = reporter.report(new_info, method_status)
+        if status is Status.NONFINITE:
+            if compiled:  # the kernel's state has moved on: only the last finite info is left
+                state = new_state
+            break
+        state, info, nit = new_state, new_info, nit + done
+    last = reporter.last if reporter.last is not None else info
+    reporter.close(last)
+    result = solver.finalize(state, status, last, reporter.history())
+    if reporter.message:
+        result = result.replace(message=reporter.message)
+    return result
+
+
 def make_result(info: IterationInfo, status: Status, history=None, *, result_cls=Result,
                 counters: Mapping[str, int] | None = None, message: str = "", **fields) -> Result:
     """A Result from the last :class:`IterationInfo`, downgrading to NONFINITE if needed.
 
-    Compiled loops call this too, so a NaN produced inside a compiled loop is
-    reported the same way as one seen by :func:`run`.
+    Every loop (and every solver outside the driver) builds its result here,
+    so a NaN is reported the same way whatever path produced it.
     """
     if not info.is_finite() and status is not Status.NONFINITE:
         status, message = Status.NONFINITE, ""

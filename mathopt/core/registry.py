@@ -11,23 +11,23 @@ ot) inside the solve function, so reading the registry stays cheap.
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import importlib.util
 import inspect
+import secrets
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-import numpy as np
-
 from .options import CommonOptions, OptionError, build_options, option_names, options_doc
 from .result import Result
-from .status import Status
 
 #: Family packages searched for solvers. Each family package's ``__init__`` declares
 #: ``SOLVER_MODULES``, the (relative) names of its modules that call :func:`register`;
 #: they are imported on the first registry access.
-FAMILY_PACKAGES: tuple[str, ...] = ("constrained", "bilevel", "transport", "metric", "feasibility", "prox")
+#: A new family adds its package here.
+FAMILY_PACKAGES: tuple[str, ...] = ("constrained", "bilevel", "transport", "metric")
 
 
 class UnknownMethodError(ValueError):
@@ -157,10 +157,11 @@ def solve(problem, method: str | None = None, **options) -> Result:
 
     Parameters
     ----------
-    problem : a mathopt problem (``NLP``, ...)
+    problem : a mathopt problem (``NLP``, ``BilevelProblem``, ``TransportProblem``, ...)
     method : str, optional
         Registered name (see :func:`list_solvers` / ``mathopt solvers``);
-        ``None`` picks the default method of the problem type.
+        ``None`` picks the default method of the problem type (marked in
+        ``mathopt solvers``).
     **options
         Options of the method (see :func:`show_options`); unknown names raise
         :class:`~mathopt.core.options.OptionError` listing the valid ones.
@@ -168,7 +169,14 @@ def solve(problem, method: str | None = None, **options) -> Result:
     Returns
     -------
     Result
-        With ``solver`` and ``wall_time`` filled in.
+        The family's result type, with ``solver`` and ``wall_time`` filled in;
+        randomized methods add the seed they used as ``extra["seed"]``.
+
+    Raises
+    ------
+    Whatever the user's own functions or callback raise, unchanged. mathopt's
+    own numerical failures never raise: they end the run with
+    ``Status.NUMERICAL_ERROR`` and the last good iterate.
     """
     if method is None:
         method = default_method(problem)
@@ -177,14 +185,14 @@ def solve(problem, method: str | None = None, **options) -> Result:
     if reason:
         raise UnknownMethodError(reason)
     opts = build_options(spec.options, method, options)
+    if opts.seed is None:  # one meaning in every family: a fresh seed, recorded in the result
+        opts = dataclasses.replace(opts, seed=secrets.randbits(63))
     start = time.perf_counter()
-    try:
-        result = spec.func(problem, opts)
-    except (np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError) as exc:
-        x = getattr(problem, "x0", np.zeros(0))
-        result = Result(x=np.array(x, dtype=float, copy=True), fun=np.nan, status=Status.NUMERICAL_ERROR,
-                        message=f"{Status.NUMERICAL_ERROR.message}: {type(exc).__name__}: {exc}")
-    return result.replace(solver=spec.name, wall_time=time.perf_counter() - start)
+    result = spec.func(problem, opts)
+    changes = {"solver": spec.name, "wall_time": time.perf_counter() - start}
+    if spec.stochastic:
+        changes["extra"] = {**result.extra, "seed": opts.seed}
+    return result.replace(**changes)
 
 
 __all__ = ["register", "solve", "list_solvers", "show_options", "get_solver", "default_method",

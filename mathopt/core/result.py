@@ -29,7 +29,12 @@ class Result:
     Attributes
     ----------
     x : ndarray
-        Final iterate (always an array, even for one variable).
+        Final iterate as a flat float64 vector (always 1-D, even for one
+        variable): the problem's decision variables in C order. Families give
+        the shaped view in a field of their own (``plan`` for transport,
+        ``matrix`` for metric problems, ``y`` for the lower level of bilevel
+        problems). After ``NONFINITE`` or ``NUMERICAL_ERROR`` it is the last
+        finite iterate.
     fun : float
         Objective value at ``x`` (``nan`` only when it could not be evaluated).
     status : Status
@@ -72,7 +77,10 @@ class Result:
     success: bool = field(init=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "x", np.atleast_1d(np.asarray(self.x, dtype=float)))
+        x = np.asarray(self.x)
+        if np.iscomplexobj(x):
+            raise TypeError("Result.x must be real")
+        object.__setattr__(self, "x", np.array(x, dtype=float).reshape(-1))
         object.__setattr__(self, "fun", float(self.fun))
         object.__setattr__(self, "status", Status(self.status))
         object.__setattr__(self, "success", self.status.success)
