@@ -6,8 +6,12 @@ over a box, ``min f(x) s.t. lb <= x <= ub``, with the iteration
     x+ = P(x - t g(x)),   t halved until f(x+) <= f(x) + c g(x).(x+ - x)
 
 where P projects onto the box (Bertsekas, "Nonlinear Programming", 2nd ed.,
-Sec. 2.3, Armijo rule along the projection arc). The driver gives it
-max_iter, max_time, NaN detection, callback, history and progress for free.
+Sec. 2.3, Armijo rule along the projection arc). The driver
+(:func:`mathopt.core.driver.run`) gives it max_iter, max_time, NaN detection
+(ending with the last finite iterate), callback, history, progress and the
+NUMERICAL_ERROR status for free. The solver object is made once per solve and
+holds only the problem's fixed data; the iterates live in the state, and
+``step`` returns a new state (the driver may need the old one).
 
 Run it:  python examples/custom_solver.py
 """
@@ -52,8 +56,11 @@ class _State(NamedTuple):
 
 
 class ProjectedGradient(IterativeSolver):
-    def init(self, problem, options):
+    def __init__(self, problem, options):
+        # fixed data of this solve; the evaluator counts the oracle calls
         self.problem, self.options, self.ev = problem, options, problem.evaluator()
+
+    def init(self, problem, options):
         x = np.clip(problem.x0, problem.lb, problem.ub)
         return _State(x, self.ev.fun(x), self.ev.gradient(x))
 
@@ -91,7 +98,7 @@ class ProjectedGradient(IterativeSolver):
                   constraints=("bounds",))
 def projected_gradient(problem, options):
     """Projected gradient descent with Armijo backtracking (worked example of docs/architecture.md)."""
-    return run(ProjectedGradient(), problem, options, name="example-projected-gradient")
+    return run(ProjectedGradient(problem, options), problem, options, name="example-projected-gradient")
 
 
 if __name__ == "__main__":

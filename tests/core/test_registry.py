@@ -78,17 +78,36 @@ def test_show_options_prints_own_family_and_common_options(capsys):
     assert "ftol" in capsys.readouterr().out
 
 
-def test_linear_algebra_errors_become_numerical_error_status():
+def test_solve_lets_exceptions_through_unchanged():
+    """solve() turns nothing into a status: numerical failures are the driver's job (it keeps the
+    last good iterate, see tests/core/test_driver.py); anything else reaches the caller as raised."""
     @mathopt.register("test-singular", problem=mathopt.NLP, constraints=("eq",))
     def singular(problem, options):
         np.linalg.solve(np.zeros((2, 2)), np.ones(2))
 
     try:
-        result = mathopt.solve(hs.load("HS28"), method="test-singular")
-        assert result.status is mathopt.Status.NUMERICAL_ERROR and "LinAlgError" in result.message
-        np.testing.assert_array_equal(result.x, hs.load("HS28").x0)
+        with pytest.raises(np.linalg.LinAlgError):
+            mathopt.solve(hs.load("HS28"), method="test-singular")
     finally:
         _REGISTRY.pop("test-singular")
+
+
+def test_seed_none_becomes_a_fresh_recorded_seed():
+    seen = []
+
+    @mathopt.register("test-seeded", problem=mathopt.NLP, stochastic=True)
+    def seeded(problem, options):
+        seen.append(options.seed)
+        return mathopt.Result(x=problem.x0, fun=0.0, status=mathopt.Status.CONVERGED)
+
+    try:
+        problem = mathopt.NLP(lambda x: float(x @ x), [1.0])
+        first, second = mathopt.solve(problem, method="test-seeded"), mathopt.solve(problem, method="test-seeded")
+        assert all(isinstance(s, int) and s >= 0 for s in seen) and seen[0] != seen[1]
+        assert (first.extra["seed"], second.extra["seed"]) == tuple(seen)
+        assert mathopt.solve(problem, method="test-seeded", seed=np.int64(5)).extra["seed"] == 5
+    finally:
+        _REGISTRY.pop("test-seeded")
 
 
 def test_common_options_defaults():
