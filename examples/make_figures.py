@@ -41,17 +41,17 @@ EXAMPLES = {
 
 #: figures (and generated tables) of docs/ written by a benchmark, and the command that writes them
 BENCHMARK_FIGURES = {
-    "docs/figures/bench_profile.png (and the tables of docs/benchmarks.md)":
+    "docs/figures/bench_profile.png, the tables of docs/benchmarks.md":
         "python benchmarks/bench_nlp_builtin.py --docs docs",
     "docs/figures/bilevel_hypercleaning.png, docs/figures/bilevel_bench.md":
-        "python benchmarks/bench_hypercleaning.py --out docs",
+        "python benchmarks/bench_hypercleaning.py --budget 10 --out docs",
     "docs/figures/bilevel_hypercleaning_batch64.png, docs/figures/bilevel_bench_batch64.md":
-        "python benchmarks/bench_hypercleaning.py --batch-size 64 --out docs",
-    "docs/figures/metric_nearness_scaling.png (and bench-out/metric_bench.md, copied into docs/metric.md)":
-        "python benchmarks/bench_metric.py --out bench-out  (then copy bench-out/figures/*.png to docs/figures/)",
+        "python benchmarks/bench_hypercleaning.py --budget 10 --batch-size 64 --out docs",
+    "docs/figures/metric_nearness_scaling.png, the tables of docs/metric.md":
+        "python benchmarks/bench_metric.py  (writes bench-out/metric_bench.md and "
+        "bench-out/figures/metric_nearness_scaling.png; copy them into the docs)",
     "docs/figures/transport_linear_*.png, docs/transport_benchmarks.md":
-        "python benchmarks/bench_transport.py --sizes 100 1000 5000 --large-budgets 10 30 100 300 "
-        "--skip-sparse --out docs",
+        "python benchmarks/bench_transport.py --sizes 100 1000 5000 --budgets 10 30 100 300 1000 3000 10000 --regs 0.03 0.01 0.003 0.001 0.0003 0.0001 --log-regs 0.001 0.0001 --large-budgets 10 30 100 300 1000 --time-budget 60 --skip-sparse --out docs",
     "docs/transport_benchmarks_sparse.md":
         "python benchmarks/bench_transport.py --skip-linear --sparse-size 1000 --out docs",
 }
