@@ -1,11 +1,12 @@
 """Regenerate the figures of the documentation: run every example with ``--out DIR``.
 
-    python examples/make_figures.py --out docs/figures        # every example (about 10 minutes)
+    python examples/make_figures.py --out docs/figures        # every example
     python examples/make_figures.py --out /tmp/figs metric_repair_digits bilevel_pbgd
     python examples/make_figures.py --list                     # which figure comes from where
 
-Each example runs in its own interpreter (``python examples/NAME.py --out DIR``)
-and must write the figure listed in :data:`EXAMPLES`; a script that fails or
+Each example runs in its own interpreter (``python examples/NAME.py --out DIR``,
+with this checkout first on ``PYTHONPATH``, so the figures show this checkout's
+mathopt, not another installed copy) and must write the figure listed in :data:`EXAMPLES`; a script that fails or
 does not write it makes the command exit with status 1. The default folder is
 ``./mathopt-figures`` (ignored by git), like every example's.
 
@@ -16,12 +17,14 @@ of each, printed by ``--list``.
 from __future__ import annotations
 
 import argparse
+import os
 import pathlib
 import subprocess
 import sys
 import time
 
 HERE = pathlib.Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 from _output import add_out_argument, output_dir  # noqa: E402
 
@@ -62,7 +65,8 @@ def run_example(name: str, out: pathlib.Path) -> list[str]:
     expected = [out / figure for figure in EXAMPLES[name]]
     before = {path: path.stat().st_mtime_ns if path.exists() else None for path in expected}
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, str(HERE / f"{name}.py"), "--out", str(out)])
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([sys.executable, str(HERE / f"{name}.py"), "--out", str(out)], env=env)
     print(f"[{name}: exit status {done.returncode}, {time.perf_counter() - start:.0f} s]", flush=True)
     problems = [f"{name} exited with status {done.returncode}"] if done.returncode else []
     for path in expected:
