@@ -13,7 +13,9 @@ warmed up first) of each method after the same time budget, the curve of test
 accuracy against time (PNG). The per-iteration timing of the compiled loop
 (1e4-dimensional y, against eager and jaxopt) is ``benchmarks/bench_bilevel_speed.py``.
 
-Run: ``python benchmarks/bench_hypercleaning.py [--budget 10] [--out docs] [--batch-size 64]``
+Run: ``python benchmarks/bench_hypercleaning.py [--budget 10] [--out DIR] [--batch-size 64]``; writes
+``DIR/figures/bilevel_hypercleaning[_batch64].png`` and ``DIR/figures/bilevel_bench[_batch64].md``
+(DIR defaults to ``./bench-out``; ``--out docs`` regenerates the documentation's copies).
 """
 from __future__ import annotations
 
@@ -104,7 +106,9 @@ def run_solver(problem, method, options, test, budget):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--budget", type=float, default=10.0, help="seconds per solver")
-    parser.add_argument("--out", default=str(ROOT / "docs"))
+    parser.add_argument("--out", metavar="DIR", default="bench-out",
+                        help="output folder, created if missing; files go to DIR/figures/ (default: ./bench-out; "
+                             "the documentation: docs)")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="mini-batch size of the stochastic oracles (default: full batches)")
     args = parser.parse_args()
@@ -141,11 +145,13 @@ def main():
     ax.legend()
     fig.tight_layout()
     fig.savefig(out / "figures" / f"bilevel_hypercleaning{suffix}.png", dpi=110)
+    print(f"wrote {out / 'figures' / f'bilevel_hypercleaning{suffix}.png'}")
     report = [f"### Hyper-cleaning (digits){'' if args.batch_size is None else f', batch size {args.batch_size}'}",
               "", *lines, ""]
     text = "\n".join(report)
     print(text)
     (out / "figures" / f"bilevel_bench{suffix}.md").write_text(text + "\n")
+    print(f"wrote {out / 'figures' / f'bilevel_bench{suffix}.md'}")
 
 
 if __name__ == "__main__":

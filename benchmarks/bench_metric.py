@@ -11,8 +11,10 @@
    projection sweeps per oracle call, stopped
    after at most 10 minutes (``max_time``).
 
-Writes a Markdown table to ``docs/metric_bench.md`` and a plot to
-``docs/figures/metric_nearness_scaling.png``.
+Writes a Markdown table to ``DIR/metric_bench.md`` and a plot to
+``DIR/figures/metric_nearness_scaling.png``, DIR given by ``--out`` (default
+``./bench-out``); docs/metric.md quotes the table and shows the plot
+(copied from there by hand).
 
 Usage::
 
@@ -180,7 +182,8 @@ def main():
                         help="landmark trees of the sparse oracle (0: the plain per-node Dijkstra oracle)")
     parser.add_argument("--timeout", type=float, default=1200.0)
     parser.add_argument("--single", nargs=2, metavar=("CASE", "N"), help="one case (pf, cvxpy, cc), JSON out")
-    parser.add_argument("--out", default=str(ROOT / "docs" / "metric_bench.md"))
+    parser.add_argument("--out", metavar="DIR", default="bench-out",
+                        help="output folder, created if missing (default: ./bench-out)")
     args = parser.parse_args()
     globals()["CC_LANDMARKS"] = args.cc_landmarks
     if args.single:
@@ -223,12 +226,15 @@ def write_report(rows, cc, args):
                  f"{_fmt(cc.get('max_violation'), '.1e')} | "
                  f"{_fmt(cc.get('lp'), '.6g')} | {_fmt(cc.get('lower_bound'), '.6g')} | {_fmt(cc.get('rounded'), '.6g')} | {_fmt(cc.get('planted'), '.6g')} | "
                  f"{cc.get('clusters', '-')} | {_fmt(cc.get('peak_rss_mib'), '.0f')} |", ""]
-    pathlib.Path(args.out).write_text("\n".join(text))
+    out = pathlib.Path(args.out)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    (out / "metric_bench.md").write_text("\n".join(text))
     print("\n".join(text))
-    _plot(rows)
+    print(f"wrote {out / 'metric_bench.md'}")
+    _plot(rows, out / "figures" / "metric_nearness_scaling.png")
 
 
-def _plot(rows):
+def _plot(rows, path):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -244,7 +250,8 @@ def _plot(rows):
     ax.set_title("Weighted l2 metric nearness")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(ROOT / "docs" / "figures" / "metric_nearness_scaling.png", dpi=120)
+    fig.savefig(path, dpi=120)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

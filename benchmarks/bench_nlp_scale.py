@@ -125,7 +125,8 @@ def main(argv=None):
     parser.add_argument("--max-time", type=float, default=300.0, help="per-run time limit (s)")
     parser.add_argument("--kappa", type=float, default=0.0,
                         help="cubic reaction coefficient (0: the paper's linear problem; > 0: nonlinear)")
-    parser.add_argument("--out", default=str(ROOT / "bench-out" / "nlp_scale.json"))
+    parser.add_argument("--out", metavar="DIR", default="bench-out",
+                        help="folder of the raw records DIR/nlp_scale.json, created if missing (default: ./bench-out)")
     parser.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
@@ -140,8 +141,10 @@ def main(argv=None):
             rec = run_in_subprocess(N, method, args.max_iter, args.max_time, args.kappa)
             print(json.dumps(rec), flush=True)
             records.append(rec)
-    pathlib.Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    pathlib.Path(args.out).write_text(json.dumps(records, indent=1))
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "nlp_scale.json").write_text(json.dumps(records, indent=1))
+    print(f"wrote {out / 'nlp_scale.json'}")
     print(f"\nMachine: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs, "
           f"Python {platform.python_version()}\n")
     print(table(records))

@@ -27,9 +27,6 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-FIGURES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "figures"
-
-
 @dataclasses.dataclass
 class Run:
     """One option set of a method, started from one or more points (x0, y0)."""
@@ -151,13 +148,18 @@ def show(method: str, runs: dict, out: pathlib.Path, title: str, scale: float = 
 
 
 def cli(method: str, runs: dict, title: str, argv=None):
-    """Command line of an example: ``--out PATH`` (default docs/figures/bilevel_<method>.png), ``--scale``."""
-    parser = argparse.ArgumentParser(description=title)
-    parser.add_argument("--out", default=str(FIGURES / f"bilevel_{method.replace('-', '_')}.png"))
+    """Command line of an example: ``--out DIR`` (see ``examples/_output.py``), ``--scale``.
+
+    Writes ``DIR/bilevel_<method>.png`` (default folder ``./mathopt-figures``).
+    """
+    from _output import add_out_argument, output_dir  # examples/ is on sys.path (the examples put it there)
+
+    parser = add_out_argument(argparse.ArgumentParser(description=title))
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every iteration count")
     args = parser.parse_args(argv)
-    summary = show(method, runs, pathlib.Path(args.out), title, args.scale)
+    path = output_dir(args) / f"bilevel_{method.replace('-', '_')}.png"
+    summary = show(method, runs, path, title, args.scale)
     for (name, label, start), (x, y, nit) in summary.items():
         print(f"{name:9s} {label:28s} start {start}: x = {x:.4f}, y = {y:.4f} after {nit} iterations")
-    print(f"wrote {args.out}")
+    print(f"wrote {path}")
     return summary

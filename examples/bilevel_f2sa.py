@@ -9,7 +9,8 @@ variant replaces the x-direction by a recursive (STORM-type) estimate. With
 constant steps (a = c = 0) lambda stays constant and the iterates stop at the
 penalty solution, biased by O(1/lambda).
 
-Run: ``python examples/bilevel_f2sa.py`` (writes docs/figures/bilevel_f2sa.png).
+Run: ``python examples/bilevel_f2sa.py [--out DIR]`` (writes ``DIR/bilevel_f2sa.png``; DIR defaults to
+``mathopt-figures``).
 """
 import pathlib
 import sys

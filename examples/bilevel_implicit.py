@@ -7,7 +7,8 @@ T = P_Y(y - beta grad_y f): the adjoint system by conjugate gradients (Y = R^m)
 or by a truncated Neumann series (Lorraine et al. 2020; any Y). On the box toy
 the projection is differentiated (its Jacobian is 0 where y sits on the bound).
 
-Run: ``python examples/bilevel_implicit.py`` (writes docs/figures/bilevel_implicit.png).
+Run: ``python examples/bilevel_implicit.py [--out DIR]`` (writes ``DIR/bilevel_implicit.png``; DIR defaults to
+``mathopt-figures``).
 """
 import pathlib
 import sys

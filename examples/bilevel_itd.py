@@ -6,7 +6,8 @@ back-propagation (K = T) approximates the hypergradient as well as T steps
 allow; a short truncation K saves memory and time but biases the hypergradient
 (here visible as a shifted end point on the nonconvex toy).
 
-Run: ``python examples/bilevel_itd.py`` (writes docs/figures/bilevel_itd.png).
+Run: ``python examples/bilevel_itd.py [--out DIR]`` (writes ``DIR/bilevel_itd.png``; DIR defaults to
+``mathopt-figures``).
 """
 import pathlib
 import sys

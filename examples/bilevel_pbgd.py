@@ -8,7 +8,8 @@ box toy). On the nonconvex toy, starts in different basins end at different
 local solutions of phi(x) = F(x, -x), as in the paper's Figure of 1000 random
 starts; the penalty gamma = 10 leaves an O(1/gamma) offset from y = -x.
 
-Run: ``python examples/bilevel_pbgd.py`` (writes docs/figures/bilevel_pbgd.png).
+Run: ``python examples/bilevel_pbgd.py [--out DIR]`` (writes ``DIR/bilevel_pbgd.png``; DIR defaults to
+``mathopt-figures``).
 """
 import pathlib
 import sys

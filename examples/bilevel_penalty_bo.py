@@ -7,7 +7,8 @@ penalty function psi_sigma. With ``single_loop=True`` every x step takes one y
 and one z step (warm started). The lower level only needs an error bound on a
 closed convex Y -- the box toy's Y = [0, 1] is handled by projection.
 
-Run: ``python examples/bilevel_penalty_bo.py`` (writes docs/figures/bilevel_penalty_bo.png).
+Run: ``python examples/bilevel_penalty_bo.py [--out DIR]`` (writes ``DIR/bilevel_penalty_bo.png``; DIR defaults to
+``mathopt-figures``).
 """
 import pathlib
 import sys

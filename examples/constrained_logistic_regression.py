@@ -16,11 +16,13 @@ Solved by ``al-sketch`` (randomized Kaczmarz on the KKT system), ``al-newton``
 multipliers with L-BFGS-B inner solves) and ``scipy-slsqp``; every solver
 reports the same residuals (``stationarity``, ``feasibility``; the KKT residual
 plotted is their maximum). Prints a table and writes
-``docs/figures/constrained_logistic_regression.png``.
+``DIR/constrained_logistic_regression.png``.
 
-Run from the repository root: ``python examples/constrained_logistic_regression.py``.
+Run: ``python examples/constrained_logistic_regression.py [--out DIR]`` (DIR defaults to
+``mathopt-figures``).
 """
 import pathlib
+import sys
 import time
 
 import matplotlib
@@ -31,6 +33,9 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer
 
 import mathopt
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _output import output_dir, save_figure  # noqa: E402
 
 SOLVERS = ("al-sketch", "al-newton", "auglag", "scipy-slsqp")
 
@@ -72,6 +77,7 @@ def constrained_logistic_problem(n_linear=10, seed=1):
 
 
 def main(out=None):
+    """Solve, print the table, write ``out/constrained_logistic_regression.png`` (``out``: a folder)."""
     problem = constrained_logistic_problem()
     results = {}
     print(f"n = {problem.n} variables, m = {problem.n_eq} equality constraints\n")
@@ -101,12 +107,10 @@ def main(out=None):
     ax.set_title("Constrained logistic regression, breast cancer (d=30, m=11)")
     ax.legend()
     fig.tight_layout()
-    out = pathlib.Path(out) if out else pathlib.Path(__file__).resolve().parents[1] / "docs" / "figures" / \
-        "constrained_logistic_regression.png"
-    fig.savefig(out, dpi=120)
-    print(f"\nwrote {out}")
+    print()
+    save_figure(fig, out, "constrained_logistic_regression.png", dpi=120)
     return results
 
 
 if __name__ == "__main__":
-    main()
+    main(out=output_dir(description="Constrained logistic regression (Hong et al. 2023)"))

@@ -8,10 +8,11 @@ matrix M = L L^T maps x to L^T x; 5-NN accuracy on the test split is compared
 with the Euclidean metric. The plot shows the test points on the two leading
 directions of each metric.
 
-Run from the repository root: ``python examples/metric_learning_knn.py``
-(writes ``docs/figures/metric_learning_knn.png``).
+Run: ``python examples/metric_learning_knn.py [--out DIR]`` (writes ``DIR/metric_learning_knn.png``;
+DIR defaults to ``mathopt-figures``).
 """
 import pathlib
+import sys
 
 import matplotlib
 
@@ -24,6 +25,9 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import StandardScaler
 
 import mathopt
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _output import output_dir, save_figure  # noqa: E402
 
 
 def sample_pairs(labels, count, same, rng):
@@ -39,7 +43,8 @@ def knn_accuracy(train, y_train, test, y_test):
     return KNeighborsClassifier(n_neighbors=5).fit(train, y_train).score(test, y_test)
 
 
-def main(seed=0):
+def main(seed=0, out=None):
+    """Run the example; write ``out/metric_learning_knn.png`` (``out``: a folder)."""
     rng = np.random.default_rng(seed)
     X, y = load_wine(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.4, random_state=seed, stratify=y)
@@ -77,11 +82,8 @@ def main(seed=0):
         ax.set_ylabel("principal direction 2")
     fig.suptitle("Wine test set under the Euclidean and the learned metric")
     fig.tight_layout()
-    out = pathlib.Path(__file__).resolve().parents[1] / "docs" / "figures" / "metric_learning_knn.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    print(f"saved {out}")
+    save_figure(fig, out, "metric_learning_knn.png", dpi=110)
 
 
 if __name__ == "__main__":
-    main()
+    main(out=output_dir(description="ITML metric learning, then 5-NN"))

@@ -7,10 +7,11 @@ the closest metric; the plot shows, for every pair (i, j), how much
 d_ij exceeds the shortest i-j path (0 for a metric), before and after, and how
 far each matrix is from the clean distances.
 
-Run from the repository root: ``python examples/metric_repair_digits.py``
-(writes ``docs/figures/metric_repair_digits.png``).
+Run: ``python examples/metric_repair_digits.py [--out DIR]`` (writes ``DIR/metric_repair_digits.png``;
+DIR defaults to ``mathopt-figures``).
 """
 import pathlib
+import sys
 
 import matplotlib
 
@@ -23,6 +24,9 @@ from sklearn.datasets import load_digits
 
 import mathopt
 
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _output import output_dir, save_figure  # noqa: E402
+
 
 def pair_violations(matrix):
     """d_ij - (shortest i-j path), over the pairs i < j (all >= 0; 0 for a metric)."""
@@ -31,7 +35,8 @@ def pair_violations(matrix):
     return matrix[rows, cols] - paths[rows, cols]
 
 
-def main(n=300, seed=0):
+def main(n=300, seed=0, out=None):
+    """Run the example; write ``out/metric_repair_digits.png`` (``out``: a folder)."""
     rng = np.random.default_rng(seed)
     digits = load_digits()
     points = digits.data[rng.choice(len(digits.data), n, replace=False)]
@@ -76,11 +81,8 @@ def main(n=300, seed=0):
     axes[1].legend(markerscale=4)
     fig.suptitle("Metric repair of noisy digit distances (n = %d, Project and Forget)" % n)
     fig.tight_layout()
-    out = pathlib.Path(__file__).resolve().parents[1] / "docs" / "figures" / "metric_repair_digits.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    print(f"saved {out}")
+    save_figure(fig, out, "metric_repair_digits.png", dpi=110)
 
 
 if __name__ == "__main__":
-    main()
+    main(out=output_dir(description="Metric repair of noisy digit distances"))
