@@ -37,10 +37,13 @@ def test_nearness_matches_cvxpy(n, seed):
     assert result.status is Status.CONVERGED
     value, X = _cvxpy_metric_problem(n, lambda X: 0.5 * cp.sum(cp.multiply(np.triu(W, 1), cp.square(X - D))))
     assert abs(result.fun - value) <= 1e-6 * value
-    np.testing.assert_allclose(result.x, X, atol=1e-5)
-    assert _triangle_violation(result.x) <= 1e-8
+    np.testing.assert_allclose(result.matrix, X, atol=1e-5)
+    rows, cols = np.triu_indices(n, 1)
+    np.testing.assert_array_equal(result.x, result.matrix[rows, cols])  # x: the upper triangle, row-major
+    np.testing.assert_array_equal(result.edges, np.column_stack([rows, cols]))
+    assert _triangle_violation(result.matrix) <= 1e-8
     assert result.max_violation <= 1e-8
-    np.testing.assert_allclose(result.x, result.x.T)
+    np.testing.assert_allclose(result.matrix, result.matrix.T)
 
 
 @pytest.mark.parametrize("n, seed, gamma", [(8, 0, 100.0), (12, 1, 10.0)])
@@ -58,9 +61,9 @@ def test_l1_nearness_within_regularization_bound_of_cvxpy(n, seed, gamma):
     v_star = np.concatenate([X[rows, cols], np.abs(X - D)[rows, cols]])
     tol = 1e-7 * value
     assert value - tol <= result.fun <= value + v_star @ v_star / (2.0 * gamma) + tol
-    assert result.fun == pytest.approx(np.sum(np.triu(W, 1) * np.abs(result.x - D)))
+    assert result.fun == pytest.approx(np.sum(np.triu(W, 1) * np.abs(result.matrix - D)))
     assert result.extra["lp_lower_bound"] <= value + tol
-    assert _triangle_violation(result.x) <= 1e-8
+    assert _triangle_violation(result.matrix) <= 1e-8
     if gamma >= 100.0:  # above the exact-regularization threshold on this instance
         assert abs(result.fun - value) <= 1e-6 * value
 
@@ -74,6 +77,8 @@ def test_sparse_nearness_satisfies_cycle_inequalities():
     result = mathopt.solve(problem, history=True)
     assert result.status is Status.CONVERGED
     assert result.x.shape == (problem.num_pairs,)
+    assert sp.issparse(result.matrix) and result.matrix.nnz == 2 * problem.num_pairs
+    np.testing.assert_array_equal(result.matrix[problem.edge_u, problem.edge_v].A1, result.x)
     # every edge value is at most the shortest path between its endpoints
     from scipy.sparse.csgraph import shortest_path
 
@@ -170,7 +175,8 @@ def test_metric_learning_hard_constraints():
     problem = mathopt.MetricProblem.metric_learning(X, similar, dissimilar, upper, lower)
     result = mathopt.solve(problem, max_iter=5000)
     assert result.status is Status.CONVERGED
-    M = result.x
+    M = result.matrix
+    np.testing.assert_array_equal(result.x, M.ravel())
     np.testing.assert_allclose(M, M.T, atol=1e-12)
     assert np.linalg.eigvalsh(M).min() > 0.0
     tol = 1e-6
@@ -207,10 +213,10 @@ def test_metric_learning_slack_is_psd_and_meets_targets():
     problem = mathopt.MetricProblem.metric_learning(X, similar, dissimilar, 0.2 * upper, 2.0 * lower)
     result = mathopt.solve(problem, slack=1.0, max_iter=5000)
     assert result.status is Status.CONVERGED
-    assert np.linalg.eigvalsh(result.x).min() > 0.0
+    assert np.linalg.eigvalsh(result.matrix).min() > 0.0
     targets = result.extra["slack_targets"]
     diffs = np.vstack([X[similar[:, 0]] - X[similar[:, 1]], X[dissimilar[:, 0]] - X[dissimilar[:, 1]]])
-    lengths = np.einsum("kd,de,ke->k", diffs, result.x, diffs)
+    lengths = np.einsum("kd,de,ke->k", diffs, result.matrix, diffs)
     sign = np.concatenate([np.ones(len(similar)), -np.ones(len(dissimilar))])
     assert np.max(sign * (lengths - targets)) <= 1e-6
 
