@@ -436,9 +436,10 @@ class _GraphSolver(IterativeSolver):
     @staticmethod
     def objective(setup: _GraphSetup, x) -> float:
         problem = setup.problem
-        if not setup.lp:
-            return 0.5 * float(np.sum(problem.edge_w * (x - problem.edge_d) ** 2))
-        return float(np.sum(problem.edge_w * np.abs(x - problem.edge_d)))
+        with np.errstate(over="ignore"):  # data near the float64 limit: inf, and the driver's NONFINITE
+            if not setup.lp:
+                return 0.5 * float(np.sum(problem.edge_w * (x - problem.edge_d) ** 2))
+            return float(np.sum(problem.edge_w * np.abs(x - problem.edge_d)))
 
     def info(self, state: _GraphState, nit, elapsed):
         return IterationInfo(nit=nit, x=state.x.copy(), fun=self.objective(state.setup, state.x), elapsed=elapsed,

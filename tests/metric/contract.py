@@ -18,18 +18,23 @@ def make_problem(method):
 
 
 def make_fault_problem(method, fault):
-    """Every fault of tests.faults.FAULTS is about a user function turning bad; none can be posed.
+    """The faults of tests.faults.FAULTS are about user functions turning bad; a MetricProblem has none.
 
-    * ``nan_objective`` / ``nan_gradient``: the objectives (weighted l2 / l1 distance to the
-      data, the LogDet divergence to a positive definite prior) are built in and evaluated on
-      validated finite data; the Bregman projections divide by positive constraint norms, and the
-      LogDet rank-one update keeps M positive definite.
+    * ``nan_objective``: posed without a user function: finite dissimilarities near the float64
+      limit (1e200) make the built-in objective overflow to inf after the first projections;
+      the run must end NONFINITE with the last finite iterate (the data, iterate 0).
+    * ``nan_gradient``: no gradient is evaluated (the Bregman projections divide by positive
+      constraint norms, and the LogDet rank-one update keeps M positive definite).
     * ``user_error`` / ``user_zero_division``: no user callable is ever called.
     * ``unbounded``: every objective is bounded below by 0 (a norm, or a LogDet divergence) and the
       metric cone contains x = 0 (nearness) or the problem is checked for infeasibility (metric
       learning), so no kind can be unbounded.
     """
-    what = {"nan_objective": "a NaN objective", "nan_gradient": "a NaN gradient",
+    if fault == "nan_objective":
+        rng = np.random.default_rng(0)
+        upper = np.triu(rng.random((6, 6)), 1) * 1e200
+        return mathopt.MetricProblem(upper + upper.T)
+    what = {"nan_gradient": "a NaN gradient",
             "user_error": "a user exception", "user_zero_division": "a user ZeroDivisionError",
             "unbounded": "an unbounded problem (every objective is bounded below by 0)"}[fault]
     return _NO_USER_FUNCTION.format(what=what)

@@ -279,3 +279,92 @@ def test_landmark_oracle_agrees_with_plain_oracle():
     dist = shortest_path(graph, directed=False)
     violated = np.flatnonzero(x - dist[problem.edge_u, problem.edge_v] > report_tol)
     assert violated.size > 0 and set(violated.tolist()) <= found
+
+
+def _kinds():
+    """One small problem of each kind and input format."""
+    rng = np.random.default_rng(8)
+    G = sp.triu(sp.random(30, 30, density=0.3, random_state=9), 1)
+    A = np.triu(rng.choice([-1.0, 1.0], (9, 9)), 1)
+    X, similar, dissimilar, upper, lower = _two_cluster_learning_problem(2)
+    return {"dense": mathopt.MetricProblem(_symmetric(rng, 8)),
+            "sparse": mathopt.MetricProblem((G + G.T).tocsr()),
+            "clustering": mathopt.MetricProblem.from_signed_graph(A + A.T),
+            "sparse-l1": mathopt.MetricProblem((G + G.T).tocsr(), norm="l1"),
+            "learning": mathopt.MetricProblem.metric_learning(X, similar, dissimilar, upper, lower)}
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "clustering", "sparse-l1", "learning"])
+def test_step_leaves_its_argument_unchanged(kind):
+    """The driver falls back to the previous state on a non-finite iterate: step must not mutate it."""
+    import copy
+    import dataclasses
+
+    from mathopt.metric import project_and_forget as pf
+
+    problem = _kinds()[kind]
+    options = pf.ProjectAndForgetOptions(seed=4)
+    solver = pf._LearningSolver() if kind == "learning" else pf._GraphSolver()
+    state = solver.init(problem, options)
+    for _ in range(3):
+        before = copy.deepcopy({f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name != "setup"})
+        new = solver.step(state)
+        assert new is not state
+        for name, value in before.items():
+            now = getattr(state, name)
+            if isinstance(value, tuple) and not hasattr(value, "_fields"):
+                assert now == value, name
+            else:
+                for a, b in zip(value if hasattr(value, "_fields") else [value],
+                                now if hasattr(now, "_fields") else [now]):
+                    np.testing.assert_array_equal(a, b, err_msg=name)
+        assert vars(solver) == {}  # no run state on the solver object
+        state = new
+
+
+@pytest.mark.parametrize("kind", ["sparse", "clustering"])
+def test_seeded_randomness_is_per_solve(kind):
+    """Landmarks and pivot orders come from generators seeded per solve: the same seed gives the
+    same result in two threads as sequentially, and another seed may differ."""
+    import threading
+
+    problem = _kinds()[kind]
+    options = dict(rounding_trials=3) if kind == "clustering" else dict(landmarks=4)
+    sequential = [mathopt.solve(problem, seed=s, **options) for s in (1, 2)]
+    results = [None, None]
+
+    def work(i):
+        results[i] = mathopt.solve(problem, seed=i + 1, **options)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for expected, got in zip(sequential, results):
+        np.testing.assert_array_equal(got.x, expected.x)
+        assert got.nit == expected.nit
+        if kind == "clustering":
+            np.testing.assert_array_equal(got.clusters, expected.clusters)
+    assert sequential[0].extra["seed"] == 1  # stochastic: the seed is recorded
+
+
+def test_overflowing_data_end_nonfinite_with_the_data():
+    """Finite data near the float64 limit make the objective overflow: NONFINITE, last finite iterate."""
+    rng = np.random.default_rng(0)
+    D = _symmetric(rng, 6) * 1e200
+    result = mathopt.solve(mathopt.MetricProblem(D), method="project-and-forget")
+    assert result.status is Status.NONFINITE and not result.success
+    assert result.nit == 0
+    np.testing.assert_array_equal(result.matrix, D)  # iterate 0: x = d
+
+
+def test_registry_metadata_matches_the_problem():
+    spec = mathopt.core.registry.get_solver("project-and-forget")
+    kinds = _kinds()
+    assert kinds["dense"].constraint_types == {"metric"}
+    assert kinds["learning"].constraint_types == {"pairs"}
+    for problem in kinds.values():
+        assert spec.handles(problem) is None
+        assert problem.constraint_types <= spec.constraints
+    assert spec.stochastic and spec.backends == ("numba",) and spec.default
