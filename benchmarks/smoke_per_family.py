@@ -3,7 +3,7 @@
 Used by ``benchmarks/check_min_versions.sh`` to check the dependency floors of
 ``pyproject.toml``, and usable on its own::
 
-    python benchmarks/smoke_per_family.py [--family metric] [--max-time 20]
+    python benchmarks/smoke_per_family.py [--family metric] [--max-time 60]
 
 Each family's solver modules are imported separately, so a module that fails to
 import (an API missing from an old dependency) is reported without hiding the
@@ -112,7 +112,8 @@ def smoke(spec, builders, max_time: float) -> tuple[bool, str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--family", action="append", help="only this family (repeatable)")
-    parser.add_argument("--max-time", type=float, default=20.0, help="time limit of each solve (s)")
+    parser.add_argument("--max-time", type=float, default=60.0,
+                        help="time limit of each solve (s; first solves include JIT compilation)")
     args = parser.parse_args(argv)
 
     import mathopt

@@ -622,7 +622,7 @@ class _LearningSolver(IterativeSolver):
         if math.isfinite(slack):
             ratio = state.slack / setup.bound
             fun += slack * float(np.sum(ratio - np.log(ratio) - 1.0))
-        return IterationInfo(nit=nit, x=state.matrix.ravel(), fun=fun, elapsed=elapsed,
+        return IterationInfo(nit=nit, x=state.matrix.flatten(), fun=fun, elapsed=elapsed,
                              residuals={"max_violation": state.violation, "change": state.change},
                              extra={"active": int(state.is_active.sum())})
 

@@ -326,21 +326,14 @@ def test_step_leaves_its_argument_unchanged(kind):
 def test_seeded_randomness_is_per_solve(kind):
     """Landmarks and pivot orders come from generators seeded per solve: the same seed gives the
     same result in two threads as sequentially, and another seed may differ."""
-    import threading
+    from concurrent.futures import ThreadPoolExecutor
 
     problem = _kinds()[kind]
     options = dict(rounding_trials=3) if kind == "clustering" else dict(landmarks=4)
-    sequential = [mathopt.solve(problem, seed=s, **options) for s in (1, 2)]
-    results = [None, None]
-
-    def work(i):
-        results[i] = mathopt.solve(problem, seed=i + 1, **options)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    solve = lambda seed: mathopt.solve(problem, seed=seed, **options)  # noqa: E731
+    sequential = [solve(s) for s in (1, 2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(solve, (1, 2)))
     for expected, got in zip(sequential, results):
         np.testing.assert_array_equal(got.x, expected.x)
         assert got.nit == expected.nit
