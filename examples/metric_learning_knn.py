@@ -62,7 +62,7 @@ def main(seed=0, out=None):
     result = mathopt.solve(problem, method="project-and-forget", slack=1.0, max_iter=5000,
                            max_violation_tol=1e-6, change_tol=1e-8)
     print(result)
-    M = result.x
+    M = result.matrix  # result.x: M flattened (C order)
     print(f"learned M: symmetric positive definite, eigenvalues in [{np.linalg.eigvalsh(M).min():.3g}, "
           f"{np.linalg.eigvalsh(M).max():.3g}]")
     L = np.linalg.cholesky(M)

@@ -50,7 +50,7 @@ def main(n=300, seed=0, out=None):
 
     result = mathopt.solve(mathopt.MetricProblem(noisy), method="project-and-forget",
                            max_violation_tol=1e-6, change_tol=1e-7)
-    repaired = result.x
+    repaired = result.matrix  # result.x: the same values on the pairs i < j (upper triangle, row-major)
     print(result)
     before, after = pair_violations(noisy), pair_violations(repaired)
     rows, cols = np.triu_indices(n, 1)

@@ -51,6 +51,7 @@ References
 """
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -65,6 +66,27 @@ def _is_sparse(value) -> bool:
     return hasattr(value, "tocoo") and hasattr(value, "nnz")
 
 
+def _real_array(value, field_name: str) -> np.ndarray:
+    """``value`` as a float array; a ProblemError naming the field for complex or non-numeric data
+    (NumPy would drop an imaginary part with a mere warning)."""
+    try:
+        arr = np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise ProblemError(field_name, f"cannot be converted to an array ({exc})") from None
+    if np.iscomplexobj(arr):
+        raise ProblemError(field_name, "must be real, got complex values")
+    try:
+        return np.array(arr, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ProblemError(field_name, f"must hold real numbers ({exc})") from None
+
+
+def _real_number(value, field_name: str) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ProblemError(field_name, f"must be a real number, got {value!r}")
+    return float(value)
+
+
 def _upper_pairs(n: int):
     """Endpoints of every pair i < j, in row-major (upper-triangle) order."""
     rows, cols = np.triu_indices(n, k=1)
@@ -77,6 +99,8 @@ def _sparse_edges(matrix, field_name: str):
 
     if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
         raise ProblemError(field_name, f"must be a square matrix, got shape {matrix.shape}")
+    if np.issubdtype(matrix.dtype, np.complexfloating):
+        raise ProblemError(field_name, "must be real, got complex values")
     csr = sp.csr_matrix(matrix, dtype=float)
     csr.sum_duplicates()
     if not np.all(np.isfinite(csr.data)):
@@ -92,7 +116,7 @@ def _sparse_edges(matrix, field_name: str):
 
 
 def _dense_symmetric(value, field_name: str) -> np.ndarray:
-    matrix = as_float_matrix(value, field_name)
+    matrix = as_float_matrix(_real_array(value, field_name), field_name)
     if matrix.shape[0] != matrix.shape[1]:
         raise ProblemError(field_name, f"must be a square matrix, got shape {matrix.shape}")
     if not np.allclose(matrix, matrix.T, rtol=0.0, atol=1e-12 * max(1.0, np.abs(matrix).max())):
@@ -101,7 +125,7 @@ def _dense_symmetric(value, field_name: str) -> np.ndarray:
 
 
 def _pairs(value, field_name: str, num_points: int) -> np.ndarray:
-    pairs = np.asarray(value if value is not None else np.zeros((0, 2)), dtype=float)
+    pairs = _real_array(value if value is not None else np.zeros((0, 2)), field_name)
     if pairs.size == 0:
         return np.zeros((0, 2), dtype=np.int64)
     if pairs.ndim != 2 or pairs.shape[1] != 2:
@@ -229,8 +253,7 @@ class MetricProblem(Problem):
                 raise ProblemError("weights", f"has entries on pairs that are not observed, e.g. {min(extra)}")
             w = np.array([lookup.get(pair, 0.0) for pair in zip(u.tolist(), v.tolist())])
         else:
-            weights = np.asarray(self.weights, dtype=float) if not isinstance(self.weights, np.ndarray) \
-                else self.weights
+            weights = _real_array(self.weights, "weights")
             if weights.ndim == 1:
                 if weights.shape[0] != u.size:
                     raise ProblemError("weights", f"a 1-D weight vector must have one entry per observed pair "
@@ -252,7 +275,7 @@ class MetricProblem(Problem):
             raise ProblemError("dissimilarity", "must be None for kind='metric-learning' (give points and pairs)")
         if self.points is None:
             raise ProblemError("points", "is required for kind='metric-learning'")
-        points = as_float_matrix(self.points, "points")
+        points = as_float_matrix(_real_array(self.points, "points"), "points")
         num, dim = points.shape
         similar = _pairs(self.similar, "similar", num)
         dissimilar = _pairs(self.dissimilar, "dissimilar", num)
@@ -260,20 +283,28 @@ class MetricProblem(Problem):
             raise ProblemError("similar", "metric learning needs at least one similar or dissimilar pair")
         for name in ("upper", "lower"):
             value = getattr(self, name)
-            if value is None or not np.isfinite(float(value)) or float(value) <= 0:
+            if value is None or not np.isfinite(_real_number(value, name)) or float(value) <= 0:
                 raise ProblemError(name, f"must be a positive finite number, got {value!r}")
         if float(self.upper) > float(self.lower):
             raise ProblemError("upper", f"must not exceed lower ({self.upper} > {self.lower})")
         for name, pairs in (("similar", similar), ("dissimilar", dissimilar)):
             if pairs.size and np.any(np.all(points[pairs[:, 0]] == points[pairs[:, 1]], axis=1)):
                 raise ProblemError(name, "a pair joins two identical points (its distance is always 0)")
-        prior = np.eye(dim) if self.prior is None else as_float_matrix(self.prior, "prior", shape=(dim, dim))
+        prior = np.eye(dim) if self.prior is None else as_float_matrix(_real_array(self.prior, "prior"), "prior",
+                                                                       shape=(dim, dim))
         if not np.allclose(prior, prior.T) or np.linalg.eigvalsh(prior).min() <= 0:
             raise ProblemError("prior", "must be symmetric positive definite")
         self._set(points=points, similar=similar, dissimilar=dissimilar, prior=prior,
                   upper=float(self.upper), lower=float(self.lower), num_nodes=int(num), dense=True)
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def constraint_types(self) -> frozenset:
+        """The constraint kinds of the problem (matched against the solvers' registry metadata):
+        ``"metric"`` (x in MET(G): x >= 0 and the cycle inequalities) for the graph kinds,
+        ``"pairs"`` (the distance bounds on the similar / dissimilar pairs) for metric learning."""
+        return frozenset({"pairs"} if self.kind == "metric-learning" else {"metric"})
+
     @property
     def num_pairs(self) -> int:
         """Observed pairs (graph kinds) or constrained pairs (metric learning)."""
@@ -306,6 +337,8 @@ class MetricProblem(Problem):
         if _is_sparse(adjacency):
             import scipy.sparse as sp
 
+            if np.issubdtype(adjacency.dtype, np.complexfloating):
+                raise ProblemError("adjacency", "must be real, got complex values")
             signed = sp.csr_matrix(adjacency, dtype=float)
             labels = signed.copy()
             labels.data = (signed.data < 0).astype(float)
@@ -313,7 +346,7 @@ class MetricProblem(Problem):
             if not np.all(np.isfinite(signed.data)):
                 raise ProblemError("adjacency", "contains NaN or inf")
             return cls(labels, kind="correlation-clustering", weights=weights, **kwargs)
-        signed = as_float_matrix(adjacency, "adjacency")
+        signed = as_float_matrix(_real_array(adjacency, "adjacency"), "adjacency")
         return cls((signed < 0).astype(float), kind="correlation-clustering", weights=np.abs(signed), **kwargs)
 
     @classmethod
@@ -327,18 +360,23 @@ class MetricProblem(Problem):
 class MetricResult(Result):
     """Result of a metric-constrained solve.
 
-    ``x`` is the n x n metric (dense input), the vector of values on
-    ``problem.edges`` (sparse input), or the learned p x p Mahalanobis matrix
-    (metric learning). Extra fields:
+    ``x`` is the flat vector of the decision variables: the values on the
+    observed pairs ``edges`` (dense input: the upper triangle, i < j, in
+    row-major order), or the learned p x p Mahalanobis matrix flattened in C
+    order (metric learning). Extra fields:
 
     Attributes
     ----------
+    matrix : ndarray or scipy.sparse.csr_matrix
+        The shaped view of ``x``: the symmetric n x n matrix with zero diagonal
+        (dense input), the same as a CSR matrix storing only the observed pairs
+        (sparse input), or the p x p matrix M (metric learning).
     max_violation : float
         Largest violation of a metric (cycle) or pair constraint at ``x``.
     active_sizes : ndarray
         Number of remembered constraints after each iteration's forget step.
     edges : ndarray
-        (m, 2) endpoints of the pairs that ``x`` refers to (graph kinds).
+        (m, 2) endpoints (i < j) of the pairs that ``x`` refers to (graph kinds).
     clusters : ndarray or None
         Cluster label of each node (correlation clustering, pivot rounding).
     lp_objective : float
@@ -349,6 +387,7 @@ class MetricResult(Result):
         Correlation clustering: the objective of the rounded clustering.
     """
 
+    matrix: object = None
     max_violation: float = float("nan")
     active_sizes: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     edges: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))

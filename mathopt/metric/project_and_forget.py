@@ -85,6 +85,16 @@ The three problem kinds
   built from the diverging duals (``Status.INFEASIBLE``, see
   :meth:`_LearningSolver.infeasibility_certificate`).
 
+The result: ``result.x`` is the flat vector of the decision variables: the
+values :math:`x_e` on the observed pairs ``result.edges`` (for dense input, the
+upper triangle ``X[i, j]``, i < j, in row-major order: ``np.triu_indices(n, 1)``),
+or, for metric learning, the learned p x p matrix :math:`M` flattened in C
+order. ``result.matrix`` is the shaped view: the symmetric n x n matrix (a
+``scipy.sparse`` CSR matrix holding only the observed pairs for sparse input),
+or :math:`M`. Randomness (sparse landmarks, pivot orders) comes from
+generators seeded by ``seed`` (and the iteration number), never from a global
+RNG, so equal seeds give equal results, also for concurrent solves.
+
 Stopping rule: the largest constraint violation (``max_violation``, absolute,
 from the oracle at the current point) is below ``max_violation_tol`` and the
 largest change of a variable during the last iteration, relative to
@@ -113,6 +123,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -179,22 +190,31 @@ class ProjectAndForgetOptions(CommonOptions):
         check_int(self, "rounding_trials", minimum=1)
 
 
-class _ActiveSet:
-    """The remembered cycle constraints: flat pair indices, per-constraint norms and duals."""
+class _ActiveSet(NamedTuple):
+    """The remembered cycle constraints: flat pair indices, per-constraint norms and duals.
 
-    def __init__(self):
-        self.ptr = np.zeros(1, dtype=np.int64)
-        self.edges = np.zeros(0, dtype=np.int64)
-        self.norms = np.zeros(0)
-        self.dual = np.zeros(0)
-        self.hashes = np.zeros(0, dtype=np.uint64)
+    Immutable: ``add`` and ``forget`` return a new set (the driver may fall back to the old one).
+    """
 
-    def __len__(self):
+    ptr: np.ndarray
+    edges: np.ndarray
+    norms: np.ndarray
+    dual: np.ndarray
+    hashes: np.ndarray
+
+    @classmethod
+    def empty(cls) -> "_ActiveSet":
+        return cls(np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0),
+                   np.zeros(0, dtype=np.uint64))
+
+    @property
+    def count(self) -> int:
+        """Number of remembered constraints."""
         return self.dual.size
 
-    def add(self, ptr, edges, inv_h, kernels):
+    def add(self, ptr, edges, inv_h, kernels) -> "_ActiveSet":
         if ptr.size <= 1:
-            return
+            return self
         # the oracle re-finds constraints that are remembered and still violated: keep one copy
         hashes = kernels.constraint_hashes(ptr, edges)
         _, first = np.unique(hashes, return_index=True)
@@ -207,33 +227,37 @@ class _ActiveSet:
             ptr = np.concatenate([[0], np.cumsum(lengths[new])])
             hashes = hashes[new]
             if ptr.size <= 1:
-                return
-        self.hashes = np.concatenate([self.hashes, hashes])
-        self.ptr = np.concatenate([self.ptr, ptr[1:] + self.edges.size])
-        self.edges = np.concatenate([self.edges, edges])
-        self.norms = np.concatenate([self.norms, kernels.constraint_norms(ptr, edges, inv_h)])
-        self.dual = np.concatenate([self.dual, np.zeros(ptr.size - 1)])
+                return self
+        return _ActiveSet(np.concatenate([self.ptr, ptr[1:] + self.edges.size]),
+                          np.concatenate([self.edges, edges]),
+                          np.concatenate([self.norms, kernels.constraint_norms(ptr, edges, inv_h)]),
+                          np.concatenate([self.dual, np.zeros(ptr.size - 1)]),
+                          np.concatenate([self.hashes, hashes]))
 
-    def forget(self):
+    def forget(self) -> "_ActiveSet":
         keep = self.dual > 0.0
         if keep.all():
-            return
+            return self
         lengths = np.diff(self.ptr)
-        self.edges = self.edges[np.repeat(keep, lengths)]
-        self.ptr = np.concatenate([[0], np.cumsum(lengths[keep])])
-        self.norms = self.norms[keep]
-        self.dual = self.dual[keep]
-        self.hashes = self.hashes[keep]
+        return _ActiveSet(np.concatenate([[0], np.cumsum(lengths[keep])]).astype(np.int64),
+                          self.edges[np.repeat(keep, lengths)], self.norms[keep], self.dual[keep],
+                          self.hashes[keep])
 
 
-class _PairConstraints:
-    """Per-pair two-variable constraints a1 y[i] + a2 y[j] <= b, projected every sweep."""
+class _PairConstraints(NamedTuple):
+    """Per-pair two-variable constraints a1 y[i] + a2 y[j] <= b (j = -1: one variable), projected every
+    sweep. Constant data; their duals live in the run state."""
 
-    def __init__(self, first, first_coef, second, second_coef, rhs):
-        self.first, self.second = first.astype(np.int64), second.astype(np.int64)
-        self.first_coef, self.second_coef = first_coef.astype(float), second_coef.astype(float)
-        self.rhs = rhs.astype(float)
-        self.dual = np.zeros(self.rhs.size)
+    first: np.ndarray
+    first_coef: np.ndarray
+    second: np.ndarray
+    second_coef: np.ndarray
+    rhs: np.ndarray
+
+    @classmethod
+    def build(cls, first, first_coef, second, second_coef, rhs) -> "_PairConstraints":
+        return cls(first.astype(np.int64), first_coef.astype(float), second.astype(np.int64),
+                   second_coef.astype(float), rhs.astype(float))
 
     def violation(self, y) -> float:
         if self.rhs.size == 0:
@@ -242,123 +266,156 @@ class _PairConstraints:
         return float(max(0.0, np.max(value - self.rhs)))
 
 
-class _ProjectAndForgetSolver(IterativeSolver):
-    """What both variants share: the first oracle call and the active-set bookkeeping."""
+@dataclass(frozen=True)
+class _GraphSetup:
+    """Constants of one nearness / correlation-clustering solve (built by ``init``, never changed)."""
 
-    def _oracle(self):
-        raise NotImplementedError
-
-    def _start(self):
-        self.change = 1.0  # no iteration yet (finite: the driver flags non-finite residuals)
-        self.active_sizes = []
-        self.peak_active = 0
-        self._oracle()
-        self.initial_active = self.peak_active
-        return self
+    problem: MetricProblem
+    options: ProjectAndForgetOptions
+    kernels: Any
+    lp: bool                   # weighted l1 nearness or correlation clustering: the regularized LP
+    inv_h: np.ndarray          # H^{-1} of the quadratic Bregman function
+    pairs: _PairConstraints
+    pair_id: np.ndarray | None  # dense input: n x n pair index
+    graph: tuple | None         # sparse input: (indptr, indices, edge_of) adjacency
 
 
-class _GraphSolver(_ProjectAndForgetSolver):
+@dataclass(frozen=True)
+class _GraphState:
+    """Run state of the graph kinds; ``step`` returns a new one and leaves its argument usable."""
+
+    setup: _GraphSetup
+    y: np.ndarray              # the variables (x, and f for the LP kinds)
+    active: _ActiveSet
+    pair_dual: np.ndarray
+    metric_violation: float    # from the oracle at y
+    change: float              # relative change of y in the last iteration (1.0 before the first)
+    iteration: int
+    active_sizes: tuple        # list size after each forget step
+    peak_active: int
+    initial_active: int
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.y[: self.setup.problem.num_pairs]
+
+    def max_violation(self) -> float:
+        return max(self.metric_violation, self.setup.pairs.violation(self.y))
+
+
+def _converged(max_violation: float, change: float, options: ProjectAndForgetOptions) -> bool:
+    return max_violation <= options.max_violation_tol and change <= options.change_tol
+
+
+def _relative_change(new: np.ndarray, old: np.ndarray) -> float:
+    scale = max(1.0, float(np.max(np.abs(new)))) if new.size else 1.0
+    return float(np.max(np.abs(new - old))) / scale if new.size else 0.0
+
+
+def _history_with_active(history, state):
+    """history["active"]: the oracle's first list, then the list size after each forget step."""
+    if history is None:
+        return None
+    active = np.concatenate([[state.initial_active], state.active_sizes]).astype(float)
+    return dict(history, active=active[: len(history["fun"])])
+
+
+class _GraphSolver(IterativeSolver):
     """Nearness and correlation clustering: cycle constraints on the observed pairs."""
 
-    def init(self, problem: MetricProblem, options: ProjectAndForgetOptions):
+    def init(self, problem: MetricProblem, options: ProjectAndForgetOptions) -> _GraphState:
         from . import _kernels
 
-        self.kernels, self.problem, self.options = _kernels, problem, options
         m = problem.num_pairs
-        self.num_pairs = m
         idx = np.arange(m)
         empty = np.zeros(0)
         # weighted l1 nearness and correlation clustering: the same regularized LP (module docstring)
-        self.lp = not (problem.kind == "nearness" and problem.norm == "l2")
-        if not self.lp:
-            self.inv_h = 1.0 / problem.edge_w
+        lp = not (problem.kind == "nearness" and problem.norm == "l2")
+        if not lp:
+            inv_h = 1.0 / problem.edge_w
             y = problem.edge_d.copy()
             if problem.dense:
-                self.pairs = _PairConstraints(idx[:0], empty, idx[:0], empty, empty)
+                pairs = _PairConstraints.build(idx[:0], empty, idx[:0], empty, empty)
             else:  # x >= 0
-                self.pairs = _PairConstraints(idx, -np.ones(m), -np.ones(m, dtype=np.int64), np.zeros(m), np.zeros(m))
+                pairs = _PairConstraints.build(idx, -np.ones(m), -np.ones(m), np.zeros(m), np.zeros(m))
         else:
             gamma = options.gamma
-            self.inv_h = np.full(2 * m, gamma)
+            inv_h = np.full(2 * m, gamma)
             y = np.concatenate([np.zeros(m), -gamma * problem.edge_w])
             d = problem.edge_d
             f_idx = idx + m
-            self.pairs = _PairConstraints(
+            pairs = _PairConstraints.build(
                 np.concatenate([idx, idx, idx]),
                 np.concatenate([np.ones(m), -np.ones(m), -np.ones(m)]),
-                np.concatenate([f_idx, f_idx, -np.ones(m, dtype=np.int64)]),
+                np.concatenate([f_idx, f_idx, -np.ones(m)]),
                 np.concatenate([-np.ones(m), -np.ones(m), np.zeros(m)]),
                 np.concatenate([d, -d, np.zeros(m)]))
-        self.y = y
-        self.rng = np.random.default_rng(options.seed)
-        self.active = _ActiveSet()
+        pair_id = graph = None
         if problem.dense:
             n = problem.num_nodes
             pair_id = np.zeros((n, n), dtype=np.int64)
             pair_id[problem.edge_u, problem.edge_v] = idx
             pair_id[problem.edge_v, problem.edge_u] = idx
-            self.pair_id = pair_id
         else:
-            self._build_adjacency(problem)
-        return self._start()
+            graph = _adjacency(problem)
+        setup = _GraphSetup(problem, options, _kernels, lp, inv_h, pairs, pair_id, graph)
+        active, violation = self._oracle(setup, y, _ActiveSet.empty(), 0)
+        return _GraphState(setup, y, active, np.zeros(pairs.rhs.size), violation, 1.0, 0, (),
+                           active.count, active.count)
 
-    def _build_adjacency(self, problem):
-        n, m = problem.num_nodes, problem.num_pairs
-        heads = np.concatenate([problem.edge_u, problem.edge_v])
-        tails = np.concatenate([problem.edge_v, problem.edge_u])
-        edge_of = np.concatenate([np.arange(m), np.arange(m)])
-        order = np.argsort(heads, kind="stable")
-        self.indices = tails[order].astype(np.int64)
-        self.edge_of = edge_of[order].astype(np.int64)
-        self.indptr = np.concatenate([[0], np.cumsum(np.bincount(heads, minlength=n))]).astype(np.int64)
+    @staticmethod
+    def _oracle(setup: _GraphSetup, y, active: _ActiveSet, iteration: int):
+        """Add the violated cycle constraints found at ``y``; return (active, largest metric violation).
 
-    def _oracle(self):
-        x = self.y[: self.num_pairs]
-        add_tol = 0.1 * self.options.max_violation_tol
-        if self.problem.dense:
-            ptr, edges, viol = self.kernels.dense_oracle(x, self.pair_id, self.problem.num_nodes, add_tol)
-        else:
-            n, k = self.problem.num_nodes, min(self.options.landmarks, self.problem.num_nodes)
-            check = np.ones(self.num_pairs, dtype=bool)
-            found = None
-            lower = np.zeros((n, 0))
-            if k > 0:
-                landmarks = self.rng.choice(n, size=k, replace=False).astype(np.int64)
-                found_ptr, found_edges, bound, check, lower = self.kernels.landmark_screen(
-                    x, self.problem.edge_u, self.problem.edge_v, self.indptr, self.indices, self.edge_of, n,
-                    landmarks, add_tol, self.options.max_violation_tol)
-                found = (found_ptr, found_edges)
-            ptr, edges, viol = self.kernels.sparse_oracle(x, self.indptr, self.indices, self.edge_of, n, add_tol,
-                                                          check, lower)
-            if found is not None:
-                viol = max(viol, bound)
-                self.active.add(*found, self.inv_h, self.kernels)
-        self.active.add(ptr, edges, self.inv_h, self.kernels)
-        self.peak_active = max(self.peak_active, len(self.active))
-        self.metric_violation = float(viol)
+        Sparse graphs draw their landmarks from a generator seeded by (seed, iteration): the same
+        landmarks for the same iterate in every run, and no generator shared between solves.
+        """
+        problem, options, kernels = setup.problem, setup.options, setup.kernels
+        x = y[: problem.num_pairs]
+        add_tol = 0.1 * options.max_violation_tol
+        if problem.dense:
+            ptr, edges, viol = kernels.dense_oracle(x, setup.pair_id, problem.num_nodes, add_tol)
+            return active.add(ptr, edges, setup.inv_h, kernels), float(viol)
+        n, k = problem.num_nodes, min(options.landmarks, problem.num_nodes)
+        indptr, indices, edge_of = setup.graph
+        check = np.ones(problem.num_pairs, dtype=bool)
+        lower = np.zeros((n, 0))
+        if k > 0:
+            rng = np.random.default_rng((options.seed, iteration))
+            landmarks = rng.choice(n, size=k, replace=False).astype(np.int64)
+            found_ptr, found_edges, bound, check, lower = kernels.landmark_screen(
+                x, problem.edge_u, problem.edge_v, indptr, indices, edge_of, n, landmarks, add_tol,
+                options.max_violation_tol)
+            active = active.add(found_ptr, found_edges, setup.inv_h, kernels)
+        ptr, edges, viol = kernels.sparse_oracle(x, indptr, indices, edge_of, n, add_tol, check, lower)
+        if k > 0:
+            viol = max(viol, bound)
+        return active.add(ptr, edges, setup.inv_h, kernels), float(viol)
 
-    def step(self, state):
-        previous = self.y.copy()
-        k, a, p = self.kernels, self.active, self.pairs
-        for _ in range(self.options.sweeps):
-            k.project_cycles(self.y, self.inv_h, a.ptr, a.edges, a.norms, a.dual)
-            k.project_pairs(self.y, self.inv_h, p.first, p.first_coef, p.second, p.second_coef, p.rhs, p.dual)
-        self.active.forget()
-        self.active_sizes.append(len(self.active))
-        scale = max(1.0, float(np.max(np.abs(self.y)))) if self.y.size else 1.0
-        self.change = float(np.max(np.abs(self.y - previous))) / scale
-        self._oracle()
-        return self
+    def step(self, state: _GraphState) -> _GraphState:
+        setup = state.setup
+        kernels, pairs, inv_h = setup.kernels, setup.pairs, setup.inv_h
+        y, pair_dual = state.y.copy(), state.pair_dual.copy()  # the kernels update in place
+        a = state.active._replace(dual=state.active.dual.copy())
+        for _ in range(setup.options.sweeps):
+            kernels.project_cycles(y, inv_h, a.ptr, a.edges, a.norms, a.dual)
+            kernels.project_pairs(y, inv_h, pairs.first, pairs.first_coef, pairs.second, pairs.second_coef,
+                                  pairs.rhs, pair_dual)
+        active = a.forget()
+        size = active.count
+        iteration = state.iteration + 1
+        active, violation = self._oracle(setup, y, active, iteration)
+        return _GraphState(setup, y, active, pair_dual, violation, _relative_change(y, state.y), iteration,
+                           state.active_sizes + (size,), max(state.peak_active, active.count),
+                           state.initial_active)
 
-    def max_violation(self) -> float:
-        return max(self.metric_violation, self.pairs.violation(self.y))
-
-    def terminate(self, state):
-        if self.max_violation() <= self.options.max_violation_tol and self.change <= self.options.change_tol:
+    def terminate(self, state: _GraphState):
+        if _converged(state.max_violation(), state.change, state.setup.options):
             return Status.CONVERGED
         return None
 
-    def lp_lower_bound(self) -> float:
+    @staticmethod
+    def lp_lower_bound(state: _GraphState) -> float:
         """Lagrangian lower bound of the (unregularized) LP from the current duals.
 
         With v = (x, f), c = (0, w) and the constraints A v <= b (cycle rows with
@@ -370,57 +427,74 @@ class _GraphSolver(_ProjectAndForgetSolver):
         duals z >= 0 at hand, LP* >= min_{0 <= v <= U} c^T v + z^T (A v - b)
         = -b^T z - U * sum_j max(v_j, 0) / gamma.
         """
-        d = self.problem.edge_d
-        upper = 1.0 if self.problem.kind == "correlation-clustering" or d.max() <= 0 else float(d.max())
-        return float(-np.dot(self.pairs.rhs, self.pairs.dual)
-                     - upper * np.sum(np.maximum(self.y, 0.0)) / self.options.gamma)
+        setup = state.setup
+        d = setup.problem.edge_d
+        upper = 1.0 if setup.problem.kind == "correlation-clustering" or d.max() <= 0 else float(d.max())
+        return float(-np.dot(setup.pairs.rhs, state.pair_dual)
+                     - upper * np.sum(np.maximum(state.y, 0.0)) / setup.options.gamma)
 
-    def objective(self, x) -> float:
-        problem = self.problem
-        if not self.lp:
-            return 0.5 * float(np.sum(problem.edge_w * (x - problem.edge_d) ** 2))
-        return float(np.sum(problem.edge_w * np.abs(x - problem.edge_d)))
+    @staticmethod
+    def objective(setup: _GraphSetup, x) -> float:
+        problem = setup.problem
+        with np.errstate(over="ignore"):  # data near the float64 limit: inf, and the driver's NONFINITE
+            if not setup.lp:
+                return 0.5 * float(np.sum(problem.edge_w * (x - problem.edge_d) ** 2))
+            return float(np.sum(problem.edge_w * np.abs(x - problem.edge_d)))
 
-    def info(self, state, nit, elapsed):
-        x = self.y[: self.num_pairs]
-        point = self.problem.to_matrix(x) if self.problem.dense else x.copy()
-        return IterationInfo(nit=nit, x=point, fun=self.objective(x), elapsed=elapsed,
-                             residuals={"max_violation": self.max_violation(), "change": self.change},
-                             extra={"active": len(self.active)})
+    def info(self, state: _GraphState, nit, elapsed):
+        return IterationInfo(nit=nit, x=state.x.copy(), fun=self.objective(state.setup, state.x), elapsed=elapsed,
+                             residuals={"max_violation": state.max_violation(), "change": state.change},
+                             extra={"active": state.active.count})
 
-    def finalize(self, state, status, info, history):
-        sizes = np.array(self.active_sizes, dtype=np.int64)
-        if history is not None:
-            history = _with_active(history, self.initial_active, sizes)
-        extra = {"peak_active": int(self.peak_active), "final_active": len(self.active)}
+    def finalize(self, state: _GraphState, status, info, history):
+        setup = state.setup
+        problem, options = setup.problem, setup.options
+        extra = {"peak_active": int(state.peak_active), "final_active": state.active.count}
         fields = {}
-        if self.lp:
-            gamma = self.options.gamma
-            regularized = float(np.sum(self.problem.edge_w * self.y[self.num_pairs:])
-                                + np.sum(self.y ** 2) / (2.0 * gamma))
-            extra["regularized_objective"] = regularized
-            extra["lp_lower_bound"] = self.lp_lower_bound()
+        if setup.lp:
+            gamma = options.gamma
+            extra["regularized_objective"] = float(np.sum(problem.edge_w * state.y[problem.num_pairs:])
+                                                   + np.sum(state.y ** 2) / (2.0 * gamma))
+            extra["lp_lower_bound"] = self.lp_lower_bound(state)
             fields = dict(lp_objective=info.fun)
-        if self.problem.kind == "correlation-clustering":
-            x = self.y[: self.num_pairs]
-            seeds = [self.options.seed] + [int(s) for s in np.random.default_rng(self.options.seed).integers(
-                0, 2**63 - 1, self.options.rounding_trials - 1)]
+        if problem.kind == "correlation-clustering":
+            seeds = [options.seed] + [int(s) for s in np.random.default_rng(options.seed).integers(
+                0, 2**63 - 1, options.rounding_trials - 1)]
             best = None
             for seed in seeds:
-                clusters = pivot_rounding(self.problem, x, seed)
-                value = clustering_objective(self.problem, clusters)
+                clusters = pivot_rounding(problem, info.x, seed)
+                value = clustering_objective(problem, clusters)
                 if best is None or value < best[1]:
                     best = (clusters, value)
             fields.update(clusters=best[0], rounded_objective=best[1])
-        return make_result(info, status, history, result_cls=MetricResult,
-                           max_violation=self.max_violation(), active_sizes=sizes,
-                           edges=self.problem.edges, extra=extra, **fields)
+        return make_result(info, status, _history_with_active(history, state), result_cls=MetricResult,
+                           matrix=_pair_matrix(problem, info.x), max_violation=state.max_violation(),
+                           active_sizes=np.array(state.active_sizes, dtype=np.int64), edges=problem.edges,
+                           extra=extra, **fields)
 
 
-def _with_active(history, initial, sizes):
-    """history["active"]: the oracle's first list, then the list size after each forget step."""
-    active = np.concatenate([[initial], sizes]).astype(float)
-    return dict(history, active=active[: len(history["fun"])])
+def _adjacency(problem: MetricProblem):
+    """CSR adjacency of the observed pairs: (indptr, neighbour, pair index of each arc)."""
+    n, m = problem.num_nodes, problem.num_pairs
+    heads = np.concatenate([problem.edge_u, problem.edge_v])
+    tails = np.concatenate([problem.edge_v, problem.edge_u])
+    edge_of = np.concatenate([np.arange(m), np.arange(m)])
+    order = np.argsort(heads, kind="stable")
+    indptr = np.concatenate([[0], np.cumsum(np.bincount(heads, minlength=n))]).astype(np.int64)
+    return indptr, tails[order].astype(np.int64), edge_of[order].astype(np.int64)
+
+
+def _pair_matrix(problem: MetricProblem, x):
+    """The symmetric n x n matrix with ``x`` on the observed pairs: dense for dense input, a
+    scipy.sparse CSR matrix (only the observed pairs stored) for sparse input."""
+    if problem.dense:
+        return problem.to_matrix(x)
+    import scipy.sparse as sp
+
+    n = problem.num_nodes
+    rows = np.concatenate([problem.edge_u, problem.edge_v])
+    cols = np.concatenate([problem.edge_v, problem.edge_u])
+    return sp.csr_matrix((np.concatenate([x, x]), (rows, cols)), shape=(n, n))
 
 
 def pivot_rounding(problem: MetricProblem, x, seed=None) -> np.ndarray:
@@ -461,115 +535,148 @@ def clustering_objective(problem: MetricProblem, clusters) -> float:
     return float(np.sum(problem.edge_w * np.abs(separated - problem.edge_d)))
 
 
-class _LearningSolver(_ProjectAndForgetSolver):
+@dataclass(frozen=True)
+class _LearningSetup:
+    """Constants of one metric-learning solve."""
+
+    problem: MetricProblem
+    options: ProjectAndForgetOptions
+    kernels: Any
+    diffs: np.ndarray          # v_k = x_i - x_j of every constrained pair (similar first)
+    sign: np.ndarray           # +1 similar (d_M <= u), -1 dissimilar (d_M >= l)
+    bound: np.ndarray
+    prior_inv: np.ndarray
+
+
+@dataclass(frozen=True)
+class _LearningState:
+    """Run state of metric learning; ``step`` returns a new one and leaves its argument usable."""
+
+    setup: _LearningSetup
+    matrix: np.ndarray
+    slack: np.ndarray          # ITML's slack targets xi_k (the bounds for hard constraints)
+    dual: np.ndarray
+    is_active: np.ndarray
+    violation: float
+    change: float
+    active_sizes: tuple
+    peak_active: int
+    initial_active: int
+    certificate: tuple | None  # a Farkas certificate of infeasible hard bounds, when one is found
+
+
+class _LearningSolver(IterativeSolver):
     """ITML by Project and Forget: LogDet projections onto violated pair constraints."""
 
-    def init(self, problem: MetricProblem, options: ProjectAndForgetOptions):
+    def init(self, problem: MetricProblem, options: ProjectAndForgetOptions) -> _LearningState:
         from . import _kernels
 
-        self.kernels, self.problem, self.options = _kernels, problem, options
-        points = problem.points
         pairs = np.vstack([problem.similar, problem.dissimilar])
-        self.diffs = np.ascontiguousarray(points[pairs[:, 0]] - points[pairs[:, 1]])
-        num_similar = problem.similar.shape[0]
-        self.sign = np.where(np.arange(len(pairs)) < num_similar, 1.0, -1.0)
-        self.bound = np.where(self.sign > 0, problem.upper, problem.lower)
-        self.slack = self.bound.copy()
-        self.dual = np.zeros(len(pairs))
-        self.is_active = np.zeros(len(pairs), dtype=bool)
-        self.matrix = problem.prior.copy()
-        self.prior_inv = np.linalg.inv(problem.prior)
-        return self._start()
+        diffs = np.ascontiguousarray(problem.points[pairs[:, 0]] - problem.points[pairs[:, 1]])
+        sign = np.where(np.arange(len(pairs)) < problem.similar.shape[0], 1.0, -1.0)
+        bound = np.where(sign > 0, problem.upper, problem.lower)
+        setup = _LearningSetup(problem, options, _kernels, diffs, sign, bound, np.linalg.inv(problem.prior))
+        matrix, slack, dual = problem.prior.copy(), bound.copy(), np.zeros(len(pairs))
+        is_active, violation = self._oracle(setup, matrix, slack, np.zeros(len(pairs), dtype=bool))
+        size = int(is_active.sum())
+        return _LearningState(setup, matrix, slack, dual, is_active, violation, 1.0, (), size, size, None)
 
-    def _oracle(self):
-        lengths = np.einsum("kd,de,ke->k", self.diffs, self.matrix, self.diffs)
-        violation = self.sign * (lengths - self.slack)
-        self.violation = float(max(0.0, violation.max()))
-        self.is_active |= violation > 0.1 * self.options.max_violation_tol
-        self.peak_active = max(self.peak_active, int(self.is_active.sum()))
+    @staticmethod
+    def _oracle(setup: _LearningSetup, matrix, slack, is_active):
+        """Mark the violated pair constraints active; return (is_active, largest violation)."""
+        lengths = np.einsum("kd,de,ke->k", setup.diffs, matrix, setup.diffs)
+        violation = setup.sign * (lengths - slack)
+        return is_active | (violation > 0.1 * setup.options.max_violation_tol), float(max(0.0, violation.max()))
 
-    def step(self, state):
-        previous = self.matrix.copy()
-        active = np.flatnonzero(self.is_active)
-        for _ in range(self.options.sweeps):
-            self.kernels.project_logdet(self.matrix, self.diffs, self.sign, self.slack, self.dual, active,
-                                        float(self.options.slack))
-        self.matrix = 0.5 * (self.matrix + self.matrix.T)
-        self.is_active &= self.dual > 0.0
-        self.active_sizes.append(int(self.is_active.sum()))
-        scale = max(1.0, float(np.max(np.abs(self.matrix))))
-        self.change = float(np.max(np.abs(self.matrix - previous))) / scale
-        self._oracle()
-        return self
+    def step(self, state: _LearningState) -> _LearningState:
+        setup = state.setup
+        options = setup.options
+        matrix, slack, dual = state.matrix.copy(), state.slack.copy(), state.dual.copy()  # updated in place
+        active = np.flatnonzero(state.is_active)
+        for _ in range(options.sweeps):
+            setup.kernels.project_logdet(matrix, setup.diffs, setup.sign, slack, dual, active, float(options.slack))
+        matrix = 0.5 * (matrix + matrix.T)
+        is_active = state.is_active & (dual > 0.0)
+        size = int(is_active.sum())
+        is_active, violation = self._oracle(setup, matrix, slack, is_active)
+        certificate = None
+        if not math.isfinite(options.slack) and violation > options.max_violation_tol:
+            certificate = infeasibility_certificate(setup, dual)
+        return _LearningState(setup, matrix, slack, dual, is_active, violation,
+                              _relative_change(matrix, state.matrix), state.active_sizes + (size,),
+                              max(state.peak_active, int(is_active.sum())), state.initial_active, certificate)
 
-    def terminate(self, state):
-        if self.violation <= self.options.max_violation_tol and self.change <= self.options.change_tol:
+    def terminate(self, state: _LearningState):
+        if _converged(state.violation, state.change, state.setup.options):
             return Status.CONVERGED
-        if not math.isfinite(self.options.slack) and self.violation > self.options.max_violation_tol:
-            self.certificate = self.infeasibility_certificate()  # kept for finalize
-            if self.certificate is not None:
-                return Status.INFEASIBLE
+        if state.certificate is not None:
+            return Status.INFEASIBLE
         return None
 
-    def infeasibility_certificate(self):
-        """A Farkas certificate of the hard pair constraints built from the duals, or None.
-
-        For lambda, mu >= 0 with A = sum_S lambda_k v_k v_k^T and
-        B = sum_D mu_k v_k v_k^T, any feasible M >= 0 gives
-        tr(M (A - t B)) <= u sum(lambda) - t l sum(mu). So A - t B >= 0 together with
-        u sum(lambda) < t l sum(mu) proves that no M >= 0 meets the bounds. On an
-        infeasible instance Hildreth's duals diverge along such a direction: we take
-        lambda = the similar duals, mu = the dissimilar duals whose v lies in the
-        range of A, and the largest t with A - t B >= 0 (a generalized eigenvalue).
-        Returns (lambda, mu, t) when the strict inequality holds with a relative
-        margin of 1e-6, else None.
-        """
-        similar = self.sign > 0
-        lam, mu = np.where(similar, self.dual, 0.0), np.where(similar, 0.0, self.dual)
-        if lam.sum() <= 0.0 or mu.sum() <= 0.0:
-            return None
-        A = self.diffs.T @ (lam[:, None] * self.diffs)
-        values, vectors = np.linalg.eigh(A)
-        keep = values > 1e-10 * values.max()
-        basis, values = vectors[:, keep], values[keep]
-        residual = self.diffs - (self.diffs @ basis) @ basis.T
-        inside = np.linalg.norm(residual, axis=1) <= 1e-8 * np.linalg.norm(self.diffs, axis=1)
-        mu = np.where(inside, mu, 0.0)
-        if mu.sum() <= 0.0:
-            return None
-        reduced = basis.T @ (self.diffs.T @ (mu[:, None] * self.diffs)) @ basis
-        scaled = reduced / np.sqrt(np.outer(values, values))
-        t = (1.0 - 1e-9) / np.linalg.eigvalsh(scaled).max()
-        if self.problem.upper * lam.sum() < (1.0 - 1e-6) * t * self.problem.lower * mu.sum():
-            return lam, mu, t
-        return None
-
-    def info(self, state, nit, elapsed):
-        product = self.matrix @ self.prior_inv
+    def info(self, state: _LearningState, nit, elapsed):
+        setup = state.setup
+        product = state.matrix @ setup.prior_inv
         sign, logdet = np.linalg.slogdet(product)
-        fun = float(np.trace(product) - logdet - self.matrix.shape[0]) if sign > 0 else math.inf
-        if math.isfinite(self.options.slack):
-            ratio = self.slack / self.bound
-            fun += self.options.slack * float(np.sum(ratio - np.log(ratio) - 1.0))
-        return IterationInfo(nit=nit, x=self.matrix.copy(), fun=fun, elapsed=elapsed,
-                             residuals={"max_violation": self.violation, "change": self.change},
-                             extra={"active": int(self.is_active.sum())})
+        fun = float(np.trace(product) - logdet - state.matrix.shape[0]) if sign > 0 else math.inf
+        slack = setup.options.slack
+        if math.isfinite(slack):
+            ratio = state.slack / setup.bound
+            fun += slack * float(np.sum(ratio - np.log(ratio) - 1.0))
+        return IterationInfo(nit=nit, x=state.matrix.flatten(), fun=fun, elapsed=elapsed,
+                             residuals={"max_violation": state.violation, "change": state.change},
+                             extra={"active": int(state.is_active.sum())})
 
-    def finalize(self, state, status, info, history):
-        sizes = np.array(self.active_sizes, dtype=np.int64)
-        if history is not None:
-            history = _with_active(history, self.initial_active, sizes)
-        extra = {"peak_active": int(self.peak_active), "slack_targets": self.slack.copy()}
+    def finalize(self, state: _LearningState, status, info, history):
+        problem = state.setup.problem
+        extra = {"peak_active": int(state.peak_active), "slack_targets": state.slack.copy()}
         if status is Status.INFEASIBLE:
-            lam, mu, t = self.certificate
-            num_similar = self.problem.similar.shape[0]
+            lam, mu, t = state.certificate
+            num_similar = problem.similar.shape[0]
             extra["infeasibility_certificate"] = {"similar": lam[:num_similar], "dissimilar": t * mu[num_similar:]}
-        return make_result(info, status, history, result_cls=MetricResult, max_violation=self.violation,
-                           active_sizes=sizes, extra=extra)
+        dim = problem.points.shape[1]
+        return make_result(info, status, _history_with_active(history, state), result_cls=MetricResult,
+                           matrix=info.x.reshape(dim, dim).copy(), max_violation=state.violation,
+                           active_sizes=np.array(state.active_sizes, dtype=np.int64), extra=extra)
+
+
+def infeasibility_certificate(setup: _LearningSetup, dual):
+    """A Farkas certificate of the hard pair constraints built from the duals, or None.
+
+    For lambda, mu >= 0 with A = sum_S lambda_k v_k v_k^T and
+    B = sum_D mu_k v_k v_k^T, any feasible M >= 0 gives
+    tr(M (A - t B)) <= u sum(lambda) - t l sum(mu). So A - t B >= 0 together with
+    u sum(lambda) < t l sum(mu) proves that no M >= 0 meets the bounds. On an
+    infeasible instance Hildreth's duals diverge along such a direction: we take
+    lambda = the similar duals, mu = the dissimilar duals whose v lies in the
+    range of A, and the largest t with A - t B >= 0 (a generalized eigenvalue).
+    Returns (lambda, mu, t) when the strict inequality holds with a relative
+    margin of 1e-6, else None.
+    """
+    diffs, problem = setup.diffs, setup.problem
+    similar = setup.sign > 0
+    lam, mu = np.where(similar, dual, 0.0), np.where(similar, 0.0, dual)
+    if lam.sum() <= 0.0 or mu.sum() <= 0.0:
+        return None
+    A = diffs.T @ (lam[:, None] * diffs)
+    values, vectors = np.linalg.eigh(A)
+    keep = values > 1e-10 * values.max()
+    basis, values = vectors[:, keep], values[keep]
+    residual = diffs - (diffs @ basis) @ basis.T
+    inside = np.linalg.norm(residual, axis=1) <= 1e-8 * np.linalg.norm(diffs, axis=1)
+    mu = np.where(inside, mu, 0.0)
+    if mu.sum() <= 0.0:
+        return None
+    reduced = basis.T @ (diffs.T @ (mu[:, None] * diffs)) @ basis
+    scaled = reduced / np.sqrt(np.outer(values, values))
+    t = (1.0 - 1e-9) / np.linalg.eigvalsh(scaled).max()
+    if problem.upper * lam.sum() < (1.0 - 1e-6) * t * problem.lower * mu.sum():
+        return lam, mu, t
+    return None
 
 
 @register("project-and-forget", problem=MetricProblem, options=ProjectAndForgetOptions,
-          backends=("numba",), requires=("numba",), constraints=("metric", "pairs"), default=True)
+          backends=("numba",), requires=("numba",), constraints=("metric", "pairs"), stochastic=True,
+          default=True)
 def project_and_forget(problem: MetricProblem, options: ProjectAndForgetOptions) -> MetricResult:
     """Project and Forget: active-set Bregman projections for metric-constrained problems.
 

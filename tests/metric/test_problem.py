@@ -69,3 +69,41 @@ def test_signed_graph_labels_and_weights():
     problem = mathopt.MetricProblem.from_signed_graph(A)
     np.testing.assert_array_equal(problem.edge_d, [0.0, 1.0, 0.0])
     np.testing.assert_array_equal(problem.edge_w, [2.0, 3.0, 0.0])
+
+
+@pytest.mark.parametrize("build, field", [
+    (lambda D: mathopt.MetricProblem(D.astype(complex)), "dissimilarity"),
+    (lambda D: mathopt.MetricProblem(sp.csr_matrix(D.astype(complex))), "dissimilarity"),
+    (lambda D: mathopt.MetricProblem(D, weights=np.ones((4, 4), dtype=complex)), "weights"),
+    (lambda D: mathopt.MetricProblem(D, weights=np.ones(6) * 1j), "weights"),
+    (lambda D: mathopt.MetricProblem(D, weights=["a"] * 6), "weights"),
+    (lambda D: mathopt.MetricProblem(D, weights=np.full(6, np.nan)), "weights"),
+    (lambda D: mathopt.MetricProblem(D, weights=np.ones(5)), "weights"),
+    (lambda D: mathopt.MetricProblem([["a", "b"], ["c", "d"]]), "dissimilarity"),
+    (lambda D: mathopt.MetricProblem(D[:, :, None]), "dissimilarity"),
+    (lambda D: mathopt.MetricProblem.from_signed_graph(D * 1j), "adjacency"),
+    (lambda D: mathopt.MetricProblem.from_signed_graph(np.full((3, 3), np.nan)), "adjacency"),
+])
+def test_bad_inputs_name_the_field(build, field):
+    with pytest.raises(ProblemError, match=field):
+        build(_random_matrix(4))
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"points": np.ones((5, 2)) * 1j}, "points"),
+    ({"points": np.ones(5)}, "points"),
+    ({"similar": [[0, 1.5]]}, "similar"),
+    ({"dissimilar": [[0, 1, 2]]}, "dissimilar"),
+    ({"similar": [[0, 1j]]}, "similar"),
+    ({"upper": 1j}, "upper"),
+    ({"upper": "1"}, "upper"),
+    ({"lower": np.nan}, "lower"),
+    ({"prior": np.eye(2) * 1j}, "prior"),
+    ({"prior": np.eye(3)}, "prior"),
+])
+def test_bad_metric_learning_inputs_name_the_field(change, field):
+    X = np.random.default_rng(0).random((5, 2))
+    args = dict(points=X, similar=[[0, 1]], dissimilar=[[1, 2]], upper=1.0, lower=2.0, prior=None)
+    args.update(change)
+    with pytest.raises(ProblemError, match=field):
+        mathopt.MetricProblem.metric_learning(**args)

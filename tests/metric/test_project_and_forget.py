@@ -37,10 +37,13 @@ def test_nearness_matches_cvxpy(n, seed):
     assert result.status is Status.CONVERGED
     value, X = _cvxpy_metric_problem(n, lambda X: 0.5 * cp.sum(cp.multiply(np.triu(W, 1), cp.square(X - D))))
     assert abs(result.fun - value) <= 1e-6 * value
-    np.testing.assert_allclose(result.x, X, atol=1e-5)
-    assert _triangle_violation(result.x) <= 1e-8
+    np.testing.assert_allclose(result.matrix, X, atol=1e-5)
+    rows, cols = np.triu_indices(n, 1)
+    np.testing.assert_array_equal(result.x, result.matrix[rows, cols])  # x: the upper triangle, row-major
+    np.testing.assert_array_equal(result.edges, np.column_stack([rows, cols]))
+    assert _triangle_violation(result.matrix) <= 1e-8
     assert result.max_violation <= 1e-8
-    np.testing.assert_allclose(result.x, result.x.T)
+    np.testing.assert_allclose(result.matrix, result.matrix.T)
 
 
 @pytest.mark.parametrize("n, seed, gamma", [(8, 0, 100.0), (12, 1, 10.0)])
@@ -58,9 +61,9 @@ def test_l1_nearness_within_regularization_bound_of_cvxpy(n, seed, gamma):
     v_star = np.concatenate([X[rows, cols], np.abs(X - D)[rows, cols]])
     tol = 1e-7 * value
     assert value - tol <= result.fun <= value + v_star @ v_star / (2.0 * gamma) + tol
-    assert result.fun == pytest.approx(np.sum(np.triu(W, 1) * np.abs(result.x - D)))
+    assert result.fun == pytest.approx(np.sum(np.triu(W, 1) * np.abs(result.matrix - D)))
     assert result.extra["lp_lower_bound"] <= value + tol
-    assert _triangle_violation(result.x) <= 1e-8
+    assert _triangle_violation(result.matrix) <= 1e-8
     if gamma >= 100.0:  # above the exact-regularization threshold on this instance
         assert abs(result.fun - value) <= 1e-6 * value
 
@@ -74,6 +77,8 @@ def test_sparse_nearness_satisfies_cycle_inequalities():
     result = mathopt.solve(problem, history=True)
     assert result.status is Status.CONVERGED
     assert result.x.shape == (problem.num_pairs,)
+    assert sp.issparse(result.matrix) and result.matrix.nnz == 2 * problem.num_pairs
+    np.testing.assert_array_equal(result.matrix[problem.edge_u, problem.edge_v].A1, result.x)
     # every edge value is at most the shortest path between its endpoints
     from scipy.sparse.csgraph import shortest_path
 
@@ -170,7 +175,8 @@ def test_metric_learning_hard_constraints():
     problem = mathopt.MetricProblem.metric_learning(X, similar, dissimilar, upper, lower)
     result = mathopt.solve(problem, max_iter=5000)
     assert result.status is Status.CONVERGED
-    M = result.x
+    M = result.matrix
+    np.testing.assert_array_equal(result.x, M.ravel())
     np.testing.assert_allclose(M, M.T, atol=1e-12)
     assert np.linalg.eigvalsh(M).min() > 0.0
     tol = 1e-6
@@ -207,10 +213,10 @@ def test_metric_learning_slack_is_psd_and_meets_targets():
     problem = mathopt.MetricProblem.metric_learning(X, similar, dissimilar, 0.2 * upper, 2.0 * lower)
     result = mathopt.solve(problem, slack=1.0, max_iter=5000)
     assert result.status is Status.CONVERGED
-    assert np.linalg.eigvalsh(result.x).min() > 0.0
+    assert np.linalg.eigvalsh(result.matrix).min() > 0.0
     targets = result.extra["slack_targets"]
     diffs = np.vstack([X[similar[:, 0]] - X[similar[:, 1]], X[dissimilar[:, 0]] - X[dissimilar[:, 1]]])
-    lengths = np.einsum("kd,de,ke->k", diffs, result.x, diffs)
+    lengths = np.einsum("kd,de,ke->k", diffs, result.matrix, diffs)
     sign = np.concatenate([np.ones(len(similar)), -np.ones(len(dissimilar))])
     assert np.max(sign * (lengths - targets)) <= 1e-6
 
@@ -273,3 +279,85 @@ def test_landmark_oracle_agrees_with_plain_oracle():
     dist = shortest_path(graph, directed=False)
     violated = np.flatnonzero(x - dist[problem.edge_u, problem.edge_v] > report_tol)
     assert violated.size > 0 and set(violated.tolist()) <= found
+
+
+def _kinds():
+    """One small problem of each kind and input format."""
+    rng = np.random.default_rng(8)
+    G = sp.triu(sp.random(30, 30, density=0.3, random_state=9), 1)
+    A = np.triu(rng.choice([-1.0, 1.0], (9, 9)), 1)
+    X, similar, dissimilar, upper, lower = _two_cluster_learning_problem(2)
+    return {"dense": mathopt.MetricProblem(_symmetric(rng, 8)),
+            "sparse": mathopt.MetricProblem((G + G.T).tocsr()),
+            "clustering": mathopt.MetricProblem.from_signed_graph(A + A.T),
+            "sparse-l1": mathopt.MetricProblem((G + G.T).tocsr(), norm="l1"),
+            "learning": mathopt.MetricProblem.metric_learning(X, similar, dissimilar, upper, lower)}
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse", "clustering", "sparse-l1", "learning"])
+def test_step_leaves_its_argument_unchanged(kind):
+    """The driver falls back to the previous state on a non-finite iterate: step must not mutate it."""
+    import copy
+    import dataclasses
+
+    from mathopt.metric import project_and_forget as pf
+
+    problem = _kinds()[kind]
+    options = pf.ProjectAndForgetOptions(seed=4)
+    solver = pf._LearningSolver() if kind == "learning" else pf._GraphSolver()
+    state = solver.init(problem, options)
+    for _ in range(3):
+        before = copy.deepcopy({f.name: getattr(state, f.name) for f in dataclasses.fields(state) if f.name != "setup"})
+        new = solver.step(state)
+        assert new is not state
+        for name, value in before.items():
+            now = getattr(state, name)
+            if isinstance(value, tuple) and not hasattr(value, "_fields"):
+                assert now == value, name
+            else:
+                for a, b in zip(value if hasattr(value, "_fields") else [value],
+                                now if hasattr(now, "_fields") else [now]):
+                    np.testing.assert_array_equal(a, b, err_msg=name)
+        assert vars(solver) == {}  # no run state on the solver object
+        state = new
+
+
+@pytest.mark.parametrize("kind", ["sparse", "clustering"])
+def test_seeded_randomness_is_per_solve(kind):
+    """Landmarks and pivot orders come from generators seeded per solve: the same seed gives the
+    same result in two threads as sequentially, and another seed may differ."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    problem = _kinds()[kind]
+    options = dict(rounding_trials=3) if kind == "clustering" else dict(landmarks=4)
+    solve = lambda seed: mathopt.solve(problem, seed=seed, **options)  # noqa: E731
+    sequential = [solve(s) for s in (1, 2)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = list(pool.map(solve, (1, 2)))
+    for expected, got in zip(sequential, results):
+        np.testing.assert_array_equal(got.x, expected.x)
+        assert got.nit == expected.nit
+        if kind == "clustering":
+            np.testing.assert_array_equal(got.clusters, expected.clusters)
+    assert sequential[0].extra["seed"] == 1  # stochastic: the seed is recorded
+
+
+def test_overflowing_data_end_nonfinite_with_the_data():
+    """Finite data near the float64 limit make the objective overflow: NONFINITE, last finite iterate."""
+    rng = np.random.default_rng(0)
+    D = _symmetric(rng, 6) * 1e200
+    result = mathopt.solve(mathopt.MetricProblem(D), method="project-and-forget")
+    assert result.status is Status.NONFINITE and not result.success
+    assert result.nit == 0
+    np.testing.assert_array_equal(result.matrix, D)  # iterate 0: x = d
+
+
+def test_registry_metadata_matches_the_problem():
+    spec = mathopt.core.registry.get_solver("project-and-forget")
+    kinds = _kinds()
+    assert kinds["dense"].constraint_types == {"metric"}
+    assert kinds["learning"].constraint_types == {"pairs"}
+    for problem in kinds.values():
+        assert spec.handles(problem) is None
+        assert problem.constraint_types <= spec.constraints
+    assert spec.stochastic and spec.backends == ("numba",) and spec.default
