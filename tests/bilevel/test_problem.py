@@ -55,10 +55,10 @@ def test_history_of_both_levels_and_callback_path_agree():
     compiled = mathopt.solve(problem, "penalty-bo", max_iter=40, history=True)
     seen = []
     driven = mathopt.solve(problem, "penalty-bo", max_iter=40, history=True, callback=lambda info: seen.append(info.nit))
-    assert seen == list(range(1, 41))
+    assert seen == list(range(41))
     np.testing.assert_allclose(compiled.x, driven.x, rtol=0, atol=1e-14)
     for name in ("upper_value", "lower_value", "lower_gap", "step"):
-        assert compiled.history[name].shape == (40,)
+        assert compiled.history[name].shape == (41,)  # iterates 0..40
         np.testing.assert_allclose(compiled.history[name], driven.history[name], rtol=1e-12, atol=1e-14)
     assert compiled.upper_value == compiled.fun
     np.testing.assert_allclose(compiled.history["upper_value"][-1], compiled.upper_value)
