@@ -19,7 +19,7 @@ least ``x``, ``y`` and ``key``); this module turns it into an
   the seeded key, float64;
 * compilation keyed on structure only: the method, the objective functions,
   the batch size, the options that shape the computation (integers, booleans,
-  choices) and, with history, the record capacity (a power of two). Real-valued
+  choices) and, with history, the record capacity (a power of two, 64 to 4096). Real-valued
   options (step sizes, penalties, tolerances) and the iteration budget are
   traced arguments, so a sweep over step sizes compiles once. The cache holds
   at most :data:`CACHE_SIZE` entries (least recently used dropped);
@@ -236,9 +236,14 @@ def _report(state, done, code):
     return jnp.concatenate([inner["x"], inner["y"], tail])
 
 
+#: Record rows of one compiled call: powers of two from 64 to 4096 (at most 7 compilations
+#: however the driver sizes its calls; a longer recorded call runs in calls of 4096 iterations).
+_MIN_CAPACITY, _MAX_CAPACITY = 64, 4096
+
+
 def _capacity(k: int) -> int:
-    """Record rows for a call of ``k`` iterations: a power of two (few compilations)."""
-    return 1 << max(int(k) - 1, 0).bit_length()
+    """Record rows for a call of ``k`` iterations (it runs at most that many)."""
+    return min(max(1 << max(int(k) - 1, 0).bit_length(), _MIN_CAPACITY), _MAX_CAPACITY)
 
 
 def _params(traced: dict) -> dict:
@@ -287,6 +292,8 @@ class BilevelSolver(IterativeSolver):
         # a call of one iteration needs no records (the driver reports that iterate itself):
         # the callback path then shares the compiled loop of the path without history
         capacity = _capacity(k) if record and k > 1 else 0
+        if capacity:
+            k = min(k, capacity)
         with enable_x64():
             device, report, history = run.compiled.advance(run.device, *run.args, run.params,
                                                            jnp.asarray(k, dtype=jnp.int32), capacity)

@@ -80,6 +80,9 @@ def test_vmap_over_instances():
         out = jax.jit(jax.vmap(lambda data: run(jnp.zeros(2), jnp.zeros(3), data, data)))(stacked)
     for i, problem in enumerate(instances):
         np.testing.assert_allclose(np.asarray(out["x"][i]), problem.known_solution["x"], atol=1e-5)
+    # the status code comes out of the vmapped loop, per instance
+    assert [Status(int(code)) for code in out["status"]] == [Status.CONVERGED] * 4
+    assert np.all((np.asarray(out["nit"]) > 0) & (np.asarray(out["nit"]) < 1000))
 
 
 def _fresh_toy():
