@@ -174,8 +174,12 @@ class BilevelResult(Result):
       point of the lower level; for convex f, an optimality certificate);
     * ``step``: :math:`\\|x_{k+1} - x_k\\|_2`, the last upper-level move.
 
-    ``history`` (with ``history=True``) holds per iteration ``upper_value``,
-    ``lower_value``, ``lower_gap`` and ``step``.
+    ``history`` (with ``history=True``) holds, for iterates ``nit = 0, ..., result.nit``,
+    ``upper_value`` (also as ``fun``), ``lower_value``, ``lower_gap`` and ``step``.
+    A non-finite value of either level, residual or iterate ends the run with
+    ``Status.NONFINITE`` and the last finite iterate. The callback's ``info``
+    carries ``lower_value`` among its residuals (so the history and the
+    non-finite check see it at every iterate) and ``y`` in ``info.extra``.
     """
 
     y: np.ndarray = field(default_factory=lambda: np.zeros(0))
