@@ -65,11 +65,9 @@ def trajectory(name, method, options, start, max_iter):
     import mathopt
 
     problem = _toy(name)(x0=start[0], y0=start[1])
-    points = [(start[0], start[1])]
+    points = []  # the callback sees every iterate, k = 0..nit
     result = mathopt.solve(problem, method, max_iter=max_iter, history=True,
                            callback=lambda info: points.append((info.x[0], info.extra["y"][0])), **options)
-    if len(points) <= result.nit:  # a converged run stops before calling the callback on its last iterate
-        points.append((float(result.x[0]), float(result.y[0])))
     return np.array(points), result
 
 
@@ -127,10 +125,11 @@ def show(method: str, runs: dict, out: pathlib.Path, title: str, scale: float = 
                 top.plot(path[:, 0], path[:, 1], "-", color=color, lw=1.1, alpha=0.9, label=label)
                 top.plot(path[0, 0], path[0, 1], "o", color=color, ms=5)
                 top.plot(path[-1, 0], path[-1, 1], "X", color=color, mec="k", ms=8)
-                error = np.min(np.abs(path[1:, :1] - minima[None, :]), axis=1)
-                k = np.arange(1, len(path))
+                error = np.min(np.abs(path[:, :1] - minima[None, :]), axis=1)
+                k = np.arange(len(path))
                 bottom.semilogy(k, np.maximum(error, 1e-12), "-", color=color, label=f"|x_k - x*|: {label}")
-                bottom.semilogy(k, np.maximum(result.history["lower_gap"], 1e-12), ":", color=color,
+                bottom.semilogy(result.history["nit"], np.maximum(result.history["lower_gap"], 1e-12), ":",
+                                color=color,
                                 label=f"lower gap: {run.label}")
                 summary[(name, run.label, tuple(start))] = (float(result.x[0]), float(result.y[0]), result.nit)
         top.legend(fontsize=7, loc="best")

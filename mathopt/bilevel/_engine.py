@@ -2,38 +2,54 @@
 
 A method supplies ``init(oracles, opts, x0, y0, key) -> state`` and
 ``step(oracles, opts, state, k) -> state`` (``state`` a dict holding at
-least ``x``, ``y`` and ``key``); this module gives it, with no code of its own:
+least ``x``, ``y`` and ``key``); this module turns it into an
+:class:`~mathopt.core.driver.IterativeSolver` run by mathopt's one loop
+(:func:`mathopt.core.driver.run`), with no code of the method's own:
 
 * the stochastic or full-batch oracles (:class:`Oracles`), projections onto X and Y;
-* the whole run as one ``lax.while_loop`` under ``jit`` when no callback,
-  verbose display or time limit is asked for, else a Python loop over a jitted
-  step (both cached per method, objective functions and static options; JAX's
-  own cache then keys on shapes); on the Python-loop path the jitted step donates
-  its input state and returns x, y and the residuals in one flat array (one
-  device-to-host transfer per iteration);
-* residuals ``lower_gap`` and ``step`` after every iteration, the stopping test
-  ``lower_gap <= lower_gap_tol and step <= step_tol``, non-finite detection,
-  history of both levels, the seeded key, float64;
+* ``advance(state, nit, k, record)``: up to ``k`` iterations in one jitted
+  ``lax.while_loop`` (:func:`~mathopt.core.jax_utils.jax_while_loop`) with the
+  status code in the carry: ``CODE_NONFINITE`` when an iterate, a value of
+  either level or a residual is not finite (the step is not committed),
+  ``CODE_CONVERGED`` when ``lower_gap <= lower_gap_tol and step <= step_tol``.
+  Without callback the driver asks for the whole budget in one call: one
+  kernel call per solve;
+* residuals ``lower_gap`` and ``step`` after every iteration, history of both
+  levels (``fun`` = ``upper_value``, ``lower_value``, ``lower_gap``, ``step``),
+  the seeded key, float64;
+* compilation keyed on structure only: the method, the objective functions,
+  the batch size, the options that shape the computation (integers, booleans,
+  choices) and, with history, the record capacity (a power of two, 64 to 4096). Real-valued
+  options (step sizes, penalties, tolerances) and the iteration budget are
+  traced arguments, so a sweep over step sizes compiles once. The cache holds
+  at most :data:`CACHE_SIZE` entries (least recently used dropped);
 * :func:`make_pure_solver`: the compiled run as a pure function for ``jax.vmap``.
 """
 from __future__ import annotations
 
+import collections
 import dataclasses
-import functools
-import math
-import time
+import threading
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..core.driver import IterationInfo, Progress, make_result
+from ..core.driver import Advance, IterationInfo, IterativeSolver, make_result
 from ..core.jax_utils import enable_x64, jax_while_loop
-from ..core.status import Status
+from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE, Status
 from ..sets import register_pytrees
 from .problem import BilevelResult
 
-_RECORD = ("upper_value", "lower_value", "lower_gap", "step")
+#: Per-iteration values: history columns and the scalars of the host report, in this order.
+_VALUES = ("fun", "lower_value", "lower_gap", "step")
+#: Options that never enter the compiled computation.
+_DRIVER_OPTIONS = frozenset({"callback", "verbose", "seed", "max_time", "max_iter", "history"})
+#: Most compiled (method, objectives, structure) entries kept.
+CACHE_SIZE = 32
+#: Traces of each compiled function, by (method name, "init" | "advance"): for tests of the cache.
+TRACES: collections.Counter = collections.Counter()
 
 
 class Oracles:
@@ -97,12 +113,8 @@ class Oracles:
     def project_y(self, y):
         return self.lower_set.project(y)
 
-    def lower_gap(self, x, y):
-        """Projected-gradient norm ``||y - P_Y(y - grad_y f(x, y))||_2`` on the full data."""
-        return jnp.linalg.norm(y - self.project_y(y - self.lower_grad_y(x, y)))
-
     def lower_value_and_gap(self, x, y):
-        """``(f(x, y), lower_gap(x, y))`` on the full data from one forward/backward pass."""
+        """``(f(x, y), ||y - P_Y(y - grad_y f(x, y))||_2)`` on the full data, one forward/backward pass."""
         value, grad = jax.value_and_grad(lambda b: self._call(self._lower, x, b, self.lower_data))(y)
         return value, jnp.linalg.norm(y - self.project_y(y - grad))
 
@@ -116,182 +128,221 @@ class Oracles:
         return jax.lax.fori_loop(0, steps, body, (y, key))
 
 
-def _static_options(opts) -> tuple:
-    skip = {"callback", "verbose", "seed", "max_time", "max_iter", "history"}
-    return tuple((f.name, getattr(opts, f.name)) for f in dataclasses.fields(opts) if f.name not in skip)
+class OptionsView:
+    """The options as a method's ``step`` sees them inside the compiled loop.
 
-
-_CACHE: dict = {}
-
-
-def _compiled(method: Method, problem, opts):
-    """(init, step, run) jitted functions for this method, objectives and static options.
-
-    ``init`` and ``step`` do not depend on ``max_iter``/``history`` (a warm-up
-    with few iterations compiles them for later callback-driven runs); ``run``
-    is cached per ``(max_iter, history)`` as well.
+    Real-valued options are traced scalars (``traced``); the others (integers,
+    booleans, choices, None) and the method's :meth:`~mathopt.bilevel.options.Method.derived`
+    values are static Python values (``static``), part of the compilation key.
     """
-    key = (type(method), problem.upper, problem.lower, problem.batch_size, _static_options(opts))
-    if key not in _CACHE:
-        _CACHE[key] = _build(method, problem, opts)
-    entry = _CACHE[key]
-    # without history, max_iter is a traced argument (no recompilation when it changes);
-    # with history it sizes the preallocated arrays, so it is static
-    run_key = (opts.max_iter, True) if opts.history else (None, False)
-    if run_key not in entry["runs"]:
-        entry["runs"][run_key] = jax.jit(entry["make_run"](*run_key))
-    run = entry["runs"][run_key]
-    return entry["init"], entry["step"], functools.partial(run, max_iter=jnp.asarray(opts.max_iter))
+
+    def __init__(self, static: dict, traced: dict):
+        self._static, self._traced = static, traced
+
+    def __getattr__(self, name):
+        for values in (self.__dict__.get("_traced", {}), self.__dict__.get("_static", {})):
+            if name in values:
+                return values[name]
+        raise AttributeError(name)
 
 
-def _build(method, problem, opts):
-    upper, lower, batch_size = problem.upper, problem.lower, problem.batch_size
+def split_options(method, opts) -> tuple[dict, dict]:
+    """(static, traced): structure-shaping options and real-valued hyperparameters."""
+    static, traced = dict(method.derived(opts)), {}
+    for f in dataclasses.fields(opts):
+        if f.name in _DRIVER_OPTIONS:
+            continue
+        value = getattr(opts, f.name)
+        if isinstance(value, float):
+            traced[f.name] = value
+        else:
+            static[f.name] = value
+    return static, traced
 
-    def oracles_of(udata, ldata, uset, lset):
-        return Oracles(upper, lower, udata, ldata, batch_size, uset, lset)
 
+def _unwrapped(fn):
+    """The user's own function behind mathopt's exception-marking wrapper (the cache key)."""
+    return getattr(fn, "__wrapped__", fn) if getattr(fn, "_mathopt_wrapped", False) else fn
+
+
+class _Compiled(NamedTuple):
+    init: Any      # jitted (x0, y0, udata, ldata, uset, lset, params, rng) -> (state, report)
+    advance: Any   # jitted (state, udata, ldata, uset, lset, params, max_steps, capacity) -> ...
+
+
+_CACHE: collections.OrderedDict = collections.OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
+def compiled(method, problem, static: dict, traced_names) -> _Compiled:
+    """The jitted init and advance for this method, objectives and static structure (LRU cache)."""
+    key = (type(method), _unwrapped(problem.upper), _unwrapped(problem.lower), problem.batch_size,
+           tuple(sorted(static.items())), tuple(sorted(traced_names)))
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        entry = _build(method, problem.upper, problem.lower, problem.batch_size, static)
+        _CACHE[key] = entry
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+        return entry
+
+
+def _build(method, upper, lower, batch_size, static) -> _Compiled:
     def evaluate(oracles, inner, x_prev, k):
         x, y = inner["x"], inner["y"]
         # f and its y-gradient in one pass: the residuals cost one upper and one lower
         # forward pass plus one lower backward pass per iteration
         lower_value, lower_gap = oracles.lower_value_and_gap(x, y)
-        return {"inner": inner, "k": k, "upper_value": oracles.upper(x, y), "lower_value": lower_value,
+        return {"inner": inner, "k": k, "fun": oracles.upper(x, y), "lower_value": lower_value,
                 "lower_gap": lower_gap, "step": jnp.linalg.norm(x - x_prev)}
 
-    def init(x0, y0, udata, ldata, uset, lset, rng):
-        oracles = oracles_of(udata, ldata, uset, lset)
-        inner = method.init(oracles, opts, uset.project(x0), lset.project(y0), rng)
-        return evaluate(oracles, inner, inner["x"], jnp.asarray(0))
-
-    def step(state, udata, ldata, uset, lset):
-        oracles = oracles_of(udata, ldata, uset, lset)
-        inner = method.step(oracles, opts, state["inner"], state["k"])
-        return evaluate(oracles, inner, state["inner"]["x"], state["k"] + 1)
-
-    def finished(state):
+    def status(state, params):
         inner = state["inner"]
-        values = jnp.stack([state["upper_value"], state["lower_value"], state["lower_gap"], state["step"]])
-        nonfinite = ~(jnp.all(jnp.isfinite(values)) & jnp.all(jnp.isfinite(inner["x"]))
-                      & jnp.all(jnp.isfinite(inner["y"])))
-        converged = (state["k"] > 0) & (state["lower_gap"] <= opts.lower_gap_tol) & (state["step"] <= opts.step_tol)
-        return nonfinite | converged
+        finite = (jnp.all(jnp.isfinite(jnp.stack([state[name] for name in _VALUES])))
+                  & jnp.all(jnp.isfinite(inner["x"])) & jnp.all(jnp.isfinite(inner["y"])))
+        converged = ((state["k"] > 0) & (state["lower_gap"] <= params["lower_gap_tol"])
+                     & (state["step"] <= params["step_tol"]))
+        return jnp.where(finite, jnp.where(converged, CODE_CONVERGED, CONTINUE), CODE_NONFINITE)
 
-    def make_run(static_max_iter, history):
-        def run(x0, y0, udata, ldata, uset, lset, rng, max_iter):
-            state = init(x0, y0, udata, ldata, uset, lset, rng)
-            record = (lambda s: {name: s[name] for name in _RECORD}) if history else None
-            out = jax_while_loop(lambda s: step(s, udata, ldata, uset, lset), finished, state,
-                                 static_max_iter if history else max_iter, record)
-            return out.state, out.nit, out.history
-        return run
+    def init(x0, y0, udata, ldata, uset, lset, params, rng):
+        TRACES[method.name, "init"] += 1
+        oracles = Oracles(upper, lower, udata, ldata, batch_size, uset, lset)
+        inner = method.init(oracles, OptionsView(static, params), uset.project(x0), lset.project(y0), rng)
+        state = evaluate(oracles, inner, inner["x"], jnp.asarray(0))
+        return state, _report(state, jnp.asarray(0), jnp.asarray(CONTINUE))
 
-    def init_reported(*args):
-        state = init(*args)
-        return state, _report(state)
+    def advance(state, udata, ldata, uset, lset, params, max_steps, capacity):
+        TRACES[method.name, "advance"] += 1
+        oracles = Oracles(upper, lower, udata, ldata, batch_size, uset, lset)
+        opts = OptionsView(static, params)
 
-    def step_reported(state, *args):
-        state = step(state, *args)
-        return state, _report(state)
+        def step(s):
+            inner = method.step(oracles, opts, s["inner"], s["k"])
+            return evaluate(oracles, inner, s["inner"]["x"], s["k"] + 1)
 
-    # the Python-loop path never reuses a state once stepped: donate its buffers
-    return {"init": jax.jit(init_reported), "step": jax.jit(step_reported, donate_argnums=0),
-            "make_run": make_run, "runs": {}}
+        record = (lambda s: {name: s[name] for name in _VALUES}) if capacity else None
+        out = jax_while_loop(step, lambda s: status(s, params), state, max_steps, record, capacity)
+        return out.state, _report(out.state, out.nit, out.code), out.history
+
+    return _Compiled(jax.jit(init), jax.jit(advance, static_argnums=7))
 
 
-def _args(problem):
+def _report(state, done, code):
+    """x, y, the values of ``_VALUES``, done and code in one flat vector (one device-to-host copy)."""
+    inner = state["inner"]
+    tail = jnp.stack([state[name] for name in _VALUES] + [done.astype(float), code.astype(float)])
+    return jnp.concatenate([inner["x"], inner["y"], tail])
+
+
+#: Record rows of one compiled call: powers of two from 64 to 4096 (at most 7 compilations
+#: however the driver sizes its calls; a longer recorded call runs in calls of 4096 iterations).
+_MIN_CAPACITY, _MAX_CAPACITY = 64, 4096
+
+
+def _capacity(k: int) -> int:
+    """Record rows for a call of ``k`` iterations (it runs at most that many)."""
+    return min(max(1 << max(int(k) - 1, 0).bit_length(), _MIN_CAPACITY), _MAX_CAPACITY)
+
+
+def _params(traced: dict) -> dict:
+    return {name: jnp.asarray(value, dtype=jnp.float64) for name, value in traced.items()}
+
+
+def _data(problem):
     register_pytrees()
     to_jnp = lambda tree: None if tree is None else jax.tree_util.tree_map(jnp.asarray, tree)  # noqa: E731
-    return (jnp.asarray(problem.x0), jnp.asarray(problem.y0), to_jnp(problem.upper_data),
-            to_jnp(problem.lower_data), problem.upper_set, problem.lower_set)
+    return to_jnp(problem.upper_data), to_jnp(problem.lower_data), problem.upper_set, problem.lower_set
 
 
-def _report(state):
-    """x, y and the recorded scalars in one flat vector: one device-to-host transfer per iteration."""
-    inner = state["inner"]
-    return jnp.concatenate([inner["x"], inner["y"], jnp.stack([state[name] for name in _RECORD])])
+class _Run(NamedTuple):
+    """The solver state: the device state of the compiled loop and its host report."""
+
+    compiled: _Compiled
+    args: tuple            # (udata, ldata, uset, lset)
+    params: dict           # traced hyperparameters
+    device: Any            # the JAX state
+    report: np.ndarray     # host copy of _report(device, ...)
+    dim_x: int
+    opts: Any
 
 
-def _info(report, dim_x, nit, elapsed) -> tuple[IterationInfo, list]:
-    """IterationInfo and the recorded scalars (in ``_RECORD`` order) from a host copy of :func:`_report`."""
-    values = report[-len(_RECORD):].tolist()
-    named = dict(zip(_RECORD, values))
-    info = IterationInfo(nit=int(nit), x=report[:dim_x].copy(), fun=named["upper_value"],
-                         residuals={"lower_gap": named["lower_gap"], "step": named["step"]},
-                         elapsed=elapsed, extra={"y": report[dim_x:-len(_RECORD)].copy()})
-    return info, values
+class BilevelSolver(IterativeSolver):
+    """A bilevel :class:`~mathopt.bilevel.options.Method` on mathopt's one loop (compiled ``advance``)."""
+
+    records = _VALUES
+
+    def __init__(self, method):
+        self.method = method
+
+    def init(self, problem, opts) -> _Run:
+        self.method.check(problem, opts)
+        static, traced = split_options(self.method, opts)
+        entry = compiled(self.method, problem, static, traced)
+        with enable_x64():
+            args = _data(problem)
+            params = _params(traced)
+            device, report = entry.init(jnp.asarray(problem.x0), jnp.asarray(problem.y0), *args, params,
+                                        jax.random.PRNGKey(opts.seed))
+            report = np.asarray(report, dtype=float)
+        return _Run(entry, args, params, device, report, problem.x0.shape[0], opts)
+
+    def advance(self, run: _Run, nit: int, k: int, record: bool) -> Advance:
+        # a call of one iteration needs no records (the driver reports that iterate itself):
+        # the callback path then shares the compiled loop of the path without history
+        capacity = _capacity(k) if record and k > 1 else 0
+        if capacity:
+            k = min(k, capacity)
+        with enable_x64():
+            device, report, history = run.compiled.advance(run.device, *run.args, run.params,
+                                                           jnp.asarray(k, dtype=jnp.int32), capacity)
+            report = np.asarray(report, dtype=float)
+            records = None if history is None else {name: np.asarray(v) for name, v in history.items()}
+        done, code = int(report[-2]), int(report[-1])
+        return Advance(run._replace(device=device, report=report), done, code, records)
+
+    def terminate(self, run: _Run) -> Status | None:
+        return None  # the compiled loop's status code carries the method's test
+
+    def info(self, run: _Run, nit: int, elapsed: float) -> IterationInfo:
+        values = dict(zip(_VALUES, run.report[-len(_VALUES) - 2:-2].tolist()))
+        # lower_value rides with the residuals so that a NaN there ends the run and the
+        # history has it at every iterate; finalize leaves it out of result.residuals
+        return IterationInfo(nit=int(nit), x=run.report[:run.dim_x].copy(), fun=values["fun"],
+                             residuals={"lower_gap": values["lower_gap"], "step": values["step"],
+                                        "lower_value": values["lower_value"]},
+                             elapsed=elapsed, extra={"y": run.report[run.dim_x:-len(_VALUES) - 2].copy()})
+
+    def finalize(self, run: _Run, status: Status, info: IterationInfo, history) -> BilevelResult:
+        calls = self.method.oracle_calls(run.opts)
+        counters = {"nfev": 0, "ngev": int(calls.get("ngev", 0)) * info.nit,
+                    "nhev": int(calls.get("nhev", 0)) * info.nit}
+        lower_value = info.residuals["lower_value"]
+        residuals = {name: info.residuals[name] for name in ("lower_gap", "step")}
+        if history is not None:
+            history = {**history, "upper_value": history["fun"]}
+        return make_result(dataclasses.replace(info, residuals=residuals), status, history,
+                           result_cls=BilevelResult, counters=counters, y=info.extra["y"],
+                           upper_value=info.fun, lower_value=lower_value)
 
 
-def _converged(info: IterationInfo, opts) -> bool:
-    return (info.nit > 0 and info.residuals["lower_gap"] <= opts.lower_gap_tol
-            and info.residuals["step"] <= opts.step_tol)
+def solve(method, problem, opts) -> BilevelResult:
+    """Run ``method`` on ``problem`` through the driver; the registered solvers call this."""
+    from ..core.driver import run
 
-
-def solve(method: Method, problem, opts) -> BilevelResult:
-    """Run ``method`` on ``problem`` with the common options; the registered solvers call this."""
-    method.check(problem, opts)
-    start = time.perf_counter()
-    with enable_x64():
-        init, step, run = _compiled(method, problem, opts)
-        args = _args(problem)
-        dim_x = args[0].shape[0]
-        rng = jax.random.PRNGKey(0 if opts.seed is None else opts.seed)
-        progress = Progress(method.name, opts.progress_every)
-        history = None
-        if opts.callback is None and not opts.progress_every and math.isinf(opts.max_time):
-            state, nit, hist = run(*args, rng)
-            state = jax.device_get(state)
-            nit = int(nit)
-            info, _ = _info(np.asarray(jax.device_get(_report(state)), dtype=float), dim_x, nit,
-                            time.perf_counter() - start)
-            if hist is not None:
-                history = {name: np.asarray(hist[name][:nit]) for name in _RECORD}
-            status = (Status.NONFINITE if not info.is_finite() else
-                      Status.CONVERGED if _converged(info, opts) else Status.MAX_ITER)
-        else:
-            state, report = init(*args, rng)
-            rows = []
-            nit = 0
-            while True:
-                info, values = _info(np.asarray(report, dtype=float), dim_x, nit, time.perf_counter() - start)
-                if nit > 0 and opts.history:
-                    rows.append(values)
-                if not info.is_finite():
-                    status = Status.NONFINITE
-                    break
-                progress.update(info)
-                if _converged(info, opts):
-                    status = Status.CONVERGED
-                    break
-                if nit > 0 and opts.callback is not None and opts.callback(info):
-                    status = Status.CALLBACK
-                    break
-                if nit >= opts.max_iter:
-                    status = Status.MAX_ITER
-                    break
-                if info.elapsed >= opts.max_time:
-                    status = Status.MAX_TIME
-                    break
-                state, report = step(state, *args[2:])
-                nit += 1
-            if opts.history:
-                table = np.array(rows, dtype=float).reshape(-1, len(_RECORD))
-                history = {name: table[:, i] for i, name in enumerate(_RECORD)}
-            progress.update(info, force=True)
-    calls = method.oracle_calls(opts)
-    counters = {"nfev": 0, "ngev": int(calls.get("ngev", 0)) * info.nit, "nhev": int(calls.get("nhev", 0)) * info.nit}
-    return make_result(info, status, history, result_cls=BilevelResult, counters=counters,
-                       y=np.asarray(state["inner"]["y"], dtype=float),
-                       upper_value=float(state["upper_value"]), lower_value=float(state["lower_value"]))
+    return run(BilevelSolver(method), problem, opts, method.name)
 
 
 def make_pure_solver(problem, method_name: str, options: dict):
     """The compiled whole run of a method as a pure function of the problem's arrays.
 
     Returns ``run(x0, y0, upper_data=None, lower_data=None, seed=0) -> dict`` with keys
-    ``x, y, nit, upper_value, lower_value, lower_gap`` (JAX arrays). It is
-    traceable, so ``jax.vmap(run)`` solves a batch of instances of the family
-    of ``problem`` (same objectives and sets, different starts or data).
-    Run it inside :func:`mathopt.core.jax_utils.enable_x64` for float64.
+    ``x, y, nit, status, upper_value, lower_value, lower_gap`` (JAX arrays; ``status``
+    the integer value of a :class:`~mathopt.Status`). It is traceable, so
+    ``jax.vmap(run)`` solves a batch of instances of the family of ``problem``
+    (same objectives and sets, different starts or data). Run it inside
+    :func:`mathopt.core.jax_utils.enable_x64` for float64.
     """
     from ..core.options import build_options
     from ..core.registry import get_solver
@@ -303,13 +354,21 @@ def make_pure_solver(problem, method_name: str, options: dict):
     method = spec.extra["method"]
     method.check(problem, opts)
     register_pytrees()
-    _, _, run = _compiled(method, problem, opts)
+    static, traced = split_options(method, opts)
+    entry = compiled(method, problem, static, traced)
     uset, lset = problem.upper_set, problem.lower_set
+    max_iter = opts.max_iter
 
     def pure(x0, y0, upper_data=None, lower_data=None, seed=0):
-        state, nit, _ = run(x0, y0, upper_data, lower_data, uset, lset, jax.random.PRNGKey(seed))
-        return {"x": state["inner"]["x"], "y": state["inner"]["y"], "nit": nit,
-                "upper_value": state["upper_value"], "lower_value": state["lower_value"],
+        params = _params(traced)
+        state, _ = entry.init(x0, y0, upper_data, lower_data, uset, lset, params, jax.random.PRNGKey(seed))
+        state, report, _ = entry.advance(state, upper_data, lower_data, uset, lset, params,
+                                         jnp.asarray(max_iter, dtype=jnp.int32), 0)
+        code = report[-1].astype(jnp.int32)
+        # CONTINUE at the end of the loop means the budget ran out
+        return {"x": state["inner"]["x"], "y": state["inner"]["y"], "nit": report[-2].astype(jnp.int32),
+                "status": jnp.where(code == CONTINUE, int(Status.MAX_ITER), code),
+                "upper_value": state["fun"], "lower_value": state["lower_value"],
                 "lower_gap": state["lower_gap"]}
 
     return pure

@@ -114,8 +114,8 @@ class F2SAOptions(BilevelOptions):
         c, decay exponent of gamma_k; lambda_k = gamma_k / alpha_k grows like (k+k0)^(a-c).
     offset : float, default 1.0
         k0 of the schedules.
-    multiplier_max : float, default 1e4
-        Cap on lambda_k.
+    penalty_max : float, default 1e4
+        Cap on the penalty multiplier lambda_k (lambda_max).
     inner_steps : int, default 10
         T, the y and z steps per outer iteration.
     momentum : float, default 0.0
@@ -128,14 +128,14 @@ class F2SAOptions(BilevelOptions):
     step_decay: float = 5.0 / 7.0
     value_step_decay: float = 4.0 / 7.0
     offset: float = 1.0
-    multiplier_max: float = 1e4
+    penalty_max: float = 1e4
     inner_steps: int = 10
     momentum: float = 0.0
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("step_size", "lower_step_size", "value_step_size", "offset", "multiplier_max"):
-            check_positive(self, name, allow_inf=name == "multiplier_max")
+        for name in ("step_size", "lower_step_size", "value_step_size", "offset", "penalty_max"):
+            check_positive(self, name, allow_inf=name == "penalty_max")
         for name in ("step_decay", "value_step_decay", "momentum"):
             check_positive(self, name, strict=False, allow_inf=False)
         if self.value_step_decay > self.step_decay:
@@ -161,13 +161,13 @@ class _F2SA(Method):
         alpha = opts.lower_step_size * t ** (-opts.step_decay)
         gamma = opts.value_step_size * t ** (-opts.value_step_decay)
         xi = opts.step_size * t ** (-opts.step_decay)
-        multiplier = (gamma / alpha).clip(max=opts.multiplier_max)
+        multiplier = (gamma / alpha).clip(max=opts.penalty_max)
         x = state["x"]
         key, keys = split(state["key"], 3)
         y, z, _ = track_lower(oracles, x, state["y"], state["z"], alpha, gamma, multiplier,
                               opts.inner_steps, keys[0])
         direction = penalty_direction(oracles, x, y, z, multiplier, keys[1:])
-        if opts.momentum > 0:
+        if opts.uses_momentum:
             previous = penalty_direction(oracles, state["x_prev"], state["y_prev"], state["z_prev"],
                                          multiplier, keys[1:])
             recursive = direction + (1.0 - opts.momentum) * (state["direction"] - previous)
@@ -175,6 +175,9 @@ class _F2SA(Method):
         x_new = oracles.project_x(x - xi * direction)
         return {"x": x_new, "y": y, "z": z, "key": key, "direction": direction,
                 "x_prev": x, "y_prev": y, "z_prev": z}
+
+    def derived(self, opts):
+        return {"uses_momentum": opts.momentum > 0}
 
     def oracle_calls(self, opts):
         return {"ngev": 3 * opts.inner_steps + (6 if opts.momentum > 0 else 3)}

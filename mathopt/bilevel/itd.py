@@ -110,6 +110,9 @@ class _ITD(Method):
         (_, y_end), h = jax.value_and_grad(unrolled, has_aux=True)(x)
         return {"x": oracles.project_x(x - opts.step_size * h), "y": y_end, "y0": state["y0"], "key": key}
 
+    def derived(self, opts):
+        return {"backprop_steps": opts.backprop_steps}
+
     def oracle_calls(self, opts):
         return {"ngev": opts.inner_steps + 1, "nhev": opts.backprop_steps}
 

@@ -12,7 +12,9 @@ class Method:
     ``init(oracles, opts, x0, y0, key)`` returns the state (a dict of JAX arrays
     with at least ``x``, ``y`` and ``key``); ``step(oracles, opts, state, k)``
     performs iteration ``k`` (0-based, a traced integer). ``oracles`` is a
-    :class:`mathopt.bilevel._engine.Oracles`. The engine owns the loop.
+    :class:`mathopt.bilevel._engine.Oracles`; ``opts`` an
+    :class:`mathopt.bilevel._engine.OptionsView`, whose real-valued options are
+    traced scalars (no Python ``if`` on them). The engine owns the loop.
     """
 
     name = ""
@@ -22,6 +24,12 @@ class Method:
 
     def step(self, oracles, opts, state, k):
         raise NotImplementedError
+
+    def derived(self, opts) -> dict:
+        """Static values computed from the options (loop lengths, branches) that ``step``
+        reads as attributes of its options; real-valued options are traced inside the
+        compiled loop, so a branch on one of them must be derived here."""
+        return {}
 
     def oracle_calls(self, opts) -> dict:
         """Gradient / Hessian-vector evaluations per iteration (for the result counters)."""

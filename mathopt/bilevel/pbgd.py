@@ -182,7 +182,7 @@ class _PBGD(Method):
     def init(self, oracles, opts, x0, y0, key):
         import jax.numpy as jnp
 
-        return {"x": x0, "y": y0, "omega": y0, "key": key, "penalty": jnp.asarray(float(opts.penalty))}
+        return {"x": x0, "y": y0, "omega": y0, "key": key, "penalty": jnp.asarray(opts.penalty, dtype=float)}
 
     def step(self, oracles, opts, state, k):
         import jax

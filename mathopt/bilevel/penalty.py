@@ -146,6 +146,9 @@ class _PenaltyBO(Method):
         direction = penalty_direction(oracles, x, y, z, opts.penalty, keys[1:])
         return {"x": oracles.project_x(x - opts.step_size * direction), "y": y, "z": z, "key": key}
 
+    def derived(self, opts):
+        return {"steps_per_iteration": opts.steps_per_iteration}
+
     def oracle_calls(self, opts):
         return {"ngev": 3 * opts.steps_per_iteration + 3}
 

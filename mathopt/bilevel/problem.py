@@ -27,6 +27,7 @@ import numpy as np
 
 from ..core.problem import Problem, ProblemError, as_float_vector
 from ..core.result import Result
+from ..core.user import user_function
 from ..sets import ConvexSet, Reals
 
 
@@ -79,6 +80,9 @@ class BilevelProblem(Problem):
                 raise ProblemError(name, "must be a callable (x, y[, batch]) -> scalar")
         if self.lower_constraints is not None and not callable(self.lower_constraints):
             raise ProblemError("lower_constraints", "must be a callable g(x, y) -> array (g <= 0)")
+        # the user's exceptions (raised when JAX traces these) then reach the caller unchanged
+        for name in ("upper", "lower", "lower_constraints"):
+            object.__setattr__(self, name, user_function(getattr(self, name), name))
         object.__setattr__(self, "x0", as_float_vector(self.x0, "x0"))
         object.__setattr__(self, "y0", as_float_vector(self.y0, "y0"))
         for name, var in (("upper_set", "x0"), ("lower_set", "y0")):
@@ -170,8 +174,12 @@ class BilevelResult(Result):
       point of the lower level; for convex f, an optimality certificate);
     * ``step``: :math:`\\|x_{k+1} - x_k\\|_2`, the last upper-level move.
 
-    ``history`` (with ``history=True``) holds per iteration ``upper_value``,
-    ``lower_value``, ``lower_gap`` and ``step``.
+    ``history`` (with ``history=True``) holds, for iterates ``nit = 0, ..., result.nit``,
+    ``upper_value`` (also as ``fun``), ``lower_value``, ``lower_gap`` and ``step``.
+    A non-finite value of either level, residual or iterate ends the run with
+    ``Status.NONFINITE`` and the last finite iterate. The callback's ``info``
+    carries ``lower_value`` among its residuals (so the history and the
+    non-finite check see it at every iterate) and ``y`` in ``info.extra``.
     """
 
     y: np.ndarray = field(default_factory=lambda: np.zeros(0))

@@ -41,7 +41,7 @@ def test_shared_plot_module(tmp_path):
     class Result:
         def __init__(self, path):
             self.x, self.y, self.nit = path[-1, :1], path[-1, 1:], len(path) - 1
-            self.history = {"lower_gap": np.abs(path[1:, 1] + path[1:, 0])}
+            self.history = {"nit": np.arange(len(path)), "lower_gap": np.abs(path[:, 1] + path[:, 0])}
 
     def fake(name, method, options, start, max_iter):
         t = np.linspace(0.0, 1.0, max_iter + 1)[:, None]

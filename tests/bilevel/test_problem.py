@@ -55,10 +55,10 @@ def test_history_of_both_levels_and_callback_path_agree():
     compiled = mathopt.solve(problem, "penalty-bo", max_iter=40, history=True)
     seen = []
     driven = mathopt.solve(problem, "penalty-bo", max_iter=40, history=True, callback=lambda info: seen.append(info.nit))
-    assert seen == list(range(1, 41))
+    assert seen == list(range(41))
     np.testing.assert_allclose(compiled.x, driven.x, rtol=0, atol=1e-14)
     for name in ("upper_value", "lower_value", "lower_gap", "step"):
-        assert compiled.history[name].shape == (40,)
+        assert compiled.history[name].shape == (41,)  # iterates 0..40
         np.testing.assert_allclose(compiled.history[name], driven.history[name], rtol=1e-12, atol=1e-14)
     assert compiled.upper_value == compiled.fun
     np.testing.assert_allclose(compiled.history["upper_value"][-1], compiled.upper_value)
@@ -80,3 +80,52 @@ def test_vmap_over_instances():
         out = jax.jit(jax.vmap(lambda data: run(jnp.zeros(2), jnp.zeros(3), data, data)))(stacked)
     for i, problem in enumerate(instances):
         np.testing.assert_allclose(np.asarray(out["x"][i]), problem.known_solution["x"], atol=1e-5)
+    # the status code comes out of the vmapped loop, per instance
+    assert [Status(int(code)) for code in out["status"]] == [Status.CONVERGED] * 4
+    assert np.all((np.asarray(out["nit"]) > 0) & (np.asarray(out["nit"]) < 1000))
+
+
+def _fresh_toy():
+    """The 1-D toy with objectives of its own (a compilation cache entry of its own)."""
+    return mathopt.BilevelProblem(lambda x, y: F(x, y), lambda x, y: f(x, y), [0.0], [0.0])
+
+
+def test_step_size_sweep_compiles_once():
+    """Step sizes, tolerances and max_iter are traced: a sweep compiles init and the loop once."""
+    from mathopt.bilevel import _engine
+
+    problem = _fresh_toy()
+    before = _engine.TRACES.copy()
+    xs = [mathopt.solve(problem, "implicit", step_size=step, max_iter=max_iter, lower_gap_tol=tol).x[0]
+          for step, max_iter, tol in ((0.05, 5, 1e-6), (0.1, 6, 1e-7), (0.2, 7, 1e-8))]
+    assert _engine.TRACES["implicit", "init"] - before["implicit", "init"] == 1
+    assert _engine.TRACES["implicit", "advance"] - before["implicit", "advance"] == 1
+    # the traced values are the ones used: x_1 = step * 1 from x0 = 0 (hypergradient -1 at x = y = 0),
+    # and larger steps move further in the same budget
+    assert len(set(xs)) == 3 and xs == sorted(xs)
+
+
+def test_compilation_cache_is_bounded():
+    from mathopt.bilevel import _engine
+    from mathopt.bilevel.implicit import _METHOD
+
+    opts = mathopt.core.options.build_options(mathopt.core.registry.get_solver("implicit").options, "implicit", {})
+    static, traced = _engine.split_options(_METHOD, opts)
+    for _ in range(_engine.CACHE_SIZE + 3):
+        _engine.compiled(_METHOD, _fresh_toy(), static, traced)
+    assert len(_engine._CACHE) == _engine.CACHE_SIZE
+
+
+@pytest.mark.parametrize("method", ["pbgd", "implicit"])
+def test_nan_lower_value_ends_nonfinite(method):
+    """A lower-level value that turns NaN (gradients finite) ends the run NONFINITE with the last
+    finite iterate, with and without callback (the fuzz found success and MAX_ITER here)."""
+    from tests.bilevel.contract import make_fault_problem
+
+    problem = make_fault_problem(method, "nan_objective")
+    for callback in (None, lambda info: None):
+        result = mathopt.solve(problem, method, max_iter=300, callback=callback)
+        assert result.status is Status.NONFINITE and not result.success
+        assert 0 < result.nit < 300
+        assert np.isfinite(result.lower_value) and np.all(np.isfinite(result.x))
+        assert result.x[0] <= 0.1  # the last iterate before the NaN region
