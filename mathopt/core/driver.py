@@ -252,9 +252,11 @@ class Chunks:
         else:
             self.size = max(options.max_iter, 1)
         self.max_time = options.max_time
+        self._calls = 0
 
     def update(self, seconds_per_iteration: float, info_seconds: float, elapsed: float) -> None:
-        if self.adaptive:
+        self._calls += 1
+        if self.adaptive and self._calls > 1:  # the first call includes JIT compilation: not a speed
             self.size = _next_chunk(seconds_per_iteration, info_seconds, self.max_time - elapsed)
 
 
