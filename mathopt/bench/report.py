@@ -38,8 +38,8 @@ OPTIMUM_RTOL = 1e-6
 SOLVED_CRITERION = (f"stationarity <= {STATIONARITY_TOL:g} and feasibility <= {FEASIBILITY_TOL:g} at the returned "
                     f"point, and |f - f*| / max(1, |f*|) <= {OPTIMUM_RTOL:g} where the optimal value f* is known")
 FIELDS = ("problem", "solver", "status", "success", "solved", "fun", "known_optimum", "rel_error", "stationarity",
-          "feasibility", "nit", "nfev", "ngev", "nhev", "wall_time", "setup_time", "build_time", "error", "suite", "n", "n_eq",
-          "n_ineq")
+          "feasibility", "nit", "nfev", "ngev", "nhev", "wall_time", "setup_time", "build_time", "error", "suite", "n",
+          "n_eq", "n_ineq")
 
 
 def relative_error(record: dict) -> float:
@@ -167,8 +167,8 @@ def write_report(records: list[dict], out_dir, *, metric: str = "wall_time", com
     built = {r["problem"]: r["build_time"] for r in rows if r["build_time"] is not None
              and math.isfinite(r["build_time"]) and r["build_time"] > 0}
     if built:
-        text += [f"CUTEst build time (not part of any run's time): {sum(built.values()):.1f} s for "
-                 f"{len(built)} problem(s).", ""]
+        text += [f"CUTEst build time (not part of any run's time): {sum(built.values()):.1f} s summed over "
+                 f"{len(built)} problem(s) built in this benchmark.", ""]
     paths["summary"].write_text("\n".join(text))
     png = out / "profile.png"
     label = {"wall_time": "wall time", "nfev": "function evaluations", "ngev": "gradient evaluations",

@@ -20,6 +20,12 @@ MASTSIF problem files, with the environment variables pycutest documents);
 without them, :func:`load` and :func:`names` raise :class:`CUTEstUnavailable`
 (an ``ImportError``) that says how to install them.
 
+pycutest compiles each problem into ``$PYCUTEST_CACHE`` on first use;
+:func:`build` (called by :func:`load`) does it under an exclusive file lock
+per problem, so that processes sharing a cache never import a half-built
+module, and raises :class:`CUTEstBuildError` with pycutest's message when it
+fails. A name without ``$MASTSIF/<NAME>.SIF`` raises :class:`NotInMASTSIF`.
+
 Examples
 --------
 >>> from mathopt.problems import cutest          # doctest: +SKIP
