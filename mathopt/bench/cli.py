@@ -34,7 +34,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--workers", type=int, default=None, help="parallel runs (default: CPU count)")
     parser.add_argument("--profile-metric", default="wall_time", choices=("wall_time", "nfev", "ngev", "nit"),
                         help="cost used by the performance profile (default wall_time)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (default: a bar on a terminal, else a line every 5 s)")
 
 
 def default_solvers() -> list[str]:
@@ -46,10 +47,16 @@ def default_solvers() -> list[str]:
 
 
 def run_from_args(args) -> int:
-    """Run the benchmark described by parsed ``args``; print the summary and the output paths."""
+    """Run the benchmark described by parsed ``args``; print the summary and the output paths.
+
+    Exit code 2 before any run when a solver or problem name is unknown, a
+    solver is not an available NLP solver, or the cutest suite lacks
+    pycutest/CUTEst; 1 when no run could take place (every problem failed to
+    build or no solver handles any problem); else 0.
+    """
     from ..core.registry import UnknownMethodError
     from . import report
-    from .runner import run_benchmark
+    from .runner import BUILD_FAILED, run_benchmark
     from .suites import suite_problems
 
     solvers = args.solvers.split(",") if args.solvers else default_solvers()
@@ -69,4 +76,7 @@ def run_from_args(args) -> int:
     print()
     for kind, path in paths.items():
         print(f"{kind}: {path}")
+    if all(r["status"] in ("UNSUPPORTED", BUILD_FAILED) for r in records):
+        print("error: no run took place (every problem failed to build or no solver handles it)", file=sys.stderr)
+        return 1
     return 0

@@ -14,6 +14,11 @@ A run counts as **solved** (:func:`is_solved`, :data:`SOLVED_CRITERION`) when
 (so a KKT point that is not the known global minimizer is not counted). The
 solver's own status is recorded but does not enter the criterion. Medians of
 evaluations and time in the summary are over the solved runs of each solver.
+Runs that could not take place (``UNSUPPORTED``: the solver does not handle the
+problem's constraints; ``BUILD_FAILED``: the CUTEst problem could not be
+built) are not counted as runs. ``build_time`` is the time the benchmark spent
+building the run's CUTEst problem (0 when it was already in pycutest's cache,
+nan for the builtin suite); it is not part of ``setup_time`` or ``wall_time``.
 """
 from __future__ import annotations
 
@@ -25,7 +30,7 @@ import pathlib
 import numpy as np
 
 from .profile import plot_profile
-from .runner import FAILURE_STATUSES
+from .runner import BUILD_FAILED, FAILURE_STATUSES
 
 STATIONARITY_TOL = 1e-6
 FEASIBILITY_TOL = 1e-8
@@ -33,8 +38,8 @@ OPTIMUM_RTOL = 1e-6
 SOLVED_CRITERION = (f"stationarity <= {STATIONARITY_TOL:g} and feasibility <= {FEASIBILITY_TOL:g} at the returned "
                     f"point, and |f - f*| / max(1, |f*|) <= {OPTIMUM_RTOL:g} where the optimal value f* is known")
 FIELDS = ("problem", "solver", "status", "success", "solved", "fun", "known_optimum", "rel_error", "stationarity",
-          "feasibility", "nit", "nfev", "ngev", "nhev", "wall_time", "setup_time", "error", "suite", "n", "n_eq",
-          "n_ineq")
+          "feasibility", "nit", "nfev", "ngev", "nhev", "wall_time", "setup_time", "build_time", "error", "suite", "n",
+          "n_eq", "n_ineq")
 
 
 def relative_error(record: dict) -> float:
@@ -84,7 +89,7 @@ def summary_table(records: list[dict]) -> str:
               "| median time [s] |")
     lines = [header, "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for s in solvers:
-        runs = [r for r in records if r["solver"] == s and r["status"] != "UNSUPPORTED"]
+        runs = [r for r in records if r["solver"] == s and r["status"] not in ("UNSUPPORTED", BUILD_FAILED)]
         solved = [r for r in runs if r["solved"]]
         failures = sum(r["status"] in FAILURE_STATUSES for r in runs)
         lines.append(f"| {s} | {len(runs)} | {len(solved)} ({100.0 * len(solved) / max(len(runs), 1):.0f}%) | "
@@ -155,6 +160,15 @@ def write_report(records: list[dict], out_dir, *, metric: str = "wall_time", com
     text += [f"Solved: {SOLVED_CRITERION}. Medians are over solved runs; time excludes process start and JAX "
              "compilation (recorded as `setup_time`).", "", summary_table(rows), "", "## Per problem", "",
              problem_table(rows), ""]
+    failed = {r["problem"]: r["error"] for r in rows if r["status"] == BUILD_FAILED}
+    if failed:
+        text += ["## Problems that could not be built", ""]
+        text += [f"* {name}: {error.splitlines()[0]}" for name, error in failed.items()] + [""]
+    built = {r["problem"]: r["build_time"] for r in rows if r["build_time"] is not None
+             and math.isfinite(r["build_time"]) and r["build_time"] > 0}
+    if built:
+        text += [f"CUTEst build time (not part of any run's time): {sum(built.values()):.1f} s summed over "
+                 f"{len(built)} problem(s) built in this benchmark.", ""]
     paths["summary"].write_text("\n".join(text))
     png = out / "profile.png"
     label = {"wall_time": "wall time", "nfev": "function evaluations", "ngev": "gradient evaluations",

@@ -8,7 +8,14 @@ default in a fresh child process (``multiprocessing`` "forkserver" context on
 POSIX, with NumPy, SciPy, JAX and mathopt preloaded in the server, else
 "spawn") that is killed when it outlives ``time_limit + grace`` seconds, so a
 solver that raises, hangs or kills its interpreter is recorded as a failure
-and the benchmark goes on.
+and the benchmark goes on. The child leads its own process group (``os.setsid``), and the
+whole group is killed when the run ends, so processes a solver started do not outlive it.
+
+CUTEst problems are built once per problem in the calling process before any
+run is dispatched (:func:`mathopt.problems.cutest.build`, under a file lock
+per problem in pycutest's cache, so concurrent runs never import a half-built
+module); the seconds spent are each record's ``build_time``, and a problem that
+fails to build is reported once and its runs are recorded as ``BUILD_FAILED``.
 
 :func:`run_benchmark` submits the tasks to a :class:`concurrent.futures.Executor`:
 by default a thread pool whose threads each drive such child processes; any
@@ -21,11 +28,12 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 import time
 import traceback
-from concurrent.futures import Executor, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
 from ..core.registry import SolverSpec
@@ -34,6 +42,10 @@ from ..core.registry import SolverSpec
 _PRELOAD = ["numpy", "scipy.optimize", "mathopt", "mathopt.constrained.kkt", "mathopt.problems.hs", "jax.numpy"]
 
 FAILURE_STATUSES = ("ERROR", "TIMEOUT", "CRASHED", "UNSUPPORTED")
+#: Status of the runs of a problem that could not be built (not a solver failure).
+BUILD_FAILED = "BUILD_FAILED"
+#: Seconds between progress lines when standard error is not a terminal.
+PROGRESS_INTERVAL = 5.0
 
 
 @dataclass(frozen=True)
@@ -42,7 +54,9 @@ class RunTask:
 
     ``time_limit`` is passed to the solver as ``max_time`` and, plus
     ``grace`` seconds (process start, imports, JAX compilation), is the hard
-    limit after which the child process is killed.
+    limit after which the child process (and its process group) is killed.
+    ``env`` is set in the worker's environment before the problem is loaded
+    (the CUTEst variables of the calling process, for the cutest suite).
     """
 
     suite: str
@@ -54,6 +68,7 @@ class RunTask:
     options: dict = field(default_factory=dict)
     solver_spec: SolverSpec | None = None
     isolate: bool = True
+    env: dict = field(default_factory=dict)
 
 
 def execute(task: RunTask) -> dict:
@@ -76,17 +91,37 @@ def execute(task: RunTask) -> dict:
                 record = receiver.recv()
             except (EOFError, OSError):
                 process.join(5.0)
-                record = _failure(task, "CRASHED", f"worker process died (exit code {process.exitcode})",
+                record = _failure(task, "CRASHED", f"worker process died (exit code {process.exitcode})"
+                                  f"{_hint() if process.exitcode == 1 else ''}",
                                   time.perf_counter() - start)
         else:
             record = _failure(task, "TIMEOUT", f"killed after {deadline:g} s (time limit {task.time_limit:g} s "
                               f"+ grace {task.grace:g} s)", time.perf_counter() - start)
     finally:
         receiver.close()
-        if process.is_alive():
-            process.kill()
-        process.join(5.0)
+        _kill_group(process)
     return record
+
+
+def _kill_group(process) -> None:
+    """Kill the child's process group (it called ``os.setsid``), then the child itself."""
+    if hasattr(os, "killpg") and process.pid is not None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # not yet its own group, or already gone
+            pass
+    if process.is_alive():
+        process.kill()
+    process.join(5.0)
+
+
+def _hint() -> str:
+    """For a child that exited with a Python error: the missing-``__main__``-guard case, when it may apply."""
+    main = sys.modules.get("__main__")
+    if getattr(main, "__file__", None) and not hasattr(sys, "ps1"):
+        return (f"; if it printed a RuntimeError about `if __name__ == \"__main__\":`, add that guard to "
+                f"{main.__file__}")
+    return ""
 
 
 def run_benchmark(problems, solvers, executor: Executor | None = None, *, suite: str = "builtin",
@@ -112,45 +147,139 @@ def run_benchmark(problems, solvers, executor: Executor | None = None, *, suite:
     options : dict, optional
         ``{solver: {option: value}}`` extra options per solver.
     progress : bool, optional
-        Progress bar on standard error (tqdm when installed, else a plain
-        counter line); default: on when standard error is a terminal.
+        True: a progress bar on standard error (tqdm when installed, else a
+        plain counter line); False: nothing. Default: the bar when standard
+        error is a terminal, else a line every :data:`PROGRESS_INTERVAL`
+        seconds (runs done/total, elapsed time, failures) for logs.
 
     Returns
     -------
     list of dict
         Records in (problem, solver) order; see :mod:`mathopt.bench.report`
         for the fields.
-    """
-    from ..core.registry import get_solver
 
-    options = options or {}
-    specs = {name: get_solver(name) for name in solvers}
+    Raises
+    ------
+    UnknownProblemError, UnknownMethodError, CUTEstUnavailable
+        Before any run: a problem not in the suite, a solver that is unknown,
+        not installed or not an NLP solver, the cutest suite without pycutest/CUTEst.
+    RuntimeError
+        When called while a worker process re-imports the calling script
+        (a script without ``if __name__ == "__main__":``; see docs/benchmarks.md).
+    """
+    _check_not_in_worker_bootstrap()
+    from .suites import check_problems
+
+    problems, options = list(problems), options or {}
+    specs = _check_solvers(solvers)
+    check_problems(suite, problems)
+    workers = workers or os.cpu_count() or 1
+    env, build_times, build_errors = {}, {}, {}
+    if suite == "cutest":
+        from ..problems import cutest
+
+        env = cutest.environment()
+        build_times, build_errors = _build_cutest(problems, workers)
     tasks = [RunTask(suite=suite, problem=p, solver=s, max_iter=max_iter, time_limit=time_limit, grace=grace,
-                     options=dict(options.get(s, {})), solver_spec=specs[s], isolate=isolate)
+                     options=dict(options.get(s, {})), solver_spec=specs[s], isolate=isolate, env=env)
              for p in problems for s in solvers]
+    records: dict[int, dict] = {i: _failure(task, BUILD_FAILED, build_errors[task.problem], 0.0)
+                                for i, task in enumerate(tasks) if task.problem in build_errors}
     own_executor = executor is None
     if own_executor:
-        executor = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
-    bar = _ProgressBar(len(tasks), sys.stderr.isatty() if progress is None else progress)
-    records: dict[int, dict] = {}
+        executor = ThreadPoolExecutor(max_workers=workers)
+    bar = _ProgressBar(len(tasks), progress)
     try:
-        futures = {executor.submit(execute, task): i for i, task in enumerate(tasks)}
-        for future in as_completed(futures):
-            i = futures[future]
-            try:
-                records[i] = future.result()
-            except BaseException as exc:  # noqa: BLE001 - a lost remote worker is a failed run
-                records[i] = _failure(tasks[i], "CRASHED", f"executor error: {_describe(exc)}", math.nan)
+        for i in records:
             bar.update(records[i])
+        futures = {executor.submit(execute, task): i for i, task in enumerate(tasks) if i not in records}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=PROGRESS_INTERVAL, return_when=FIRST_COMPLETED)
+            for future in done:
+                i = futures[future]
+                try:
+                    records[i] = future.result()
+                except BaseException as exc:  # noqa: BLE001 - a lost remote worker is a failed run
+                    records[i] = _failure(tasks[i], "CRASHED", f"executor error: {_describe(exc)}", math.nan)
+                bar.update(records[i])
+            bar.tick()
     finally:
         bar.close()
         if own_executor:
             executor.shutdown(wait=True)
+    for i, task in enumerate(tasks):
+        records[i]["build_time"] = build_times.get(task.problem, math.nan)
     return [records[i] for i in range(len(tasks))]
+
+
+def _check_solvers(solvers) -> dict:
+    """Registry entries of ``solvers``; UnknownMethodError for unknown, missing or non-NLP solvers."""
+    from ..core.nlp import NLP
+    from ..core.registry import UnknownMethodError, get_solver, list_solvers
+
+    if not list(solvers):
+        raise UnknownMethodError("no solvers given")
+    specs = {name: get_solver(name) for name in solvers}
+    valid = ", ".join(s.name for s in list_solvers(NLP) if s.available())
+    for name, spec in specs.items():
+        if not issubclass(NLP, spec.problem):
+            raise UnknownMethodError(f"method {name!r} solves {spec.problem.__name__} problems, not the NLPs of "
+                                     f"the benchmark suites; NLP solvers: {valid}")
+        if not spec.available():
+            raise UnknownMethodError(f"method {name!r} needs {', '.join(spec.requires)}, which is not installed; "
+                                     f"available NLP solvers: {valid}")
+    return specs
+
+
+def _build_cutest(problems, workers: int) -> tuple[dict, dict]:
+    """Build every CUTEst problem once, ``workers`` at a time: ``({name: seconds}, {name: error})``."""
+    from ..problems import cutest
+
+    def build(name):
+        try:
+            return name, cutest.build(name), None
+        except cutest.CUTEstBuildError as exc:
+            return name, math.nan, str(exc)
+
+    names = list(dict.fromkeys(problems))
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(names)))) as pool:
+        results = list(pool.map(build, names))
+    times = {name: seconds for name, seconds, _ in results}
+    errors = {name: error for name, _, error in results if error is not None}
+    for name, error in errors.items():
+        print(f"mathopt bench: CUTEst problem {name} failed to build; its runs are recorded as {BUILD_FAILED}:\n"
+              f"{error}", file=sys.stderr, flush=True)
+    return times, errors
+
+
+def _check_not_in_worker_bootstrap() -> None:
+    """RuntimeError when a worker process is re-running the calling script's module level.
+
+    The "forkserver" and "spawn" start methods import the parent's ``__main__``
+    file again in every child (as ``__mp_main__``); a script that calls
+    :func:`run_benchmark` at module level, without ``if __name__ == "__main__":``,
+    would start a whole benchmark inside every worker.
+    """
+    if not (getattr(multiprocessing.current_process(), "_inheriting", False)
+            or multiprocessing.parent_process() is not None):
+        return
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "<module>" and frame.f_globals.get("__name__") == "__mp_main__":
+            raise RuntimeError(
+                f"mathopt.bench.run_benchmark was called while a worker process was importing the calling "
+                f"script {frame.f_globals.get('__file__', '')!r} (multiprocessing's forkserver/spawn start "
+                f"methods import the main script again in every worker). Put the benchmark under\n"
+                f"    if __name__ == \"__main__\":\n"
+                f"in that script.")
+        frame = frame.f_back
 
 
 # -- inside the worker -------------------------------------------------------------------------
 def _child(sender, task: RunTask) -> None:
+    if hasattr(os, "setsid"):
+        os.setsid()  # a process group of our own: the parent kills it whole
     try:
         record = _solve_record(task)
     except BaseException as exc:  # noqa: BLE001 - report every failure to the parent
@@ -168,6 +297,7 @@ def _solve_record(task: RunTask) -> dict:
     from ..core import registry
     from .suites import load_problem
 
+    os.environ.update(task.env)
     registry.list_solvers()  # load the registered families first
     if task.solver not in registry._REGISTRY and task.solver_spec is not None:
         registry._REGISTRY[task.solver] = task.solver_spec
@@ -243,11 +373,18 @@ def _context():
 
 
 class _ProgressBar:
-    """tqdm when installed, else a one-line counter; nothing when disabled."""
+    """tqdm when installed, else a one-line counter; log lines every few seconds; or nothing.
 
-    def __init__(self, total: int, enabled: bool):
-        self.total, self.enabled, self.done, self._bar = total, enabled, 0, None
-        if enabled:
+    ``mode``: True (a bar), False (nothing), None (a bar when standard error
+    is a terminal, else :meth:`tick` prints a line every :data:`PROGRESS_INTERVAL` s).
+    """
+
+    def __init__(self, total: int, mode: bool | None):
+        self.total, self.done, self.failures, self._bar = total, 0, 0, None
+        self.lines = mode is None and not sys.stderr.isatty()
+        self.enabled = bool(mode) or (mode is None and not self.lines)
+        self.start = self.last = time.perf_counter()
+        if self.enabled:
             try:
                 from tqdm import tqdm
 
@@ -257,6 +394,7 @@ class _ProgressBar:
 
     def update(self, record: dict) -> None:
         self.done += 1
+        self.failures += record["status"] in FAILURE_STATUSES + (BUILD_FAILED,)
         if not self.enabled:
             return
         label = f"{record['problem']}/{record['solver']}: {record['status']}"
@@ -266,8 +404,19 @@ class _ProgressBar:
         else:
             print(f"\r[{self.done}/{self.total}] {label:<60}", end="", file=sys.stderr, flush=True)
 
+    def tick(self) -> None:
+        """In log-line mode, print "runs done/total, elapsed, failures" when the interval has passed."""
+        now = time.perf_counter()
+        if self.lines and now - self.last >= PROGRESS_INTERVAL:
+            self.last = now
+            print(f"mathopt bench: {self.done}/{self.total} runs done, {now - self.start:.0f} s elapsed, "
+                  f"{self.failures} failed", file=sys.stderr, flush=True)
+
     def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
         elif self.enabled:
             print(file=sys.stderr)
+        elif self.lines:
+            self.last = -math.inf
+            self.tick()

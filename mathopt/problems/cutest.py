@@ -20,6 +20,12 @@ MASTSIF problem files, with the environment variables pycutest documents);
 without them, :func:`load` and :func:`names` raise :class:`CUTEstUnavailable`
 (an ``ImportError``) that says how to install them.
 
+pycutest compiles each problem into ``$PYCUTEST_CACHE`` on first use;
+:func:`build` (called by :func:`load`) does it under an exclusive file lock
+per problem, so that processes sharing a cache never import a half-built
+module, and raises :class:`CUTEstBuildError` with pycutest's message when it
+fails. A name without ``$MASTSIF/<NAME>.SIF`` raises :class:`NotInMASTSIF`.
+
 Examples
 --------
 >>> from mathopt.problems import cutest          # doctest: +SKIP
@@ -27,6 +33,15 @@ Examples
 >>> cutest.names("QQR2-AN-*-*")[:3]              # doctest: +SKIP
 """
 from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import time
 
 import numpy as np
 
@@ -44,8 +59,154 @@ _INFINITY = 1e20
 _FILTER_KEYS = ("objective", "constraints", "regular", "degree", "origin", "internal", "n", "m")
 
 
+_ENV_VARS = ("CUTEST", "SIFDECODE", "MASTSIF", "PYCUTEST_CACHE")
+_CACHE_SUBFOLDER = "pycutest_cache_holder"  # pycutest's package of built problems inside PYCUTEST_CACHE
+
+
 class CUTEstUnavailable(ImportError):
     """pycutest or CUTEst is not installed (the message says how to install them)."""
+
+
+class NotInMASTSIF(LookupError):
+    """The problem has no SIF file in ``$MASTSIF`` (the message names close matches)."""
+
+
+class CUTEstBuildError(RuntimeError):
+    """pycutest could not decode, compile or import a problem (the message holds pycutest's output)."""
+
+
+def unavailable_reason() -> str | None:
+    """None when pycutest and a CUTEst installation look usable, else why not (one line).
+
+    Checks without importing pycutest: the package is installed and
+    ``CUTEST``, ``SIFDECODE``, ``MASTSIF`` and ``PYCUTEST_CACHE`` name existing folders.
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("pycutest") is None:
+        return "pycutest is not installed (python -m pip install 'mathopt[cutest]')"
+    for var in _ENV_VARS:
+        value = os.environ.get(var)
+        if not value:
+            return f"the environment variable {var} is not set (see mathopt.problems.cutest)"
+        if not os.path.isdir(value):
+            return f"{var}={value} is not a folder"
+    return None
+
+
+def check_installation() -> None:
+    """Raise :class:`CUTEstUnavailable` unless :func:`unavailable_reason` is None."""
+    reason = unavailable_reason()
+    if reason:
+        raise CUTEstUnavailable(f"{reason}\n{INSTALL_HELP}")
+
+
+def environment() -> dict:
+    """The CUTEst environment variables of this process (passed on to benchmark workers)."""
+    return {var: os.environ[var] for var in _ENV_VARS + ("MYARCH", "ARCHDEFS") if var in os.environ}
+
+
+def sif_names() -> list[str]:
+    """Sorted names of the problems in ``$MASTSIF`` (one ``<NAME>.SIF`` file each)."""
+    check_installation()
+    return sorted(p.stem for p in pathlib.Path(os.environ["MASTSIF"]).glob("*.SIF"))
+
+
+def check_name(name: str) -> None:
+    """Raise :class:`NotInMASTSIF` when ``$MASTSIF/<name>.SIF`` does not exist.
+
+    Without this check pycutest builds an empty module and fails with a
+    misleading ``undefined symbol: range_``.
+    """
+    check_installation()
+    folder = pathlib.Path(os.environ["MASTSIF"])
+    if not (folder / f"{name}.SIF").is_file():
+        close = difflib.get_close_matches(name, sif_names(), n=5)
+        hint = f"; close matches: {', '.join(close)}" if close else ""
+        raise NotInMASTSIF(f"{name} is not in MASTSIF ({folder}, {len(sif_names())} problems){hint}")
+
+
+def _problem_folder(name: str, sif_params: dict | None) -> pathlib.Path:
+    holder = pathlib.Path(os.environ["PYCUTEST_CACHE"]) / _CACHE_SUBFOLDER
+    if not sif_params:
+        return holder / name
+    from pycutest.build_interface import params_to_string
+
+    return holder / f"{name}_{params_to_string(sif_params)}"
+
+
+def _is_built(folder: pathlib.Path) -> bool:
+    # pycutest writes the package's __init__.py last, after the extension module is built
+    return (folder / "__init__.py").is_file() and any(folder.glob("_pycutestitf*.so"))
+
+
+@contextlib.contextmanager
+def _build_lock(folder: pathlib.Path):
+    """An exclusive ``fcntl.flock`` on ``<folder>.lock`` beside pycutest's problem folder.
+
+    The lock file lives outside the folder pycutest deletes and recreates, so
+    processes sharing a cache (also on several machines of a cluster, where
+    the file system supports flock) build a problem one at a time.
+    """
+    import fcntl
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    init = folder.parent / "__init__.py"
+    if not init.exists():  # pycutest creates it too, but without a lock
+        with open(init, "a") as handle:
+            handle.write("")
+    with open(folder.parent / f"{folder.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_BUILD_SCRIPT = (
+    "import json, sys\n"
+    "import pycutest\n"
+    "pycutest.import_problem(sys.argv[1], sifParams=json.loads(sys.argv[2]) or None).n\n")
+
+
+def build(name: str, sif_params: dict | None = None) -> float:
+    """Decode and compile problem ``name`` into pycutest's cache once; the seconds it took.
+
+    Returns 0.0 when the problem is already built. Safe to call from many
+    processes at once (an exclusive file lock per problem in the cache; a
+    half-built folder left by a killed build is removed and rebuilt). The
+    build runs in a subprocess (pycutest changes the working directory while
+    it builds), which also imports the result once.
+
+    Raises
+    ------
+    CUTEstUnavailable, NotInMASTSIF
+        Before any build.
+    CUTEstBuildError
+        With pycutest's message and the tail of SIFDecode's/the compiler's output.
+    """
+    import json
+
+    check_name(name)
+    folder = _problem_folder(name, sif_params)
+    if _is_built(folder):
+        return 0.0
+    with _build_lock(folder):
+        if _is_built(folder):  # another process built it while we waited
+            return 0.0
+        start = time.perf_counter()
+        if folder.exists():
+            shutil.rmtree(folder)
+        done = subprocess.run([sys.executable, "-c", _BUILD_SCRIPT, name, json.dumps(sif_params or {})],
+                              capture_output=True, text=True, env=dict(os.environ))
+        if done.returncode != 0 or not _is_built(folder):
+            shutil.rmtree(folder, ignore_errors=True)
+            errors = [line.strip() for line in done.stderr.splitlines() if line.strip()]
+            output = [line.rstrip() for line in done.stdout.splitlines() if line.strip()]
+            message = errors[-1] if errors else f"exit code {done.returncode}, no module built"
+            details = "\n".join(["output of SIFDecode and the compiler:"] + output[-15:]) if output else ""
+            raise CUTEstBuildError(f"pycutest could not build {name}: {message}\n{details}".rstrip())
+        return time.perf_counter() - start
 
 
 def _pycutest():
@@ -71,8 +232,12 @@ def load(name: str, sif_params: dict | None = None, sparse: bool | None = None) 
 
     ``known_optimum`` is set for problems that are also in
     :mod:`mathopt.problems.hs` (same formulas), else None.
+
+    Raises :class:`CUTEstUnavailable`, :class:`NotInMASTSIF` or
+    :class:`CUTEstBuildError` (see :func:`build`, which runs first).
     """
     pycutest = _pycutest()
+    build(name, sif_params)
     prob = pycutest.import_problem(name, sifParams=sif_params)
     n, m = int(prob.n), int(prob.m)
     sparse = n >= 1000 if sparse is None else sparse
@@ -127,6 +292,28 @@ def load(name: str, sif_params: dict | None = None, sparse: bool | None = None) 
                lagrangian_hessian=lagrangian_hessian,
                bounds=(lb, ub) if (np.isfinite(lb).any() or np.isfinite(ub).any()) else None,
                name=str(name), known_optimum=_known_optimum(name))
+
+
+def sif_optimum(name: str) -> float | None:
+    """The optimal value stated in the comments of ``$MASTSIF/<name>.SIF`` (its ``*LO SOLTN`` line).
+
+    None when the file states none, or several different ones (values for
+    several SIF parameter choices). The figures are as printed in the file,
+    often rounded to a few digits, and not always right: GENHS28.SIF states
+    0.0, but its (convex) minimum is 0.9271737 (SLSQP, trust-constr and
+    al-newton agree).
+    """
+    check_name(name)
+    values = set()
+    with open(pathlib.Path(os.environ["MASTSIF"]) / f"{name}.SIF", errors="replace") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) >= 3 and parts[0] == "*LO" and parts[1] == "SOLTN":
+                try:
+                    values.add(float(parts[2].replace("D", "E").replace("d", "e")))
+                except ValueError:
+                    continue
+    return values.pop() if len(values) == 1 else None
 
 
 def _known_optimum(name: str):

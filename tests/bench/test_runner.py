@@ -2,6 +2,9 @@
 import json
 import math
 import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import numpy as np
@@ -28,6 +31,23 @@ def hanging_solver(problem, options):
 def dying_solver(problem, options):
     """Test-only solver that kills its interpreter."""
     os._exit(3)
+
+
+def orphaning_solver(problem, options):
+    """Test-only solver that starts a ``sleep`` process, writes its pid, and hangs."""
+    child = subprocess.Popen(["sleep", "300"])
+    with open(registry.get_solver("test-bench-orphans").extra["pid_file"], "w") as handle:
+        handle.write(str(child.pid))
+    time.sleep(3600)
+
+
+def _running(pid: int) -> bool:
+    """The process exists and is not a zombie (an unreaped zombie is dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 @pytest.fixture
@@ -145,3 +165,82 @@ def test_process_pool_executor_with_isolated_runs():
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as executor:
         records = run_benchmark(["BT9"], ["scipy-slsqp"], executor=executor, progress=False)
     assert records[0]["status"] == "CONVERGED" and is_solved(records[0]), records[0]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_timeout_kills_processes_the_solver_started(tmp_path):
+    pid_file = tmp_path / "sleep.pid"
+    registry.list_solvers()
+    mathopt.register("test-bench-orphans", problem=NLP, constraints=("eq",), pid_file=str(pid_file))(orphaning_solver)
+    try:
+        records = run_benchmark(["HS28"], ["test-bench-orphans"], time_limit=1.0, grace=8.0, workers=1,
+                                progress=False)
+    finally:
+        registry._REGISTRY.pop("test-bench-orphans", None)
+    assert records[0]["status"] == "TIMEOUT"
+    assert pid_file.exists(), "the solver did not start within the 9 s limit (a very slow machine)"
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10.0
+    while _running(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _running(pid), f"the solver's sleep process {pid} outlived the run"
+
+
+def test_unknown_problem_or_unfit_solver_fail_before_any_run(tmp_path, capsys):
+    from mathopt.bench.suites import UnknownProblemError
+    from mathopt.cli import main
+
+    with pytest.raises(UnknownProblemError, match=r"unknown builtin problem\(s\) HS999; valid names: HS6, HS7"):
+        run_benchmark(["HS6", "HS999"], ["scipy-slsqp"], progress=False)
+    out = tmp_path / "out"
+    assert main(["bench", "--problems", "HS999", "--solvers", "scipy-slsqp", "--out", str(out), "--no-progress"]) == 2
+    assert "HS999" in capsys.readouterr().err and not out.exists()
+    assert main(["bench", "--problems", "HS6", "--solvers", "sinkhorn", "--out", str(out), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "'sinkhorn' solves TransportProblem problems" in err and "scipy-slsqp" in err and not out.exists()
+
+
+def test_cutest_suite_without_cutest_fails_before_any_run(tmp_path, monkeypatch, capsys):
+    from mathopt.cli import main
+
+    monkeypatch.delenv("MASTSIF", raising=False)
+    out = tmp_path / "out"
+    assert main(["bench", "--suite", "cutest", "--problems", "HS28", "--solvers", "scipy-slsqp", "--out", str(out),
+                 "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err and ("MASTSIF" in err or "pycutest is not installed" in err) and not out.exists()
+
+
+def test_progress_lines_when_not_a_terminal(monkeypatch, capsys):
+    from mathopt.bench import runner
+
+    monkeypatch.setattr(runner, "PROGRESS_INTERVAL", 0.2)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    run_benchmark(["HS6", "HS28"], ["scipy-slsqp"], workers=1, progress=None)
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mathopt bench:")]
+    assert len(lines) >= 2, lines  # at least one while running (each run takes > 0.2 s) and the last
+    assert lines[-1].startswith("mathopt bench: 2/2 runs done,") and lines[-1].endswith(", 0 failed")
+
+
+def test_script_without_main_guard_is_stopped_in_the_workers(tmp_path):
+    script = tmp_path / "unguarded.py"
+    script.write_text(textwrap.dedent("""
+        from mathopt.bench import run_benchmark
+        records = run_benchmark(["HS28"], ["scipy-slsqp"], workers=1, progress=False, grace=60)
+        print("STATUS", records[0]["status"], records[0]["error"])
+    """))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert 'if __name__ == "__main__":' in done.stderr and "RuntimeError" in done.stderr
+    assert done.stdout.count("STATUS") == 1 and "STATUS CRASHED" in done.stdout  # the worker did not run a benchmark
+    assert "add that guard to" in done.stdout
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(textwrap.dedent(f"""
+        if __name__ == "__main__":
+            exec({script.read_text()!r})
+    """))
+    done = subprocess.run([sys.executable, str(guarded)], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=tmp_path)
+    assert "STATUS CONVERGED" in done.stdout, done.stderr
