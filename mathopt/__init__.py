@@ -13,6 +13,7 @@ from .core.driver import IterationInfo
 from .core.nlp import NLP
 from .core.options import CommonOptions, OptionError
 from .core.problem import Problem, ProblemError
+from .core.batch import solve_many
 from .core.registry import UnknownMethodError, list_solvers, register, show_options, solve
 from .core.result import Result, SolverError
 from .core.status import Status
@@ -41,5 +42,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'mathopt' has no attribute {name!r}")
 
 __all__ = ["NLP", "Problem", "ProblemError", "Result", "SolverError", "Status", "CommonOptions",
-           "OptionError", "UnknownMethodError", "IterationInfo", "solve", "list_solvers",
+           "OptionError", "UnknownMethodError", "IterationInfo", "solve", "solve_many", "list_solvers",
            "show_options", "register", "__version__"]

@@ -32,6 +32,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--grace", type=float, default=30.0,
                         help="extra seconds (start-up, compilation) before a run is killed (default 30)")
     parser.add_argument("--workers", type=int, default=None, help="parallel runs (default: CPU count)")
+    parser.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                        help="run on a Dask cluster: the scheduler's address (tcp://host:8786), or 'local' "
+                             "for a LocalCluster of --workers processes on this machine (needs dask.distributed)")
     parser.add_argument("--profile-metric", default="wall_time", choices=("wall_time", "nfev", "ngev", "nit"),
                         help="cost used by the performance profile (default wall_time)")
     parser.add_argument("--no-progress", action="store_true",
@@ -60,15 +63,24 @@ def run_from_args(args) -> int:
     from .suites import suite_problems
 
     solvers = args.solvers.split(",") if args.solvers else default_solvers()
+    cluster = None
     try:
         problems = (args.problems.split(",") if args.problems
                     else suite_problems(args.suite, args.classification))
-        records = run_benchmark(problems, solvers, suite=args.suite, max_iter=args.max_iter,
+        executor = None
+        if getattr(args, "scheduler", None):
+            from .runner import dask_executor
+
+            executor, cluster = dask_executor(args.scheduler, workers=args.workers)
+        records = run_benchmark(problems, solvers, executor, suite=args.suite, max_iter=args.max_iter,
                                 time_limit=args.time_limit, grace=args.grace, workers=args.workers,
                                 progress=False if args.no_progress else None)
-    except (UnknownMethodError, ValueError, KeyError, ImportError) as exc:
+    except (UnknownMethodError, ValueError, KeyError, ImportError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if cluster is not None:
+            cluster.close()
     command = "mathopt bench " + " ".join(shlex.quote(a) for a in sys.argv[1:] if a != "bench") \
         if os.path.basename(sys.argv[0]) in ("mathopt", "cli.py") else None
     paths = report.write_report(records, args.out, metric=args.profile_metric, command=command)

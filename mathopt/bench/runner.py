@@ -19,17 +19,24 @@ fails to build is reported once and its runs are recorded as ``BUILD_FAILED``.
 
 :func:`run_benchmark` submits the tasks to a :class:`concurrent.futures.Executor`:
 by default a thread pool whose threads each drive such child processes; any
-other executor (a ``ProcessPoolExecutor``, ``dask.distributed.Client.get_executor()``,
-``ray.util.ActorPool``-backed executors) works unchanged because tasks and
-:func:`execute` are plain picklable objects.
+other executor (a ``ProcessPoolExecutor``, a Dask cluster's
+``Client.get_executor()``, see :func:`dask_executor`) works unchanged because
+tasks and :func:`execute` are plain picklable objects. Inside a daemonic
+process (Dask's worker processes, a ``multiprocessing.Pool``), which may not
+start multiprocessing children, a run goes to a fresh interpreter
+(``python -m mathopt.bench._run_one``) in its own session instead, with the same
+time limit and process-group kill.
 """
 from __future__ import annotations
 
 import math
 import multiprocessing
 import os
+import pickle
 import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -79,6 +86,10 @@ def execute(task: RunTask) -> dict:
             return _solve_record(task)
         except BaseException as exc:  # noqa: BLE001 - any solver failure becomes a record
             return _failure(task, "ERROR", _describe(exc), time.perf_counter() - start)
+    if multiprocessing.current_process().daemon:
+        # a daemonic process (a Dask worker, a multiprocessing.Pool worker) may not start
+        # multiprocessing children: run the task in a fresh interpreter instead
+        return _execute_in_subprocess(task, start)
     ctx = _context()
     receiver, sender = ctx.Pipe(duplex=False)
     process = ctx.Process(target=_child, args=(sender, task), daemon=True)
@@ -101,6 +112,56 @@ def execute(task: RunTask) -> dict:
         receiver.close()
         _kill_group(process)
     return record
+
+
+def _execute_in_subprocess(task: RunTask, start: float) -> dict:
+    """:func:`execute` through ``python -m mathopt.bench._run_one TASK RECORD`` in its own session, killed
+    (the whole process group) after ``time_limit + grace`` seconds: the same isolation, from any process."""
+    deadline = task.time_limit + task.grace
+    with tempfile.TemporaryDirectory(prefix="mathopt-run-") as folder:
+        task_path, record_path = os.path.join(folder, "task.pkl"), os.path.join(folder, "record.pkl")
+        with open(task_path, "wb") as handle:
+            _dump(task, handle)
+        process = subprocess.Popen([sys.executable, "-m", "mathopt.bench._run_one", task_path, record_path],
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            process.wait(timeout=deadline)
+        except subprocess.TimeoutExpired:
+            return _failure(task, "TIMEOUT", f"killed after {deadline:g} s (time limit {task.time_limit:g} s "
+                            f"+ grace {task.grace:g} s)", time.perf_counter() - start)
+        finally:
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            process.wait()
+        if not os.path.exists(record_path):
+            return _failure(task, "CRASHED", f"worker process died (exit code {process.returncode})",
+                            time.perf_counter() - start)
+        with open(record_path, "rb") as handle:
+            return pickle.load(handle)
+
+
+def _dump(obj, handle) -> None:
+    """Pickle ``obj``; with cloudpickle when installed, so solvers defined in scripts travel too."""
+    try:
+        import cloudpickle
+    except ImportError:
+        pickle.dump(obj, handle)
+    else:
+        cloudpickle.dump(obj, handle)
+
+
+def _subprocess_main(task_path: str, record_path: str) -> None:
+    with open(task_path, "rb") as handle:
+        task = pickle.load(handle)
+    try:
+        record = _solve_record(task)
+    except BaseException as exc:  # noqa: BLE001 - report every failure to the parent
+        record = _failure(task, "ERROR", _describe(exc), math.nan)
+    with open(record_path + ".part", "wb") as handle:
+        pickle.dump(record, handle)
+    os.replace(record_path + ".part", record_path)
 
 
 def _kill_group(process) -> None:
@@ -211,6 +272,38 @@ def run_benchmark(problems, solvers, executor: Executor | None = None, *, suite:
     for i, task in enumerate(tasks):
         records[i]["build_time"] = build_times.get(task.problem, math.nan)
     return [records[i] for i in range(len(tasks))]
+
+
+class _DaskSession:
+    """The client (and the LocalCluster it started, if any) behind :func:`dask_executor`."""
+
+    def __init__(self, client, cluster=None):
+        self.client, self.cluster = client, cluster
+
+    def close(self) -> None:
+        self.client.close()
+        if self.cluster is not None:
+            self.cluster.close()
+
+
+def dask_executor(address: str, workers: int | None = None):
+    """``(executor, session)`` for a Dask cluster: ``address`` of a running scheduler
+    (``tcp://host:8786``) or ``"local"`` for a ``LocalCluster`` of ``workers`` single-threaded
+    processes on this machine. Each task still runs in its own process, killed (with its
+    process group) at its time limit, also inside Dask's daemonic worker processes.
+    Close the session with ``session.close()``.
+    """
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ImportError("--scheduler needs dask.distributed: pip install 'dask[distributed]'") from None
+    if address == "local":
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        cluster, client = None, Client(address)
+    return client.get_executor(), _DaskSession(client, cluster)
 
 
 def _check_solvers(solvers) -> dict:
@@ -420,3 +513,4 @@ class _ProgressBar:
         elif self.lines:
             self.last = -math.inf
             self.tick()
+
