@@ -61,5 +61,6 @@ def test_infeasible_constraints_reported():
 def test_history_records_each_iteration():
     result = mathopt.solve(hs.load("HS6"), method="scipy-slsqp", history=True)
     hist = result.history
-    assert len(hist["fun"]) == result.nit
+    np.testing.assert_array_equal(hist["nit"], np.arange(result.nit + 1))  # iterate 0 included
+    assert hist["fun"][0] == pytest.approx(hs.load("HS6").objective(hs.load("HS6").x0))
     assert hist["stationarity"][-1] <= 1e-6
