@@ -7,12 +7,13 @@ r"""IPOPT (interior-point filter line search) as a registered baseline, through 
 is handed to Ipopt as ``g(x) = (c_E(x), c_I(x))`` with bounds ``g_L = (0, -inf)``,
 ``g_U = (0, 0)`` and the variable bounds ``(\ell, u)``; derivatives come from
 the :class:`~mathopt.NLP` oracle (user, JAX or finite differences), with the
-exact Hessian of the Lagrangian by default. Ipopt runs its own loop; mathopt
-adds what its driver gives every NLP solver: ``max_iter``, ``max_time``,
-the common callback (called at every Ipopt iteration after the first point),
-history, non-finite detection, and a status decided from the same KKT
-residuals as every NLP solver (:mod:`mathopt.constrained.kkt`), with Ipopt's
-return codes translated into :class:`~mathopt.Status`. Multipliers are the
+exact Hessian of the Lagrangian by default. Ipopt runs its own loop; the
+rules of :mod:`mathopt.core.driver` are applied from its intermediate
+callback by :class:`~mathopt.constrained.scipy_solvers.LibraryRun` (iterate 0
+and every Ipopt iteration reported, ``max_iter``, ``max_time``, the KKT test
+of :mod:`mathopt.constrained.kkt` and the unbounded test at every iterate),
+with Ipopt's return codes translated into :class:`~mathopt.Status`. NaN or
+inf values are passed to Ipopt, whose line search backs off from them. Multipliers are the
 least-squares estimates at the returned point (``extra["multipliers"]``);
 Ipopt's own ones are in ``extra["ipopt_multipliers"]`` (constraint
 multipliers ``mult_g`` in Ipopt's sign convention, ``L = f + mult_g . g``).

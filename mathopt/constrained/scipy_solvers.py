@@ -1,10 +1,18 @@
 """SciPy's SLSQP and trust-constr as registered reference solvers on :class:`~mathopt.NLP`.
 
-They run SciPy's own loops; mathopt adds what its driver gives every solver:
-``max_iter``/``max_time``, non-finite detection, the common callback,
-history, and a status decided from the same KKT residuals as every other NLP
-solver (:mod:`mathopt.constrained.kkt`), with SciPy's exit codes translated
-into :class:`~mathopt.Status`. Multipliers are least-squares estimates at the
+They run SciPy's own loops; :class:`LibraryRun` applies the rules of
+:mod:`mathopt.core.driver` from SciPy's callback through
+:class:`~mathopt.core.driver.Reporter`: iterate 0 (``x0``) and every SciPy
+iterate are reported (callback and history at ``nit = 0..result.nit``),
+``max_iter=k`` gives ``k`` iterations, and the run stops with ``CONVERGED``
+as soon as the KKT residuals of :mod:`mathopt.constrained.kkt` meet the
+tolerances (the same test as every other NLP solver) or with ``UNBOUNDED``
+on the unbounded test of :class:`~mathopt.constrained.options.UnboundedTestOptions`.
+A NaN or inf from a function ends SciPy's loop at once with ``NONFINITE`` and
+the last finite iterate (SciPy would go on with NaN iterates); SciPy's own
+numerical failures (e.g. trust-constr's ``ValueError`` on negative curvature)
+end it with ``NUMERICAL_ERROR``; SciPy's other exit codes are translated into
+:class:`~mathopt.Status`. Multipliers are least-squares estimates at the
 returned point (``result.extra["multipliers"]``).
 
 References
@@ -174,7 +182,9 @@ class LibraryRun:
         its status (used when the KKT residuals there do not decide)."""
         if native is Status.CONVERGED:  # the library's own test (e.g. Ipopt's scaled one); ours decides success
             native = Status.CONVERGED_INACCURATE
-        if self.status is None:  # the library stopped on its own
+        if self.status is not None:  # mathopt stopped the library: its exit message says nothing more
+            native_message = ""
+        else:  # the library stopped on its own
             x = np.array(x, dtype=float)
             if self.nonfinite or not np.all(np.isfinite(x)):
                 self.status = Status.NONFINITE

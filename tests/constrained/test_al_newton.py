@@ -91,3 +91,49 @@ def test_sparse_jacobian_and_hessian_give_the_dense_answer():
     result = mathopt.solve(problem, method=METHOD)
     assert result.status is Status.CONVERGED
     np.testing.assert_allclose(result.x, x_star, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["al-newton", "al-sketch"])
+def test_zero_jacobian_start_is_not_called_infeasible(method):
+    """x0 is a stationary point of ||c||^2 (J(x0) = 0) but a maximizer of it: no INFEASIBLE claim."""
+    result = mathopt.solve(P.circle_from_its_centre(), method=method, seed=0)
+    assert result.status is Status.CONVERGED, result.message
+    np.testing.assert_allclose(result.x, P.CIRCLE_SOLUTION, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["al-newton", "al-sketch"])
+def test_rank_deficient_start_of_a_feasible_problem_is_not_called_infeasible(method):
+    result = mathopt.solve(P.rank_deficient(), method=method, seed=0)
+    assert result.status is not Status.INFEASIBLE
+    assert result.success, result.message
+
+
+def test_inconsistent_constraints_infeasible_with_its_certificate():
+    result = mathopt.solve(P.contradictory(), method=METHOD)
+    assert result.status is Status.INFEASIBLE and "locally infeasible" in result.message
+    assert result.residuals["infeasibility_stationarity"] <= 1e-8 * result.residuals["feasibility"]
+    assert result.residuals["feasibility"] == pytest.approx(0.5)
+    assert result.x[0] == pytest.approx(1.5)
+
+
+def test_nan_jacobian_mid_run_gives_nonfinite_not_a_valueerror():
+    """A NaN Jacobian must not reach scipy.linalg.ldl (ValueError): the line search backs off from it,
+    else NONFINITE with the last finite iterate."""
+    from tests.faults import Countdown
+
+    problem = mathopt.NLP(lambda x: float(x @ x), [2.0, 1.0], gradient=lambda x: 2 * x,
+                          eq=lambda x: np.array([x[0] * x[1] - 1.0]),
+                          eq_jacobian=Countdown(lambda x: np.array([[x[1], x[0]]]), 3, "nan"))
+    result = mathopt.solve(problem, method=METHOD)
+    assert result.status is Status.NONFINITE
+    assert np.all(np.isfinite(result.x))
+
+
+def test_penalty_options_use_the_vocabulary():
+    """``penalty`` is mu_0, ``penalty_growth`` the factor of mu (rho^2 in the paper): the default is the paper's."""
+    a = mathopt.solve(hs.load("BT8"), method=METHOD)
+    b = mathopt.solve(hs.load("BT8"), method=METHOD, penalty=1.0, penalty_growth=1.5 ** 2)
+    np.testing.assert_array_equal(a.x, b.x)
+    assert a.extra["penalty"] >= 1.0 and "inner_iterations" in a.extra
+    with pytest.raises(mathopt.OptionError, match="valid options"):
+        mathopt.solve(hs.load("BT8"), method=METHOD, mu=2.0)
