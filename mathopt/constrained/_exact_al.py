@@ -105,9 +105,14 @@ Deviations, each a safeguard the built-in set needed:
   its rounding error, the unit step is accepted when it lowers
   :math:`\|\nabla\mathcal L\|` (Armijo's test is decided by round-off there).
 
-Statuses: ``CONVERGED``; ``INFEASIBLE`` when the iterate is a stationary point
-of :math:`\|c\|^2` (:math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty`)
-with :math:`\|c\|_\infty > 100\,` ``feasibility_tol`` (inconsistent constraints);
+Statuses: ``CONVERGED``; ``INFEASIBLE`` ("locally infeasible") when the iterate
+is a local minimizer of :math:`\|c\|^2` with :math:`\|c\|_\infty > 100\,`
+``feasibility_tol``: :math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty` and no
+eigenvalue of :math:`G^\top G + \sum_i c_i \nabla^2 c_i` below
+:math:`-10^{-8}\|c\|_\infty` (a stationary point of the infeasibility that
+maximizes it, e.g. a start where :math:`G = 0`, is stepped away from; the
+result's ``residuals["infeasibility_stationarity"]`` is
+:math:`\|G^\top c\|_\infty`);
 ``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``
 or :math:`\|x\|_\infty >` ``divergence_threshold``;
 ``NUMERICAL_ERROR`` when 10 iterations in a row get no usable Newton

@@ -178,7 +178,7 @@ def ipopt(problem: NLP, options: IpoptOptions) -> Result:
     finally:
         nlp.close()
     if solved is None:
-        return run.finish(problem.x0, Status.NUMERICAL_ERROR, "")
+        return run.finish(None, Status.NUMERICAL_ERROR, "")  # stopped by mathopt: the status is set
     x, info = solved
     code = int(info["status"])
     native = IPOPT_STATUS.get(code, Status.NUMERICAL_ERROR)

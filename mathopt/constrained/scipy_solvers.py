@@ -276,7 +276,7 @@ def slsqp(problem: NLP, options: SLSQPOptions) -> Result:
                                    callback=callback, options={"maxiter": 2 * options.max_iter + 10,
                                                                "ftol": options.ftol}))
     if raw is None:
-        return run.finish(problem.x0, Status.NUMERICAL_ERROR, "")
+        return run.finish(None, Status.NUMERICAL_ERROR, "")  # stopped by mathopt: the status is set
     # SLSQP exit modes: 0 success, 4 inequality constraints incompatible (the linearized constraints have
     # no solution), 8 positive directional derivative in the line search, 9 iteration limit.
     native = {0: Status.CONVERGED_INACCURATE, 9: Status.MAX_ITER, 4: Status.INFEASIBLE,
@@ -317,7 +317,7 @@ def trust_constr(problem: NLP, options: TrustConstrOptions) -> Result:
                                        callback=callback, options={"maxiter": options.max_iter + 1,
                                                                    "gtol": options.gtol, "xtol": options.xtol}))
     if raw is None:
-        return run.finish(problem.x0, Status.NUMERICAL_ERROR, "")
+        return run.finish(None, Status.NUMERICAL_ERROR, "")  # stopped by mathopt: the status is set
     native = {0: Status.MAX_ITER, 1: Status.CONVERGED_INACCURATE, 2: Status.CONVERGED_INACCURATE,
               3: Status.CALLBACK}.get(int(raw.status), Status.NUMERICAL_ERROR)
     return run.finish(raw.x, native, str(raw.message), {"scipy_status": int(raw.status)})
