@@ -271,10 +271,10 @@ def slsqp(problem: NLP, options: SLSQPOptions) -> Result:
             raise StopIteration
 
     # SciPy counts iterations that end without a callback call: its own limit is only a backstop.
+    constraints = _scipy_constraints(ev, problem, checked, "dict")
     raw = run.run(lambda: minimize(checked(ev.fun), problem.x0.copy(), jac=checked(ev.gradient), method="SLSQP",
-                                   bounds=_bounds(problem), constraints=_scipy_constraints(ev, problem, checked, "dict"),
-                                   callback=callback, options={"maxiter": 2 * options.max_iter + 10,
-                                                               "ftol": options.ftol}))
+                                   bounds=_bounds(problem), constraints=constraints, callback=callback,
+                                   options={"maxiter": 2 * options.max_iter + 10, "ftol": options.ftol}))
     if raw is None:
         return run.finish(None, Status.NUMERICAL_ERROR, "")  # stopped by mathopt: the status is set
     # SLSQP exit modes: 0 success, 4 inequality constraints incompatible (the linearized constraints have

@@ -137,3 +137,28 @@ def test_penalty_options_use_the_vocabulary():
     assert a.extra["penalty"] >= 1.0 and "inner_iterations" in a.extra
     with pytest.raises(mathopt.OptionError, match="valid options"):
         mathopt.solve(hs.load("BT8"), method=METHOD, mu=2.0)
+
+
+def _log_barrier_problem(outside):
+    """min -log x0 + x0 + x1^2 s.t. x0 = x1 (solution (1/2, 1/2)); NaN for x0 <= 0, where the first
+    Newton step from (4, 4) lands. ``outside`` counts the evaluations there."""
+    def objective(x):
+        outside.append(x[0] <= 0)
+        with np.errstate(invalid="ignore"):
+            return float(-np.log(x[0]) + x[0] + x[1] ** 2)
+
+    return mathopt.NLP(objective, [4.0, 4.0],
+                       gradient=lambda x: np.array([1 - 1 / x[0], 2 * x[1]]) if x[0] > 0 else np.full(2, np.nan),
+                       eq=lambda x: np.array([x[0] - x[1]]), eq_jacobian=lambda x: np.array([[1.0, -1.0]]),
+                       lagrangian_hessian=lambda x, y, z: (np.diag([1 / x[0] ** 2, 2.0]) if x[0] > 0
+                                                           else np.full((2, 2), np.nan)))
+
+
+@pytest.mark.parametrize("method", ["al-newton", "al-sketch"])
+def test_line_search_backs_off_from_nan(method):
+    """Issue 18: a trial point with NaN values is a rejected step (as in Ipopt), not the end of the run."""
+    outside = []
+    result = mathopt.solve(_log_barrier_problem(outside), method=method, seed=0)
+    assert any(outside), "the test must meet a NaN"
+    assert result.status is Status.CONVERGED, result.message
+    np.testing.assert_allclose(result.x, [0.5, 0.5], atol=1e-7)
