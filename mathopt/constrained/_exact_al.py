@@ -221,8 +221,19 @@ class _Point:
                     and np.all(np.isfinite(jac)))
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What one solve works on (kept in the state: the solver object holds no run state)."""
+
+    problem: object
+    options: ExactALOptions
+    ev: object  # the counting evaluator
+    rng: np.random.Generator
+
+
 @dataclass
 class _State:
+    run: _Run
     point: _Point
     mu: float
     nu: float
@@ -279,8 +290,8 @@ class ExactALNewton(IterativeSolver):
         self.accuracy, self.sharpening = accuracy, sharpening
 
     # -- evaluation ------------------------------------------------------
-    def _evaluate(self, x, lam) -> _Point:
-        ev = self.ev
+    @staticmethod
+    def _evaluate(ev, x, lam) -> _Point:
         f = ev.fun(x)
         g = ev.gradient(x)
         c = ev.eq(x)
@@ -288,22 +299,21 @@ class ExactALNewton(IterativeSolver):
         grad_lag = g + _matvec_t(G, lam) if np.all(np.isfinite(c)) else np.full_like(g, np.nan)
         return _Point(x, lam, f, g, c, G, np.asarray(grad_lag, dtype=float))
 
-    def _hessian(self, point: _Point):
-        H = self.ev.lagrangian_hessian(point.x, point.lam, np.zeros(0))
+    @staticmethod
+    def _hessian(ev, point: _Point):
+        H = ev.lagrangian_hessian(point.x, point.lam, np.zeros(0))
         return H if sp.issparse(H) else np.asarray(H, dtype=float)
 
     # -- IterativeSolver contract -------------------------------------------
     def init(self, problem, options: ExactALOptions):
-        self.problem, self.options = problem, options
-        self.ev = problem.evaluator()
-        self.rng = np.random.default_rng(options.seed)
+        run = _Run(problem, options, problem.evaluator(), np.random.default_rng(options.seed))
         x = problem.x0.copy()
         lam0 = np.zeros(problem.n_eq)
-        point = self._evaluate(x, lam0)
+        point = self._evaluate(run.ev, x, lam0)
         if point.finite() and problem.n_eq:
             lam0 = self._least_squares_multipliers(point)
-            point = self._evaluate(x, lam0)
-        return _State(point=point, mu=options.penalty, nu=options.nu, theta=self.accuracy)
+            point = self._evaluate(run.ev, x, lam0)
+        return _State(run=run, point=point, mu=options.penalty, nu=options.nu, theta=self.accuracy)
 
     def _least_squares_multipliers(self, point: _Point) -> np.ndarray:
         """lambda_0 = argmin ||g + G^T lambda|| (a standard start; the paper allows any lambda_0)."""
@@ -331,19 +341,21 @@ class ExactALNewton(IterativeSolver):
         if not p.finite():
             return None, ""  # the driver reports NONFINITE
         feas = float(np.max(np.abs(p.c), initial=0.0))
-        if self.options.meets_tolerances({"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
+        options = state.run.options
+        if options.meets_tolerances({"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
                                           "feasibility": feas}):
             return Status.CONVERGED, ""
-        reason = self.options.unbounded_reason(p.f, p.x, feas)
+        reason = options.unbounded_reason(p.f, p.x, feas)
         if reason:
             return Status.UNBOUNDED, reason
-        if feas > 100.0 * self.options.feasibility_tol and self._locally_infeasible(p, feas):
+        if feas > 100.0 * options.feasibility_tol and self._locally_infeasible(state.run.ev, p, feas):
             return Status.INFEASIBLE, (f"locally infeasible: a local minimizer of ||c||^2 with ||c||_inf = {feas:.3e} "
                                        f"(||G^T c||_inf = {_infeasibility_stationarity(p):.1e}): the constraints "
                                        "look inconsistent")
         return None, ""
 
-    def _locally_infeasible(self, p: _Point, feas: float) -> bool:
+    @staticmethod
+    def _locally_infeasible(ev, p: _Point, feas: float) -> bool:
         """True at a local minimizer of ``phi = ||c||^2 / 2`` that is not feasible.
 
         First order: ``||G^T c||_inf <= 1e-8 ||c||_inf``. Second order (a
@@ -359,8 +371,8 @@ class ExactALNewton(IterativeSolver):
         if n > 3000:
             return True
         G = p.G.toarray() if sp.issparse(p.G) else np.asarray(p.G, dtype=float)
-        curvature = self.ev.lagrangian_hessian(p.x, p.c, np.zeros(0))
-        objective = self.ev.lagrangian_hessian(p.x, np.zeros(p.c.size), np.zeros(0))
+        curvature = ev.lagrangian_hessian(p.x, p.c, np.zeros(0))
+        objective = ev.lagrangian_hessian(p.x, np.zeros(p.c.size), np.zeros(0))
         dense = lambda M: M.toarray() if sp.issparse(M) else np.asarray(M, dtype=float)  # noqa: E731
         hess_phi = G.T @ G + dense(curvature) - dense(objective)
         if not np.all(np.isfinite(hess_phi)):
@@ -369,8 +381,8 @@ class ExactALNewton(IterativeSolver):
 
     def step(self, state: _State) -> _State:
         state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one
-        opts, p = self.options, state.point
-        H = self._hessian(p)
+        p = state.point
+        H = self._hessian(state.run.ev, p)
         if (sp.issparse(H) and not np.all(np.isfinite(H.data))) or (not sp.issparse(H) and not np.all(np.isfinite(H))):
             state.point = _Point(p.x, p.lam, float("nan"), p.g, p.c, p.G, p.grad_lag)
             return state
@@ -423,7 +435,7 @@ class ExactALNewton(IterativeSolver):
 
     def _directions_with(self, solver: KKTLinearSolver, state: _State, p: _Point, H, rhs, kkt_norm, theta,
                          projector):
-        opts, n = self.options, p.x.size
+        opts, n = state.run.options, p.x.size
         growth = opts.penalty_growth  # rho^2 in the paper's notation
         warm = None
         for _shift_round in range(3):
@@ -433,7 +445,7 @@ class ExactALNewton(IterativeSolver):
             for _ in range(opts.max_penalty_increases + 1):
                 accuracy = theta * kkt_norm
                 if solved is None or not solver.exact:  # an exact direction does not change
-                    solved = solver.solve(K, rhs, accuracy, int(self.rng.integers(2**31 - 1)), warm)
+                    solved = solver.solve(K, rhs, accuracy, int(state.run.rng.integers(2**31 - 1)), warm)
                     state.inner_iterations += solved.inner_iterations
                 usable = solved.ok and bool(np.all(np.isfinite(solved.direction)))
                 if not usable:
@@ -534,7 +546,7 @@ class ExactALNewton(IterativeSolver):
         return K
 
     def _line_search(self, state: _State, p: _Point, dx, dl, slope) -> _Point:
-        opts = self.options
+        opts = state.run.options
         phi0 = merit_value(p, state.mu, state.nu)
         # Near a solution the predicted decrease can fall below the rounding error of the merit
         # value: Armijo's test is then decided by round-off. The unit step is accepted there when
@@ -542,7 +554,7 @@ class ExactALNewton(IterativeSolver):
         roundoff = abs(slope) <= 1e3 * np.finfo(float).eps * max(1.0, abs(phi0))
         alpha = 1.0
         while alpha >= 1e-14:
-            trial = self._evaluate(p.x + alpha * dx, p.lam + alpha * dl)
+            trial = self._evaluate(state.run.ev, p.x + alpha * dx, p.lam + alpha * dl)
             if trial.finite():
                 phi = merit_value(trial, state.mu, state.nu)
                 if math.isfinite(phi) and phi <= phi0 + opts.armijo * alpha * slope:
@@ -559,7 +571,7 @@ class ExactALNewton(IterativeSolver):
         return p
 
     def finalize(self, state: _State, status: Status, info: IterationInfo, history):
-        ev = self.ev
+        ev = state.run.ev
         verdict, note = self.verdict(state) if state.point.finite() else (None, "")
         note = note if verdict is status else state.message
         message = f"{status.message}: {note}" if note else ""
@@ -567,7 +579,7 @@ class ExactALNewton(IterativeSolver):
             info = dataclasses.replace(info, residuals={
                 **info.residuals, "infeasibility_stationarity": _infeasibility_stationarity(state.point)})
         extra = {"multipliers": {"eq": state.point.lam.copy(), "ineq": np.zeros(0),
-                                 "bounds": np.zeros(self.problem.n)},
+                                 "bounds": np.zeros(state.run.problem.n)},
                  "penalty": state.mu, "nu": state.nu, "inner_iterations": state.inner_iterations,
                  "fallback_steps": state.fallback_steps, "exact_fallbacks": state.exact_fallbacks,
                  "inaccurate_steps": state.inaccurate_steps, "njev": ev.njev, "ncev": ev.ncev}

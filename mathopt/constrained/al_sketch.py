@@ -162,6 +162,9 @@ class SketchKKTSolver(KKTLinearSolver):
     accuracy condition) and the driver stops with ``MAX_TIME``. On a large,
     ill-conditioned KKT system one solve can otherwise take
     ``inner_max_iter`` steps of O(nnz) work each (Gaussian) -- hours.
+
+    It keeps the recent directions (for ``recycle``) and the deadline, so one
+    object serves one solve: :func:`al_sketch` makes a new one per call.
     """
 
     exact = False

@@ -36,15 +36,14 @@ def test_merit_gradient_matches_finite_differences(name):
     """
     problem = hs.load(name)
     n, m = problem.n, problem.n_eq
-    solver = _exact_al.ExactALNewton(linear_solver=None)
-    solver.ev = problem.evaluator()
+    solver, ev = _exact_al.ExactALNewton, problem.evaluator()
     rng = np.random.default_rng(3)
     x, lam, mu, nu = problem.x0 + 0.3 * rng.standard_normal(n), rng.standard_normal(m), 2.5, 0.7
-    point = solver._evaluate(x, lam)
-    gx, gl = _exact_al.merit_gradient(point, solver._hessian(point), mu, nu)
+    point = solver._evaluate(ev, x, lam)
+    gx, gl = _exact_al.merit_gradient(point, solver._hessian(ev, point), mu, nu)
 
     def merit(z):
-        return _exact_al.merit_value(solver._evaluate(z[:n], z[n:]), mu, nu)
+        return _exact_al.merit_value(solver._evaluate(ev, z[:n], z[n:]), mu, nu)
 
     z, h = np.concatenate([x, lam]), 1e-6
     fd = np.array([(merit(z + h * e) - merit(z - h * e)) / (2 * h) for e in np.eye(n + m)])
