@@ -66,9 +66,13 @@ class NLP(Problem):
     Raises
     ------
     ProblemError
-        Naming the field at fault: non-finite or non-vector ``x0``, bounds of
-        the wrong length or with ``lb > ub``, a function returning the wrong
-        shape (or a non-finite objective) at ``x0``.
+        Naming the field at fault: non-finite, empty, complex or non-vector
+        ``x0``; complex bounds, bounds of the wrong length or with
+        ``lb > ub``; a function or derivative returning the wrong shape, a
+        complex or non-numeric value (or a non-finite objective or constraint)
+        at ``x0``. An exception raised by a user function (at ``x0`` or during
+        a solve) propagates unchanged: every callable is wrapped with
+        :func:`mathopt.core.user.user_function`.
 
     Examples
     --------
