@@ -99,3 +99,17 @@ def test_contradictory_constraints_give_a_finite_iterate_and_no_success(method):
     result = mathopt.solve(P.contradictory(), method=method)
     assert not result.success and np.all(np.isfinite(result.x))
     assert result.status in (Status.INFEASIBLE, Status.NUMERICAL_ERROR, Status.CONVERGED_INACCURATE), result.message
+
+
+@pytest.mark.parametrize("method", ["scipy-slsqp", "scipy-trust-constr", "ipopt"])
+def test_nan_jacobian_mid_run_gives_nonfinite(method):
+    if method == "ipopt":
+        pytest.importorskip("cyipopt")
+    from tests.faults import Countdown
+
+    problem = mathopt.NLP(lambda x: float(x @ x), [2.0, 1.0], gradient=lambda x: 2 * x,
+                          eq=lambda x: np.array([x[0] * x[1] - 1.0]),
+                          eq_jacobian=Countdown(lambda x: np.array([[x[1], x[0]]]), 2, "nan"))
+    result = mathopt.solve(problem, method=method)
+    assert result.status is Status.NONFINITE, result.message  # not a ValueError from the least-squares multipliers
+    assert np.all(np.isfinite(result.x))
