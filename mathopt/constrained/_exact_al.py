@@ -189,18 +189,21 @@ class LinearSolve:
     residual: float
     inner_iterations: int = 0
     ok: bool = True
+    memory: tuple | None = None  # what the solver keeps between solves (recent directions), None: nothing
 
 
 class KKTLinearSolver:
-    """Interface: ``solve(K, rhs, accuracy, seed, warm) -> LinearSolve``.
+    """Interface: ``solve(K, rhs, accuracy, seed, warm, memory) -> LinearSolve``.
 
-    ``accuracy`` is the absolute 2-norm target ``||K d - rhs||`` and ``warm``
-    an optional starting point; exact solvers ignore both. ``exact`` tells the outer loop whether tightening helps.
+    ``accuracy`` is the absolute 2-norm target ``||K d - rhs||``, ``warm``
+    an optional starting point and ``memory`` what the solver returned in
+    ``LinearSolve.memory`` last time (kept in the outer state); exact solvers
+    ignore all three. ``exact`` tells the outer loop whether tightening helps.
     """
 
     exact = True
 
-    def solve(self, K, rhs, accuracy: float, seed: int, warm=None) -> LinearSolve:
+    def solve(self, K, rhs, accuracy: float, seed: int, warm=None, memory=()) -> LinearSolve:
         raise NotImplementedError
 
 
@@ -243,6 +246,7 @@ class _State:
     message: str = ""
     nit: int = 0
     inner_iterations: int = 0
+    solver_memory: tuple = ()  # the linear solver's memory (al-sketch: recent directions)
     fallback_steps: int = 0
     exact_fallbacks: int = 0
     inaccurate_steps: int = 0
@@ -445,7 +449,10 @@ class ExactALNewton(IterativeSolver):
             for _ in range(opts.max_penalty_increases + 1):
                 accuracy = theta * kkt_norm
                 if solved is None or not solver.exact:  # an exact direction does not change
-                    solved = solver.solve(K, rhs, accuracy, int(state.run.rng.integers(2**31 - 1)), warm)
+                    solved = solver.solve(K, rhs, accuracy, int(state.run.rng.integers(2**31 - 1)), warm,
+                                          state.solver_memory)
+                    if solved.memory is not None:
+                        state.solver_memory = solved.memory
                     state.inner_iterations += solved.inner_iterations
                 usable = solved.ok and bool(np.all(np.isfinite(solved.direction)))
                 if not usable:

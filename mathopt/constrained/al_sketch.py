@@ -163,23 +163,22 @@ class SketchKKTSolver(KKTLinearSolver):
     ill-conditioned KKT system one solve can otherwise take
     ``inner_max_iter`` steps of O(nnz) work each (Gaussian) -- hours.
 
-    It keeps the recent directions (for ``recycle``) and the deadline, so one
-    object serves one solve: :func:`al_sketch` makes a new one per call.
+    The recent directions (for ``recycle``) come in as ``memory`` and go out
+    in ``LinearSolve.memory``: the outer loop keeps them in its state.
     """
 
     exact = False
 
     def __init__(self, options: ALSketchOptions):
         self.options = options
-        self.recent: list[np.ndarray] = []  # the last ``recycle`` directions, for the warm start
         self.deadline = time.perf_counter() + options.max_time  # the driver starts its clock right after
 
-    def solve(self, K, rhs, accuracy, seed, warm=None) -> LinearSolve:
+    def solve(self, K, rhs, accuracy, seed, warm=None, memory=()) -> LinearSolve:
         from . import _sketch_kernels as kern
 
         opts = self.options
         z = np.zeros(rhs.size)
-        deflation = self._recycled_basis(K, rhs, warm) if opts.recycle else None
+        deflation = self._recycled_basis(K, rhs, warm, memory) if opts.recycle else None
         if deflation is None and warm is not None:
             z = np.array(warm, dtype=float)
         K_orig, rhs_orig, scale = K, rhs, None
@@ -238,12 +237,13 @@ class SketchKKTSolver(KKTLinearSolver):
             z = scale * z
             res = np.linalg.norm(np.asarray(K_orig @ z).ravel() - rhs_orig)
         if opts.recycle and np.all(np.isfinite(z)):
-            self.recent = (self.recent + [z.copy()])[-opts.recycle:]
-        return LinearSolve(z, float(res), steps, ok=bool(np.isfinite(res)))
+            memory = (*memory, z.copy())[-opts.recycle:]
+        return LinearSolve(z, float(res), steps, ok=bool(np.isfinite(res)), memory=tuple(memory))
 
-    def _recycled_basis(self, K, rhs, warm):
+    @staticmethod
+    def _recycled_basis(K, rhs, warm, memory):
         """``(V, K V)`` for the recent directions (and ``warm``), or None: ``recycle`` products with ``K``."""
-        basis = [v for v in self.recent if v.size == rhs.size]
+        basis = [v for v in memory if v.size == rhs.size]
         if warm is not None:
             basis.append(np.asarray(warm, dtype=float))
         basis = basis[max(0, len(basis) - rhs.size // 2):] if rhs.size >= 2 else []  # at most half the size

@@ -120,8 +120,7 @@ def test_recycled_subspace_removes_a_slow_direction_from_one_solve():
     solver = SketchKKTSolver(ALSketchOptions(inner_max_iter=50_000, equilibrate=False))
     cold = solver.solve(K, rhs, tol, seed=0)
     assert cold.residual > tol  # Kaczmarz alone: ~1e12 steps per digit along Q[:, -1]
-    solver.recent = [exact + 0.1 * rng.normal(size=12) * 1e-3]  # an earlier, nearby direction
-    warm = solver.solve(K, rhs, tol, seed=0)
+    warm = solver.solve(K, rhs, tol, seed=0, memory=[exact + 0.1 * rng.normal(size=12) * 1e-3])  # a nearby direction
     assert warm.residual <= tol
     assert np.linalg.norm(warm.direction - exact) <= tol / 1e-6  # ||K^-1|| = 1e6
 
