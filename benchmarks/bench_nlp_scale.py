@@ -62,7 +62,7 @@ def worker(N: int, method: str, max_iter: int, max_time: float, kappa: float = 0
     record.update(status=result.status.name, nit=result.nit, wall_s=wall,
                   per_iter_s=wall / max(result.nit, 1), stationarity=result.residuals["stationarity"],
                   feasibility=result.residuals["feasibility"],
-                  inner_steps=int(result.extra.get("inner_steps", 0)),
+                  inner_steps=int(result.extra.get("inner_iterations", 0)),
                   exact_fallbacks=int(result.extra.get("exact_fallbacks", 0)),
                   error=float(np.max(np.abs(result.x - x_star))) if x_star is not None else None)
     return record

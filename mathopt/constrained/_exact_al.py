@@ -54,7 +54,8 @@ Each iteration (the paper's Algorithm 1, "AdaSketch-Newton"):
    -\tfrac{\nu}{2}\|\nabla\mathcal L\|^2` (``descent_fraction`` scales the
    right side; 1 is the paper's). While it fails the penalties move as in the
    paper, :math:`\mu \leftarrow \rho^2\mu`, :math:`\nu \leftarrow \nu/\rho`
-   (``penalty_growth`` :math:`= \rho`), and an inexact solver's accuracy is
+   (``penalty_growth`` :math:`= \rho^2`, the factor of the penalty
+   :math:`\mu`), and an inexact solver's accuracy is
    tightened, :math:`\theta \leftarrow \theta/\rho^4` (the code's
    :math:`\delta \leftarrow \delta/\rho^4`), re-solving warm-started. The
    exact direction :math:`\Delta` gives
@@ -69,7 +70,8 @@ Each iteration (the paper's Algorithm 1, "AdaSketch-Newton"):
    (``armijo`` :math:`= \beta`).
 
 Defaults are the authors' CUTEst parameters: :math:`\mu_0 = 1`
-(their ``eta1``), :math:`\nu_0 = 0.1` (``eta2``), :math:`\rho = 1.5`,
+(``penalty``, their ``eta1``), :math:`\nu_0 = 0.1` (``nu``, ``eta2``), :math:`\rho = 1.5`
+(``penalty_growth`` :math:`= \rho^2 = 2.25`),
 :math:`\beta = 0.1`.
 
 Deviations, each a safeguard the built-in set needed:
@@ -103,9 +105,14 @@ Deviations, each a safeguard the built-in set needed:
   its rounding error, the unit step is accepted when it lowers
   :math:`\|\nabla\mathcal L\|` (Armijo's test is decided by round-off there).
 
-Statuses: ``CONVERGED``; ``INFEASIBLE`` when the iterate is a stationary point
-of :math:`\|c\|^2` (:math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty`)
-with :math:`\|c\|_\infty > 100\,` ``feasibility_tol`` (inconsistent constraints);
+Statuses: ``CONVERGED``; ``INFEASIBLE`` ("locally infeasible") when the iterate
+is a local minimizer of :math:`\|c\|^2` with :math:`\|c\|_\infty > 100\,`
+``feasibility_tol``: :math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty` and no
+eigenvalue of :math:`G^\top G + \sum_i c_i \nabla^2 c_i` below
+:math:`-10^{-8}\|c\|_\infty` (a stationary point of the infeasibility that
+maximizes it, e.g. a start where :math:`G = 0`, is stepped away from; the
+result's ``residuals["infeasibility_stationarity"]`` is
+:math:`\|G^\top c\|_\infty`);
 ``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``
 or :math:`\|x\|_\infty >` ``divergence_threshold``;
 ``NUMERICAL_ERROR`` when 10 iterations in a row get no usable Newton
@@ -114,6 +121,7 @@ the Newton direction and then along :math:`-\nabla\mathcal L_{\mu,\nu}`; ``NONFI
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass, field
@@ -136,13 +144,15 @@ class ExactALOptions(UnboundedTestOptions):
 
     Parameters
     ----------
-    mu : float, default 1.0
-        Initial penalty on ``||c||^2`` in the merit function (authors' ``eta1``).
+    penalty : float, default 1.0
+        Initial penalty ``mu`` on ``||c||^2`` in the merit function (authors' ``eta1``).
     nu : float, default 0.1
         Initial weight of ``||grad_x L||^2`` in the merit function (``eta2``).
-    penalty_growth : float, default 1.5
-        ``rho``: when the descent test fails, ``mu <- rho^2 mu`` and
-        ``nu <- nu / rho`` (and an inexact solver's accuracy ``theta <- theta / rho^4``).
+    penalty_growth : float, default 2.25
+        Factor of the penalty when the descent test fails: ``mu <- penalty_growth * mu``,
+        ``nu <- nu / sqrt(penalty_growth)`` and an inexact solver's accuracy
+        ``theta <- theta / penalty_growth^2`` (the paper's ``rho`` is ``sqrt(penalty_growth)``,
+        1.5 by default).
     max_penalty_increases : int, default 40
         Penalty updates per iteration before the Hessian-shift safeguard acts.
     descent_fraction : float, default 1.0
@@ -152,16 +162,16 @@ class ExactALOptions(UnboundedTestOptions):
         Sufficient-decrease constant ``beta`` of the line search (authors' value).
     """
 
-    mu: float = 1.0
+    penalty: float = 1.0
     nu: float = 0.1
-    penalty_growth: float = 1.5
+    penalty_growth: float = 2.25
     max_penalty_increases: int = 40
     descent_fraction: float = 1.0
     armijo: float = 0.1
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("mu", "nu", "armijo", "descent_fraction"):
+        for name in ("penalty", "nu", "armijo", "descent_fraction"):
             check_positive(self, name, allow_inf=False)
         check_positive(self, "penalty_growth", allow_inf=False)
         if self.penalty_growth <= 1.0 or self.descent_fraction > 1.0 or self.armijo >= 0.5:
@@ -177,20 +187,23 @@ class LinearSolve:
 
     direction: np.ndarray
     residual: float
-    inner_steps: int = 0
+    inner_iterations: int = 0
     ok: bool = True
+    memory: tuple | None = None  # what the solver keeps between solves (recent directions), None: nothing
 
 
 class KKTLinearSolver:
-    """Interface: ``solve(K, rhs, accuracy, seed, warm) -> LinearSolve``.
+    """Interface: ``solve(K, rhs, accuracy, seed, warm, memory) -> LinearSolve``.
 
-    ``accuracy`` is the absolute 2-norm target ``||K d - rhs||`` and ``warm``
-    an optional starting point; exact solvers ignore both. ``exact`` tells the outer loop whether tightening helps.
+    ``accuracy`` is the absolute 2-norm target ``||K d - rhs||``, ``warm``
+    an optional starting point and ``memory`` what the solver returned in
+    ``LinearSolve.memory`` last time (kept in the outer state); exact solvers
+    ignore all three. ``exact`` tells the outer loop whether tightening helps.
     """
 
     exact = True
 
-    def solve(self, K, rhs, accuracy: float, seed: int, warm=None) -> LinearSolve:
+    def solve(self, K, rhs, accuracy: float, seed: int, warm=None, memory=()) -> LinearSolve:
         raise NotImplementedError
 
 
@@ -205,11 +218,25 @@ class _Point:
     grad_lag: np.ndarray
 
     def finite(self) -> bool:
-        return bool(math.isfinite(self.f) and np.all(np.isfinite(self.g)) and np.all(np.isfinite(self.c)))
+        """Objective, gradient, constraints and Jacobian all finite (what the next step factorizes)."""
+        jac = self.G.data if sp.issparse(self.G) else self.G
+        return bool(math.isfinite(self.f) and np.all(np.isfinite(self.g)) and np.all(np.isfinite(self.c))
+                    and np.all(np.isfinite(jac)))
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What one solve works on (kept in the state: the solver object holds no run state)."""
+
+    problem: object
+    options: ExactALOptions
+    ev: object  # the counting evaluator
+    rng: np.random.Generator
 
 
 @dataclass
 class _State:
+    run: _Run
     point: _Point
     mu: float
     nu: float
@@ -218,7 +245,8 @@ class _State:
     status: Status | None = None
     message: str = ""
     nit: int = 0
-    inner_steps: int = 0
+    inner_iterations: int = 0
+    solver_memory: tuple = ()  # the linear solver's memory (al-sketch: recent directions)
     fallback_steps: int = 0
     exact_fallbacks: int = 0
     inaccurate_steps: int = 0
@@ -237,6 +265,11 @@ def _matvec(M, v) -> np.ndarray:
 
 def _kkt_norm(point: _Point) -> float:
     return float(np.hypot(np.linalg.norm(point.grad_lag), np.linalg.norm(point.c)))
+
+
+def _infeasibility_stationarity(point: _Point) -> float:
+    """``||G^T c||_inf``: the gradient of ``||c||^2 / 2``, zero at a (local) minimizer of the infeasibility."""
+    return float(np.max(np.abs(_matvec_t(point.G, point.c)), initial=0.0))
 
 
 def merit_value(point: _Point, mu: float, nu: float) -> float:
@@ -261,8 +294,8 @@ class ExactALNewton(IterativeSolver):
         self.accuracy, self.sharpening = accuracy, sharpening
 
     # -- evaluation ------------------------------------------------------
-    def _evaluate(self, x, lam) -> _Point:
-        ev = self.ev
+    @staticmethod
+    def _evaluate(ev, x, lam) -> _Point:
         f = ev.fun(x)
         g = ev.gradient(x)
         c = ev.eq(x)
@@ -270,22 +303,21 @@ class ExactALNewton(IterativeSolver):
         grad_lag = g + _matvec_t(G, lam) if np.all(np.isfinite(c)) else np.full_like(g, np.nan)
         return _Point(x, lam, f, g, c, G, np.asarray(grad_lag, dtype=float))
 
-    def _hessian(self, point: _Point):
-        H = self.ev.lagrangian_hessian(point.x, point.lam, np.zeros(0))
+    @staticmethod
+    def _hessian(ev, point: _Point):
+        H = ev.lagrangian_hessian(point.x, point.lam, np.zeros(0))
         return H if sp.issparse(H) else np.asarray(H, dtype=float)
 
     # -- IterativeSolver contract -------------------------------------------
     def init(self, problem, options: ExactALOptions):
-        self.problem, self.options = problem, options
-        self.ev = problem.evaluator()
-        self.rng = np.random.default_rng(options.seed)
+        run = _Run(problem, options, problem.evaluator(), np.random.default_rng(options.seed))
         x = problem.x0.copy()
         lam0 = np.zeros(problem.n_eq)
-        point = self._evaluate(x, lam0)
+        point = self._evaluate(run.ev, x, lam0)
         if point.finite() and problem.n_eq:
             lam0 = self._least_squares_multipliers(point)
-            point = self._evaluate(x, lam0)
-        return _State(point=point, mu=options.mu, nu=options.nu, theta=self.accuracy)
+            point = self._evaluate(run.ev, x, lam0)
+        return _State(run=run, point=point, mu=options.penalty, nu=options.nu, theta=self.accuracy)
 
     def _least_squares_multipliers(self, point: _Point) -> np.ndarray:
         """lambda_0 = argmin ||g + G^T lambda|| (a standard start; the paper allows any lambda_0)."""
@@ -300,33 +332,61 @@ class ExactALNewton(IterativeSolver):
         residuals = {"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
                      "feasibility": float(np.max(np.abs(p.c), initial=0.0))}
         return IterationInfo(nit=nit, x=p.x, fun=p.f, residuals=residuals, elapsed=elapsed,
-                             extra={"mu": state.mu, "nu": state.nu, "kkt_norm": _kkt_norm(p)})
+                             extra={"penalty": state.mu, "nu": state.nu, "kkt_norm": _kkt_norm(p)})
 
     def terminate(self, state: _State):
+        return self.verdict(state)[0]
+
+    def verdict(self, state: _State) -> tuple[Status | None, str]:
+        """The method's stopping test at ``state`` and why (no side effects)."""
         if state.status is not None:
-            return state.status
+            return state.status, state.message
         p = state.point
         if not p.finite():
-            return None  # the driver reports NONFINITE
+            return None, ""  # the driver reports NONFINITE
         feas = float(np.max(np.abs(p.c), initial=0.0))
-        if self.options.meets_tolerances({"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
+        options = state.run.options
+        if options.meets_tolerances({"stationarity": float(np.max(np.abs(p.grad_lag), initial=0.0)),
                                           "feasibility": feas}):
-            return Status.CONVERGED
-        reason = self.options.unbounded_reason(p.f, p.x, feas)
+            return Status.CONVERGED, ""
+        reason = options.unbounded_reason(p.f, p.x, feas)
         if reason:
-            state.message = reason
-            return Status.UNBOUNDED
-        if feas > 100.0 * self.options.feasibility_tol:
-            infeas_grad = float(np.max(np.abs(_matvec_t(p.G, p.c)), initial=0.0))
-            if infeas_grad <= 1e-8 * feas:
-                state.message = (f"stationary point of ||c||^2 with ||c||_inf = {feas:.3e}: "
-                                 "the constraints look inconsistent")
-                return Status.INFEASIBLE
-        return None
+            return Status.UNBOUNDED, reason
+        if feas > 100.0 * options.feasibility_tol and self._locally_infeasible(state.run.ev, p, feas):
+            return Status.INFEASIBLE, (f"locally infeasible: a local minimizer of ||c||^2 with ||c||_inf = {feas:.3e} "
+                                       f"(||G^T c||_inf = {_infeasibility_stationarity(p):.1e}): the constraints "
+                                       "look inconsistent")
+        return None, ""
+
+    @staticmethod
+    def _locally_infeasible(ev, p: _Point, feas: float) -> bool:
+        """True at a local minimizer of ``phi = ||c||^2 / 2`` that is not feasible.
+
+        First order: ``||G^T c||_inf <= 1e-8 ||c||_inf``. Second order (a
+        stationary point of ``phi`` can be a maximizer or saddle, e.g. any point
+        where ``G = 0``, such as the centre of a circle constraint): the
+        Hessian ``G^T G + sum_i c_i grad^2 c_i`` must have no eigenvalue below
+        ``-1e-8 ||c||_inf``; it is formed (two Lagrangian Hessians) only when
+        the first-order test holds, and only for ``n <= 3000``.
+        """
+        if _infeasibility_stationarity(p) > 1e-8 * feas:
+            return False
+        n = p.x.size
+        if n > 3000:
+            return True
+        G = p.G.toarray() if sp.issparse(p.G) else np.asarray(p.G, dtype=float)
+        curvature = ev.lagrangian_hessian(p.x, p.c, np.zeros(0))
+        objective = ev.lagrangian_hessian(p.x, np.zeros(p.c.size), np.zeros(0))
+        dense = lambda M: M.toarray() if sp.issparse(M) else np.asarray(M, dtype=float)  # noqa: E731
+        hess_phi = G.T @ G + dense(curvature) - dense(objective)
+        if not np.all(np.isfinite(hess_phi)):
+            return False
+        return bool(np.linalg.eigvalsh(0.5 * (hess_phi + hess_phi.T))[0] >= -1e-8 * feas)
 
     def step(self, state: _State) -> _State:
-        opts, p = self.options, state.point
-        H = self._hessian(p)
+        state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one
+        p = state.point
+        H = self._hessian(state.run.ev, p)
         if (sp.issparse(H) and not np.all(np.isfinite(H.data))) or (not sp.issparse(H) and not np.all(np.isfinite(H))):
             state.point = _Point(p.x, p.lam, float("nan"), p.g, p.c, p.G, p.grad_lag)
             return state
@@ -379,8 +439,8 @@ class ExactALNewton(IterativeSolver):
 
     def _directions_with(self, solver: KKTLinearSolver, state: _State, p: _Point, H, rhs, kkt_norm, theta,
                          projector):
-        opts, n = self.options, p.x.size
-        rho = opts.penalty_growth
+        opts, n = state.run.options, p.x.size
+        growth = opts.penalty_growth  # rho^2 in the paper's notation
         warm = None
         for _shift_round in range(3):
             mu_before, nu_before = state.mu, state.nu
@@ -389,8 +449,11 @@ class ExactALNewton(IterativeSolver):
             for _ in range(opts.max_penalty_increases + 1):
                 accuracy = theta * kkt_norm
                 if solved is None or not solver.exact:  # an exact direction does not change
-                    solved = solver.solve(K, rhs, accuracy, int(self.rng.integers(2**31 - 1)), warm)
-                    state.inner_steps += solved.inner_steps
+                    solved = solver.solve(K, rhs, accuracy, int(state.run.rng.integers(2**31 - 1)), warm,
+                                          state.solver_memory)
+                    if solved.memory is not None:
+                        state.solver_memory = solved.memory
+                    state.inner_iterations += solved.inner_iterations
                 usable = solved.ok and bool(np.all(np.isfinite(solved.direction)))
                 if not usable:
                     break  # only a Hessian shift (or the exact fallback) can help
@@ -409,12 +472,12 @@ class ExactALNewton(IterativeSolver):
                     state.inaccurate_steps += not accurate
                     return solved.direction, slope
                 if accurate:  # step 4: mu <- rho^2 mu, nu <- nu / rho
-                    state.mu *= rho ** 2
-                    state.nu /= rho
+                    state.mu *= growth
+                    state.nu /= math.sqrt(growth)
                 elif stalls > 2:
                     break  # the sketching solver stalls on this system
                 if not solver.exact:
-                    theta /= rho ** 4  # tighten the accuracy condition as well
+                    theta /= growth ** 2  # rho^4: tighten the accuracy condition as well
             state.mu, state.nu = mu_before, nu_before  # the updates did not help: undo them
             if solved is not None and not solver.exact and stalls > 2:
                 break  # a shifted system is no easier to sketch: go to the fallback
@@ -490,7 +553,7 @@ class ExactALNewton(IterativeSolver):
         return K
 
     def _line_search(self, state: _State, p: _Point, dx, dl, slope) -> _Point:
-        opts = self.options
+        opts = state.run.options
         phi0 = merit_value(p, state.mu, state.nu)
         # Near a solution the predicted decrease can fall below the rounding error of the merit
         # value: Armijo's test is then decided by round-off. The unit step is accepted there when
@@ -498,7 +561,7 @@ class ExactALNewton(IterativeSolver):
         roundoff = abs(slope) <= 1e3 * np.finfo(float).eps * max(1.0, abs(phi0))
         alpha = 1.0
         while alpha >= 1e-14:
-            trial = self._evaluate(p.x + alpha * dx, p.lam + alpha * dl)
+            trial = self._evaluate(state.run.ev, p.x + alpha * dx, p.lam + alpha * dl)
             if trial.finite():
                 phi = merit_value(trial, state.mu, state.nu)
                 if math.isfinite(phi) and phi <= phi0 + opts.armijo * alpha * slope:
@@ -515,11 +578,16 @@ class ExactALNewton(IterativeSolver):
         return p
 
     def finalize(self, state: _State, status: Status, info: IterationInfo, history):
-        ev = self.ev
-        message = f"{status.message}: {state.message}" if state.message else ""
+        ev = state.run.ev
+        verdict, note = self.verdict(state) if state.point.finite() else (None, "")
+        note = note if verdict is status else state.message
+        message = f"{status.message}: {note}" if note else ""
+        if status is Status.INFEASIBLE:  # the certificate: ||G^T c|| (about 0) next to ||c||
+            info = dataclasses.replace(info, residuals={
+                **info.residuals, "infeasibility_stationarity": _infeasibility_stationarity(state.point)})
         extra = {"multipliers": {"eq": state.point.lam.copy(), "ineq": np.zeros(0),
-                                 "bounds": np.zeros(self.problem.n)},
-                 "mu": state.mu, "nu": state.nu, "inner_steps": state.inner_steps,
+                                 "bounds": np.zeros(state.run.problem.n)},
+                 "penalty": state.mu, "nu": state.nu, "inner_iterations": state.inner_iterations,
                  "fallback_steps": state.fallback_steps, "exact_fallbacks": state.exact_fallbacks,
                  "inaccurate_steps": state.inaccurate_steps, "njev": ev.njev, "ncev": ev.ncev}
         return make_result(info, status, history, counters=ev.counters(), message=message, extra=extra)

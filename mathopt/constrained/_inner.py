@@ -8,6 +8,7 @@ gradient of the Lagrangian at active bounds).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
@@ -50,8 +51,18 @@ class SequentialOptions(UnboundedTestOptions):
         check_int(self, "inner_max_iter", minimum=1)
 
 
+@dataclass(frozen=True)
+class _Run:
+    """What one solve works on (kept in the state: the solver object holds no run state)."""
+
+    problem: object
+    options: SequentialOptions
+    ev: object  # the counting evaluator
+
+
 @dataclass
 class OuterState:
+    run: _Run
     x: np.ndarray
     y_eq: np.ndarray
     y_ineq: np.ndarray
@@ -62,6 +73,7 @@ class OuterState:
     status: Status | None = None
     message: str = ""
     inner_iters: int = 0
+    stalls: int = 0  # inner solves in a row that did not move the iterate
     eta: float = 0.0
     omega: float = 0.0
     smoothing: float = 0.0
@@ -79,12 +91,8 @@ class SequentialMethod(IterativeSolver):
     inner_ftol = 1e-15
 
     def init(self, problem, options: SequentialOptions):
-        self.problem, self.options = problem, options
-        self.ev = problem.evaluator()
-        self.nonfinite = False
-        self.stalls = 0
-        state = OuterState(x=problem.x0.copy(), y_eq=np.zeros(problem.n_eq), y_ineq=np.zeros(problem.n_ineq),
-                           rho=options.penalty)
+        state = OuterState(run=_Run(problem, options, problem.evaluator()), x=problem.x0.copy(),
+                           y_eq=np.zeros(problem.n_eq), y_ineq=np.zeros(problem.n_ineq), rho=options.penalty)
         self.setup(state)
         self.measure(state)
         return state
@@ -93,21 +101,20 @@ class SequentialMethod(IterativeSolver):
         """Method-specific initial parameters."""
 
     # -- pieces used by subclasses -----------------------------------------
-    def values(self, x):
+    @staticmethod
+    def values(ev, x):
         """f, grad f, c_E, J_E, c_I, J_I at x (Jacobians dense or sparse)."""
-        ev = self.ev
         return (ev.fun(x), ev.gradient(x), ev.eq(x), ev.eq_jacobian(x), ev.ineq(x), ev.ineq_jacobian(x))
 
     def minimize(self, state: OuterState, tol: float) -> None:
         """One inner L-BFGS-B solve of the merit function from ``state.x``."""
         from scipy.optimize import minimize
 
-        p, opts = self.problem, self.options
+        p, opts = state.run.problem, state.run.options
 
         def fun(x):
             value, grad = self.merit(x, state)
             if not (math.isfinite(value) and np.all(np.isfinite(grad))):
-                self.nonfinite = True
                 raise _NonFinite
             if value < opts.unbounded_threshold:
                 raise _Unbounded
@@ -127,8 +134,8 @@ class SequentialMethod(IterativeSolver):
 
     def measure(self, state: OuterState) -> None:
         """Objective, multipliers and KKT residuals at ``state.x``."""
-        p = self.problem
-        f, g, c_eq, j_eq, c_ineq, j_ineq = self.values(state.x)
+        p = state.run.problem
+        f, g, c_eq, j_eq, c_ineq, j_ineq = self.values(state.run.ev, state.x)
         state.fun = f
         if not all(np.all(np.isfinite(v)) for v in (f, g, c_eq, c_ineq)):
             state.residuals = {"stationarity": float("nan"), "feasibility": float("nan")}
@@ -148,6 +155,7 @@ class SequentialMethod(IterativeSolver):
 
     # -- IterativeSolver contract ---------------------------------------------
     def step(self, state: OuterState) -> OuterState:
+        state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one
         previous = state.x.copy()
         self.minimize(state, self.inner_tolerance(state))
         if state.status is None:
@@ -159,30 +167,31 @@ class SequentialMethod(IterativeSolver):
     def _check_stall(self, state: OuterState, previous: np.ndarray) -> None:
         """Stop when three inner solves in a row no longer move the iterate."""
         still = np.all(np.abs(state.x - previous) <= 1e-14 * (1.0 + np.abs(previous)))
-        self.stalls = self.stalls + 1 if still else 0
-        if self.stalls >= 3 and not self.options.meets_tolerances(state.residuals):
-            feasible = state.residuals.get("feasibility", np.inf) <= self.options.feasibility_tol
+        state.stalls = state.stalls + 1 if still else 0
+        if state.stalls >= 3 and not state.run.options.meets_tolerances(state.residuals):
+            feasible = state.residuals.get("feasibility", np.inf) <= state.run.options.feasibility_tol
             state.status = Status.CONVERGED_INACCURATE if feasible else Status.NUMERICAL_ERROR
             state.message = "three inner solves in a row did not move the iterate"
 
     def terminate(self, state: OuterState):
+        return self.verdict(state)[0]
+
+    def verdict(self, state: OuterState) -> tuple[Status | None, str]:
+        """The method's stopping test at ``state`` and why (no side effects)."""
         if state.status is not None:
-            return state.status
-        if self.options.meets_tolerances(state.residuals):
-            return Status.CONVERGED
-        reason = self.options.unbounded_reason(state.fun, state.x, state.residuals["feasibility"])
+            return state.status, state.message
+        if state.run.options.meets_tolerances(state.residuals):
+            return Status.CONVERGED, ""
+        reason = state.run.options.unbounded_reason(state.fun, state.x, state.residuals["feasibility"])
         if reason:
-            state.message = reason
-            return Status.UNBOUNDED
-        if state.rho > self.options.penalty_max:
-            if state.residuals["feasibility"] > self.options.feasibility_tol:
-                state.message = (f"penalty {state.rho:.1e} > penalty_max with constraint violation "
-                                 f"{state.residuals['feasibility']:.3e}: the constraints look inconsistent")
-                return Status.INFEASIBLE
-            state.message = (f"penalty {state.rho:.1e} > penalty_max: feasible, but the ill-conditioned inner "
-                             "problems did not reach stationarity_tol")
-            return Status.CONVERGED_INACCURATE
-        return None
+            return Status.UNBOUNDED, reason
+        if state.rho > state.run.options.penalty_max:
+            if state.residuals["feasibility"] > state.run.options.feasibility_tol:
+                return Status.INFEASIBLE, (f"penalty {state.rho:.1e} > penalty_max with constraint violation "
+                                           f"{state.residuals['feasibility']:.3e}: the constraints look inconsistent")
+            return Status.CONVERGED_INACCURATE, (f"penalty {state.rho:.1e} > penalty_max: feasible, but the "
+                                                 "ill-conditioned inner problems did not reach stationarity_tol")
+        return None, ""
 
     def info(self, state: OuterState, nit: int, elapsed: float) -> IterationInfo:
         fun = float("nan") if state.status is Status.NONFINITE else state.fun
@@ -190,12 +199,14 @@ class SequentialMethod(IterativeSolver):
                              extra={"penalty": state.rho})
 
     def finalize(self, state: OuterState, status: Status, info: IterationInfo, history):
-        p = self.problem
-        message = f"{status.message}: {state.message}" if state.message else ""
+        p = state.run.problem
+        verdict, note = self.verdict(state)
+        note = note if verdict is status else ""
+        message = f"{status.message}: {note}" if note else ""
         bounds = state.bounds_mult if state.bounds_mult is not None else np.zeros(p.n)
         extra = {"multipliers": {"eq": state.y_eq.copy(), "ineq": state.y_ineq.copy(), "bounds": bounds},
-                 "penalty": state.rho, "inner_iterations": state.inner_iters, "njev": self.ev.njev}
-        return make_result(info, status, history, counters=self.ev.counters(), message=message, extra=extra)
+                 "penalty": state.rho, "inner_iterations": state.inner_iters, "njev": state.run.ev.njev}
+        return make_result(info, status, history, counters=state.run.ev.counters(), message=message, extra=extra)
 
 
 class _NonFinite(Exception):

@@ -38,7 +38,7 @@ matrices, or CSR when the Jacobian or the Lagrangian Hessian is
 ``scipy.sparse`` (the KKT matrix is then never densified).
 
 Returns the method's multipliers in ``extra["multipliers"]["eq"]`` and the
-number of sketching steps in ``extra["inner_steps"]``.
+number of sketching steps in ``extra["inner_iterations"]``.
 
 Deviations: see :mod:`mathopt.constrained._exact_al` (the paper's full text
 was not available here, so its rules are taken from the authors' released
@@ -61,6 +61,7 @@ References
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -89,7 +90,7 @@ class ALSketchOptions(ExactALOptions):
     accuracy_sharpening : float, default 0.5
         ``r`` in ``theta_t = theta * min(1, ||KKT||)^r``; 0 gives the basic
         (linear-rate) condition, r > 0 superlinear local convergence.
-    max_inner : int or None, default None
+    inner_max_iter : int or None, default None
         Maximum sketching steps per linear solve; None means
         ``max(10**6, 100 * (n + m))`` (``n + m`` is the size of the KKT system;
         randomized Kaczmarz needs about ``||K||_F^2 / sigma_min(K)^2`` steps per
@@ -103,7 +104,7 @@ class ALSketchOptions(ExactALOptions):
         the iterates from 1.8e6 to 43 (HS27) and from 4.8e15 to 120 (BT8).
     exact_fallback : bool, default False
         When True and the sketching solver gives no direction passing the
-        descent test (it stalls: ``max_inner`` steps without meeting the
+        descent test (it stalls: ``inner_max_iter`` steps without meeting the
         accuracy condition three times in one iteration), that iteration's KKT
         system is solved exactly (LU) instead; counted in
         ``result.extra["exact_fallbacks"]``. ``extra["inaccurate_steps"]``
@@ -131,7 +132,7 @@ class ALSketchOptions(ExactALOptions):
     sketch_size: int = 4
     accuracy: float = 0.1
     accuracy_sharpening: float = 0.5
-    max_inner: int | None = None
+    inner_max_iter: int | None = None
     equilibrate: bool = True
     exact_fallback: bool = False
     recycle: int = 3
@@ -141,8 +142,8 @@ class ALSketchOptions(ExactALOptions):
         check_int(self, "recycle", minimum=0)
         check_choice(self, "sketch", ("kaczmarz", "gaussian"))
         check_int(self, "sketch_size", minimum=1)
-        if self.max_inner is not None:
-            check_int(self, "max_inner", minimum=1)
+        if self.inner_max_iter is not None:
+            check_int(self, "inner_max_iter", minimum=1)
         check_positive(self, "accuracy", allow_inf=False)
         check_positive(self, "accuracy_sharpening", strict=False, allow_inf=False)
         if self.accuracy >= 1.0:
@@ -160,22 +161,24 @@ class SketchKKTSolver(KKTLinearSolver):
     time is spent the solve returns its current iterate (which then fails the
     accuracy condition) and the driver stops with ``MAX_TIME``. On a large,
     ill-conditioned KKT system one solve can otherwise take
-    ``max_inner`` steps of O(nnz) work each (Gaussian) -- hours.
+    ``inner_max_iter`` steps of O(nnz) work each (Gaussian) -- hours.
+
+    The recent directions (for ``recycle``) come in as ``memory`` and go out
+    in ``LinearSolve.memory``: the outer loop keeps them in its state.
     """
 
     exact = False
 
     def __init__(self, options: ALSketchOptions):
         self.options = options
-        self.recent: list[np.ndarray] = []  # the last ``recycle`` directions, for the warm start
         self.deadline = time.perf_counter() + options.max_time  # the driver starts its clock right after
 
-    def solve(self, K, rhs, accuracy, seed, warm=None) -> LinearSolve:
+    def solve(self, K, rhs, accuracy, seed, warm=None, memory=()) -> LinearSolve:
         from . import _sketch_kernels as kern
 
         opts = self.options
         z = np.zeros(rhs.size)
-        deflation = self._recycled_basis(K, rhs, warm) if opts.recycle else None
+        deflation = self._recycled_basis(K, rhs, warm, memory) if opts.recycle else None
         if deflation is None and warm is not None:
             z = np.array(warm, dtype=float)
         K_orig, rhs_orig, scale = K, rhs, None
@@ -203,7 +206,7 @@ class SketchKKTSolver(KKTLinearSolver):
             z = V @ coef
             chunk = every * 16 if kaczmarz else every
         q = min(opts.sketch_size, rhs.size)
-        max_steps = opts.max_inner if opts.max_inner is not None else max(10**6, 100 * rhs.size)
+        max_steps = opts.inner_max_iter if opts.inner_max_iter is not None else max(10**6, 100 * rhs.size)
         if sp.issparse(K):
             K = sp.csr_matrix(K)
             matrix = (K.indptr.astype(np.int64), K.indices.astype(np.int64), K.data.astype(float))
@@ -217,6 +220,7 @@ class SketchKKTSolver(KKTLinearSolver):
         else:
             extra = (q,)
         steps, call, res = 0, 0, np.nan  # the residual carries over between chunks (nan: compute it)
+        residuals = []
         while True:
             budget = min(chunk, max_steps - steps)
             z, res, done = kernel(*matrix, rhs, z, accuracy, budget, every, (seed + call) % 2**32, res, *extra)
@@ -224,18 +228,22 @@ class SketchKKTSolver(KKTLinearSolver):
             if deflation is not None and res > accuracy and np.isfinite(res):
                 coef, res = _subspace_correction(V, KV, np.asarray(K @ z).ravel() - rhs, rhs_norm)
                 z = z + V @ coef
+            residuals.append(res)
             if not res > accuracy or steps >= max_steps or time.perf_counter() > self.deadline:
                 break
+            if _hopeless(residuals, accuracy, (max_steps - steps) / max(chunk, 1)):
+                break  # stalled (e.g. an inconsistent system): the caller treats it as a stalled solve
         if scale is not None:
             z = scale * z
             res = np.linalg.norm(np.asarray(K_orig @ z).ravel() - rhs_orig)
         if opts.recycle and np.all(np.isfinite(z)):
-            self.recent = (self.recent + [z.copy()])[-opts.recycle:]
-        return LinearSolve(z, float(res), steps, ok=bool(np.isfinite(res)))
+            memory = (*memory, z.copy())[-opts.recycle:]
+        return LinearSolve(z, float(res), steps, ok=bool(np.isfinite(res)), memory=tuple(memory))
 
-    def _recycled_basis(self, K, rhs, warm):
+    @staticmethod
+    def _recycled_basis(K, rhs, warm, memory):
         """``(V, K V)`` for the recent directions (and ``warm``), or None: ``recycle`` products with ``K``."""
-        basis = [v for v in self.recent if v.size == rhs.size]
+        basis = [v for v in memory if v.size == rhs.size]
         if warm is not None:
             basis.append(np.asarray(warm, dtype=float))
         basis = basis[max(0, len(basis) - rhs.size // 2):] if rhs.size >= 2 else []  # at most half the size
@@ -244,6 +252,28 @@ class SketchKKTSolver(KKTLinearSolver):
         V = np.column_stack(basis)
         KV = np.column_stack([np.asarray(K @ v).ravel() for v in basis])
         return (V, KV) if np.all(np.isfinite(KV)) and np.all(np.isfinite(V)) else None
+
+
+#: Chunks over which the sketch's rate of progress is measured.
+_WINDOW = 8
+
+
+def _hopeless(residuals: list, accuracy: float, chunks_left: float) -> bool:
+    """True when the residual's progress over the last ``_WINDOW`` chunks, extrapolated, would need
+    more than 100 times the chunks left to reach ``accuracy`` (or it did not decrease at all).
+
+    Randomized Kaczmarz on an inconsistent system (linearized constraints with
+    no solution) stops decreasing its residual at a floor; on a consistent one
+    it decreases geometrically. Without this test a stalled solve runs its
+    whole ``inner_max_iter`` budget in every try of every iteration.
+    """
+    if len(residuals) < _WINDOW + 4:
+        return False
+    now, before = min(residuals[-4:]), min(residuals[-_WINDOW - 4:-4])  # best of each, against the noise
+    if not (np.isfinite(now) and np.isfinite(before)) or now >= before:
+        return True
+    rate = (now / before) ** (1.0 / _WINDOW)  # per chunk
+    return math.log(accuracy / now) / math.log(rate) > 100.0 * chunks_left
 
 
 def _subspace_correction(V, KV, r, limit: float) -> tuple[np.ndarray, float]:

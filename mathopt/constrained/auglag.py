@@ -79,10 +79,10 @@ class AugmentedLagrangian(SequentialMethod):
         state.omega = 1.0 / state.rho
 
     def inner_tolerance(self, state: OuterState) -> float:
-        return max(state.omega, 0.1 * self.options.stationarity_tol)
+        return max(state.omega, 0.1 * state.run.options.stationarity_tol)
 
     def merit(self, x, state: OuterState):
-        p, ev, rho = self.problem, self.ev, state.rho
+        p, ev, rho = state.run.problem, state.run.ev, state.rho
         value, grad = ev.fun(x), ev.gradient(x)
         if p.n_eq:
             c, J = ev.eq(x), ev.eq_jacobian(x)
@@ -97,7 +97,7 @@ class AugmentedLagrangian(SequentialMethod):
         return value, grad
 
     def update(self, state: OuterState) -> None:
-        p, ev, rho = self.problem, self.ev, state.rho
+        p, ev, rho = state.run.problem, state.run.ev, state.rho
         c_eq, c_ineq = ev.eq(state.x), ev.ineq(state.x)
         parts = [0.0]
         if p.n_eq:
@@ -105,7 +105,7 @@ class AugmentedLagrangian(SequentialMethod):
         if p.n_ineq:
             parts.append(np.max(np.abs(np.maximum(c_ineq, -state.y_ineq / rho))))
         violation = float(max(parts))
-        if violation <= max(state.eta, self.options.feasibility_tol):
+        if violation <= max(state.eta, state.run.options.feasibility_tol):
             state.y_eq = state.y_eq + rho * c_eq
             state.y_ineq = np.maximum(0.0, state.y_ineq + rho * c_ineq)
             state.eta = state.eta / rho ** 0.9

@@ -7,12 +7,13 @@ r"""IPOPT (interior-point filter line search) as a registered baseline, through 
 is handed to Ipopt as ``g(x) = (c_E(x), c_I(x))`` with bounds ``g_L = (0, -inf)``,
 ``g_U = (0, 0)`` and the variable bounds ``(\ell, u)``; derivatives come from
 the :class:`~mathopt.NLP` oracle (user, JAX or finite differences), with the
-exact Hessian of the Lagrangian by default. Ipopt runs its own loop; mathopt
-adds what its driver gives every NLP solver: ``max_iter``, ``max_time``,
-the common callback (called at every Ipopt iteration after the first point),
-history, non-finite detection, and a status decided from the same KKT
-residuals as every NLP solver (:mod:`mathopt.constrained.kkt`), with Ipopt's
-return codes translated into :class:`~mathopt.Status`. Multipliers are the
+exact Hessian of the Lagrangian by default. Ipopt runs its own loop; the
+rules of :mod:`mathopt.core.driver` are applied from its intermediate
+callback by :class:`~mathopt.constrained.scipy_solvers.LibraryRun` (iterate 0
+and every Ipopt iteration reported, ``max_iter``, ``max_time``, the KKT test
+of :mod:`mathopt.constrained.kkt` and the unbounded test at every iterate),
+with Ipopt's return codes translated into :class:`~mathopt.Status`. NaN or
+inf values are passed to Ipopt, whose line search backs off from them. Multipliers are the
 least-squares estimates at the returned point (``extra["multipliers"]``);
 Ipopt's own ones are in ``extra["ipopt_multipliers"]`` (constraint
 multipliers ``mult_g`` in Ipopt's sign convention, ``L = f + mult_g . g``).
@@ -33,8 +34,6 @@ References
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
-
 import numpy as np
 
 from ..core.nlp import NLP
@@ -42,8 +41,8 @@ from ..core.options import check_choice, check_int, check_positive
 from ..core.registry import register
 from ..core.result import Result
 from ..core.status import Status
-from .options import NLPOptions
-from .scipy_solvers import _finish, _Monitor
+from .options import UnboundedTestOptions
+from .scipy_solvers import LibraryRun
 
 _INF = 1e20  # Ipopt treats |bound| >= 1e19 as infinite
 
@@ -67,7 +66,7 @@ IPOPT_STATUS = {
 
 
 @dataclass(frozen=True)
-class IpoptOptions(NLPOptions):
+class IpoptOptions(UnboundedTestOptions):
     """IPOPT through cyipopt.
 
     Parameters
@@ -99,23 +98,27 @@ class IpoptOptions(NLPOptions):
 
 
 class _IpoptModel:
-    """The callbacks cyipopt calls, over a counting evaluator."""
+    """The callbacks cyipopt calls, over a counting evaluator.
 
-    def __init__(self, ev, problem: NLP, monitor: _Monitor):
-        self.ev, self.problem, self.monitor = ev, problem, monitor
-        n, m = problem.n, problem.n_eq + problem.n_ineq
+    Non-finite values are passed on to Ipopt, whose line search backs off from
+    them (it ends with ``Invalid_Number_Detected`` only when it cannot).
+    """
+
+    def __init__(self, run: LibraryRun):
+        self.run, self.ev, self.problem = run, run.ev, run.problem
+        n, m = self.problem.n, self.problem.n_eq + self.problem.n_ineq
         self._jac_rows, self._jac_cols = np.unravel_index(np.arange(m * n), (m, n))
         self._hess_rows, self._hess_cols = np.tril_indices(n)
         self.nlp = None  # the cyipopt.Problem, set after construction (for get_current_iterate)
 
     def objective(self, x):
-        return self.monitor.watch(self.ev.fun(x))
+        return self.ev.fun(x)
 
     def gradient(self, x):
-        return self.monitor.watch(self.ev.gradient(x))
+        return self.ev.gradient(x)
 
     def constraints(self, x):
-        return self.monitor.watch(np.concatenate([self.ev.eq(x), self.ev.ineq(x)]))
+        return np.concatenate([self.ev.eq(x), self.ev.ineq(x)])
 
     def jacobianstructure(self):
         return self._jac_rows, self._jac_cols
@@ -139,14 +142,10 @@ class _IpoptModel:
         return hess[self._hess_rows, self._hess_cols]
 
     def intermediate(self, alg_mod, iter_count, *args):
-        if iter_count == 0:  # Ipopt reports the starting point too; it is not an iteration
+        if iter_count == 0:  # Ipopt's starting point: iterate 0, reported already
             return True
         x = self.nlp.get_current_iterate()["x"]
-        try:
-            self.monitor(SimpleNamespace(x=np.array(x, dtype=float)))
-        except StopIteration:
-            return False
-        return True
+        return not self.run.iterate(x)
 
 
 def _dense(mat):
@@ -158,9 +157,8 @@ def ipopt(problem: NLP, options: IpoptOptions) -> Result:
     """IPOPT (Wachter-Biegler 2006): primal-dual interior point with a filter line search, via cyipopt."""
     import cyipopt
 
-    ev = problem.evaluator()
-    monitor = _Monitor(problem, options, "ipopt")
-    model = _IpoptModel(ev, problem, monitor)
+    run = LibraryRun(problem, options, "ipopt", abort_on_nonfinite=False)
+    model = _IpoptModel(run)
     m = problem.n_eq + problem.n_ineq
     nlp = cyipopt.Problem(
         n=problem.n, m=m, problem_obj=model,
@@ -176,18 +174,17 @@ def ipopt(problem: NLP, options: IpoptOptions) -> Result:
     for name, value in settings.items():
         nlp.add_option(name, value)
     try:
-        x, info = nlp.solve(problem.x0.copy())
+        solved = run.run(lambda: nlp.solve(problem.x0.copy()))
     finally:
         nlp.close()
+    if solved is None:
+        return run.finish(None, Status.NUMERICAL_ERROR, "")  # stopped by mathopt: the status is set
+    x, info = solved
     code = int(info["status"])
     native = IPOPT_STATUS.get(code, Status.NUMERICAL_ERROR)
-    if native is Status.CALLBACK and monitor.stop_status is None:
+    if native is Status.CALLBACK:  # a stop that mathopt did not ask for
         native = Status.NUMERICAL_ERROR
-    raw = SimpleNamespace(x=x, status=code, nit=monitor.nit, message=info["status_msg"].decode()
-                          if isinstance(info["status_msg"], bytes) else str(info["status_msg"]))
-    result = _finish(problem, options, ev, monitor, raw, native)
-    extra = dict(result.extra, ipopt_status=code, ipopt_multipliers={
+    message = info["status_msg"].decode() if isinstance(info["status_msg"], bytes) else str(info["status_msg"])
+    return run.finish(x, native, message, {"ipopt_status": code, "ipopt_multipliers": {
         "g": np.asarray(info["mult_g"], dtype=float), "x_lower": np.asarray(info["mult_x_L"], dtype=float),
-        "x_upper": np.asarray(info["mult_x_U"], dtype=float)})
-    extra.pop("scipy_status", None)
-    return result.replace(message=result.message.replace("(scipy: ", "(ipopt: "), extra=extra)
+        "x_upper": np.asarray(info["mult_x_U"], dtype=float)}})

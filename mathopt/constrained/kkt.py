@@ -123,8 +123,8 @@ def evaluate_kkt(evaluator, x) -> tuple[float, dict[str, float], Multipliers]:
     grad = evaluator.gradient(x)
     c_eq, c_ineq = evaluator.eq(x), evaluator.ineq(x)
     jac_eq, jac_ineq = evaluator.eq_jacobian(x), evaluator.ineq_jacobian(x)
-    values = [fun, grad, c_eq, c_ineq]
-    if not all(np.all(np.isfinite(v)) for v in values):
+    values = [fun, grad, c_eq, c_ineq] + [j.data if is_sparse(j) else j for j in (jac_eq, jac_ineq)]
+    if not all(np.all(np.isfinite(v)) for v in values):  # no NaN reaches the least-squares solve
         nan = float("nan")
         empty = Multipliers(np.full(problem.n_eq, nan), np.full(problem.n_ineq, nan), np.full(problem.n, nan))
         return fun, {"stationarity": nan, "feasibility": nan}, empty

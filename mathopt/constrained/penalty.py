@@ -92,17 +92,17 @@ def _abs_smooth(t, eps):
 
 class PenaltyMethod(SequentialMethod):
     def setup(self, state: OuterState) -> None:
-        state.smoothing = self.options.smoothing
+        state.smoothing = state.run.options.smoothing
         state.eta = np.inf  # violation at the previous outer iteration
 
     def inner_tolerance(self, state: OuterState) -> float:
-        loose = 1.0 / state.rho if self.options.kind == "quadratic" else state.smoothing
-        return max(loose, 0.1 * self.options.stationarity_tol)
+        loose = 1.0 / state.rho if state.run.options.kind == "quadratic" else state.smoothing
+        return max(loose, 0.1 * state.run.options.stationarity_tol)
 
     def _weights(self, c_eq, c_ineq, state):
         """Penalty value and the derivative weights w_E, w_I (the multiplier estimates)."""
         rho = state.rho
-        if self.options.kind == "quadratic":
+        if state.run.options.kind == "quadratic":
             pos = np.maximum(c_ineq, 0.0)
             return 0.5 * rho * (c_eq @ c_eq + pos @ pos), rho * c_eq, rho * pos
         eps = state.smoothing
@@ -115,13 +115,13 @@ class PenaltyMethod(SequentialMethod):
         """Multipliers of the l1 method: least-squares estimates (the smoothed weights are too noisy)."""
         from .kkt import estimate_multipliers
 
-        ev = self.ev
-        est = estimate_multipliers(self.problem, state.x, ev.gradient(state.x), ev.eq_jacobian(state.x),
+        ev = state.run.ev
+        est = estimate_multipliers(state.run.problem, state.x, ev.gradient(state.x), ev.eq_jacobian(state.x),
                                    ev.ineq_jacobian(state.x), c_ineq)
         state.y_eq, state.y_ineq = est.eq, est.ineq
 
     def merit(self, x, state: OuterState):
-        p, ev = self.problem, self.ev
+        p, ev = state.run.problem, state.run.ev
         value, grad = ev.fun(x), ev.gradient(x)
         c_eq, c_ineq = ev.eq(x), ev.ineq(x)
         pen, w_eq, w_in = self._weights(c_eq, c_ineq, state)
@@ -132,16 +132,16 @@ class PenaltyMethod(SequentialMethod):
         return value + pen, grad
 
     def update(self, state: OuterState) -> None:
-        c_eq, c_ineq = self.ev.eq(state.x), self.ev.ineq(state.x)
+        c_eq, c_ineq = state.run.ev.eq(state.x), state.run.ev.ineq(state.x)
         violation = max(np.max(np.abs(c_eq), initial=0.0), np.max(c_ineq, initial=0.0))
-        if self.options.kind == "quadratic":
+        if state.run.options.kind == "quadratic":
             _, state.y_eq, state.y_ineq = self._weights(c_eq, c_ineq, state)
-            state.rho *= self.options.penalty_growth
+            state.rho *= state.run.options.penalty_growth
             return
         self._least_squares_multipliers(state, c_ineq)
-        state.smoothing = max(state.smoothing / 10.0, 0.1 * self.options.feasibility_tol)
-        if violation > max(0.5 * state.eta, self.options.feasibility_tol):
-            state.rho *= self.options.penalty_growth
+        state.smoothing = max(state.smoothing / 10.0, 0.1 * state.run.options.feasibility_tol)
+        if violation > max(0.5 * state.eta, state.run.options.feasibility_tol):
+            state.rho *= state.run.options.penalty_growth
         state.eta = violation
 
 

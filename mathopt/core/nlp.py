@@ -24,8 +24,11 @@ import numpy as np
 
 from . import differentiation as diff
 from .problem import Problem, ProblemError, as_float_vector, is_sparse
+from .user import is_user_error, user_function
 
 _DERIVATIVE_MODES = ("auto", "jax", "finite-difference")
+_USER_FUNCTIONS = ("objective", "gradient", "hessian", "hessp", "eq", "eq_jacobian", "ineq", "ineq_jacobian",
+                   "lagrangian_hessian")
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,9 +66,13 @@ class NLP(Problem):
     Raises
     ------
     ProblemError
-        Naming the field at fault: non-finite or non-vector ``x0``, bounds of
-        the wrong length or with ``lb > ub``, a function returning the wrong
-        shape (or a non-finite objective) at ``x0``.
+        Naming the field at fault: non-finite, empty, complex or non-vector
+        ``x0``; complex bounds, bounds of the wrong length or with
+        ``lb > ub``; a function or derivative returning the wrong shape, a
+        complex or non-numeric value (or a non-finite objective or constraint)
+        at ``x0``. An exception raised by a user function (at ``x0`` or during
+        a solve) propagates unchanged: every callable is wrapped with
+        :func:`mathopt.core.user.user_function`.
 
     Examples
     --------
@@ -100,14 +107,18 @@ class NLP(Problem):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731 - frozen dataclass
         if not callable(self.objective):
             raise ProblemError("objective", "must be callable")
-        x0 = as_float_vector(self.x0, "x0")
-        set_("x0", x0)
-        n = x0.size
-        for name in ("gradient", "hessian", "hessp", "eq", "eq_jacobian", "ineq",
-                     "ineq_jacobian", "lagrangian_hessian"):
+        for name in _USER_FUNCTIONS[1:]:
             value = getattr(self, name)
             if value is not None and not callable(value):
                 raise ProblemError(name, "must be callable or None")
+        for name in _USER_FUNCTIONS:  # the user's exceptions then propagate unchanged from every solver
+            set_(name, user_function(getattr(self, name), name))
+        _reject_complex(self.x0, "x0")
+        x0 = as_float_vector(self.x0, "x0")
+        if x0.size == 0:
+            raise ProblemError("x0", "must have at least one entry")
+        set_("x0", x0)
+        n = x0.size
         if self.derivatives not in _DERIVATIVE_MODES:
             raise ProblemError("derivatives", f"must be one of {_DERIVATIVE_MODES}, got {self.derivatives!r}")
         if self.eq_jacobian is not None and self.eq is None:
@@ -118,30 +129,34 @@ class NLP(Problem):
         set_("lb", lb)
         set_("ub", ub)
 
-        f0 = _call(self.objective, x0, "objective")
-        if np.ndim(f0) != 0 and np.size(f0) != 1:
-            raise ProblemError("objective", f"must return a scalar, got shape {np.shape(f0)}")
-        if not np.isfinite(float(np.asarray(f0).reshape(()))):
+        # Values at x0: a user function that raises propagates as is; a value of the wrong kind
+        # (shape, complex, not numeric) is a ProblemError naming the function.
+        f0 = _checked_value(self.objective(x0), "objective")
+        if f0.size != 1 or f0.ndim > 1:
+            raise ProblemError("objective", f"must return a scalar, got shape {f0.shape}")
+        if not np.isfinite(f0.reshape(())):
             raise ProblemError("objective", "is not finite at x0")
-        n_eq = _constraint_size(self.eq, x0, "eq")
-        n_ineq = _constraint_size(self.ineq, x0, "ineq")
-        set_("n_eq", n_eq)
-        set_("n_ineq", n_ineq)
+        set_("n_eq", _constraint_size(self.eq, x0, "eq"))
+        set_("n_ineq", _constraint_size(self.ineq, x0, "ineq"))
+        n_eq, n_ineq = self.n_eq, self.n_ineq
 
         source = self._choose_derivatives(x0)
         set_("derivative_source", source)
         set_("_jax", diff.JaxDerivatives(self.objective, self.eq, self.ineq) if source == "jax" else None)
         ev = self.evaluator()
-        _check_shape(ev.gradient(x0), (n,), "gradient")
+        user_or = lambda name, oracle: getattr(self, name) or oracle  # noqa: E731 - the raw user value if any
+        _check_derivative(lambda: user_or("gradient", ev.gradient)(x0), (n,), "gradient")
         if n_eq:
-            _check_shape(ev.eq_jacobian(x0), (n_eq, n), "eq_jacobian")
+            _check_derivative(lambda: user_or("eq_jacobian", ev.eq_jacobian)(x0), (n_eq, n), "eq_jacobian")
         if n_ineq:
-            _check_shape(ev.ineq_jacobian(x0), (n_ineq, n), "ineq_jacobian")
+            _check_derivative(lambda: user_or("ineq_jacobian", ev.ineq_jacobian)(x0), (n_ineq, n), "ineq_jacobian")
         if self.hessian is not None:
-            _check_shape(_call(self.hessian, x0, "hessian"), (n, n), "hessian")
+            _check_derivative(lambda: self.hessian(x0), (n, n), "hessian")
+        if self.hessp is not None:
+            _check_derivative(lambda: self.hessp(x0, np.ones(n)), (n,), "hessp")
         if self.lagrangian_hessian is not None:
-            _check_shape(self.lagrangian_hessian(x0, np.zeros(n_eq), np.zeros(n_ineq)), (n, n),
-                         "lagrangian_hessian")
+            _check_derivative(lambda: self.lagrangian_hessian(x0, np.zeros(n_eq), np.zeros(n_ineq)), (n, n),
+                              "lagrangian_hessian")
 
     # -- derivative plumbing -------------------------------------------------
     def _choose_derivatives(self, x0) -> str:
@@ -287,17 +302,28 @@ class NLPEvaluator:
         return {"nfev": self.nfev, "ngev": self.ngev, "nhev": self.nhev}
 
 
-def _call(fun, x, field_name):
+def _reject_complex(value, field_name):
+    """Complex input is an error naming the field (NumPy would only warn and drop the imaginary part)."""
+    data = value.data if is_sparse(value) else value
+    listed = not isinstance(data, np.ndarray) and np.ndim(data) > 0  # a list may mix complex and real entries
+    if np.iscomplexobj(data) or isinstance(data, complex) or (listed and any(
+            isinstance(v, complex) for v in np.ravel(np.asarray(data, dtype=object)))):
+        raise ProblemError(field_name, "has complex values; mathopt solves real problems")
+
+
+def _checked_value(value, field_name) -> np.ndarray:
+    """``value`` (what a user function returned at x0) as a float array, or a ProblemError naming it."""
+    _reject_complex(value, field_name)
     try:
-        return fun(x)
-    except Exception as exc:  # noqa: BLE001 - report which callable failed, with its error
-        raise ProblemError(field_name, f"raised {type(exc).__name__} at x0: {exc}") from exc
+        return np.asarray(value, dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise ProblemError(field_name, f"must return numbers, got {type(value).__name__} ({exc})") from None
 
 
 def _constraint_size(fun, x0, field_name) -> int:
     if fun is None:
         return 0
-    value = np.asarray(_call(fun, x0, field_name), dtype=float)
+    value = _checked_value(fun(x0), field_name)
     if value.ndim > 1:
         raise ProblemError(field_name, f"must return a 1-D array, got shape {value.shape}")
     if not np.all(np.isfinite(value)):
@@ -305,7 +331,16 @@ def _constraint_size(fun, x0, field_name) -> int:
     return int(value.size)
 
 
-def _check_shape(value, shape, field_name):
+def _check_derivative(evaluate, shape, field_name):
+    """Evaluate a derivative at x0 and check its kind and shape (user exceptions propagate unchanged)."""
+    try:
+        value = evaluate()
+    except Exception as exc:  # noqa: BLE001 - mathopt's conversion of a bad value, not the user's error
+        if is_user_error(exc):
+            raise
+        raise ProblemError(field_name, f"returned a value that is not a float array at x0 "
+                                       f"({type(exc).__name__}: {exc})") from exc
+    _reject_complex(value, field_name)
     got = value.shape if (is_sparse(value) or hasattr(value, "shape")) else np.shape(value)
     if tuple(got) != tuple(shape):
         raise ProblemError(field_name, f"must return shape {shape} at x0, got {tuple(got)}")
@@ -326,6 +361,7 @@ def _parse_bounds(bounds, n):
             value = fill
         if np.ndim(value) == 1:  # None entries mean "no bound"
             value = [fill if v is None else v for v in value]
+        _reject_complex(value, "bounds")
         try:
             arr = np.array(value, dtype=float)
         except (TypeError, ValueError):

@@ -36,15 +36,14 @@ def test_merit_gradient_matches_finite_differences(name):
     """
     problem = hs.load(name)
     n, m = problem.n, problem.n_eq
-    solver = _exact_al.ExactALNewton(linear_solver=None)
-    solver.ev = problem.evaluator()
+    solver, ev = _exact_al.ExactALNewton, problem.evaluator()
     rng = np.random.default_rng(3)
     x, lam, mu, nu = problem.x0 + 0.3 * rng.standard_normal(n), rng.standard_normal(m), 2.5, 0.7
-    point = solver._evaluate(x, lam)
-    gx, gl = _exact_al.merit_gradient(point, solver._hessian(point), mu, nu)
+    point = solver._evaluate(ev, x, lam)
+    gx, gl = _exact_al.merit_gradient(point, solver._hessian(ev, point), mu, nu)
 
     def merit(z):
-        return _exact_al.merit_value(solver._evaluate(z[:n], z[n:]), mu, nu)
+        return _exact_al.merit_value(solver._evaluate(ev, z[:n], z[n:]), mu, nu)
 
     z, h = np.concatenate([x, lam]), 1e-6
     fd = np.array([(merit(z + h * e) - merit(z - h * e)) / (2 * h) for e in np.eye(n + m)])
@@ -91,3 +90,74 @@ def test_sparse_jacobian_and_hessian_give_the_dense_answer():
     result = mathopt.solve(problem, method=METHOD)
     assert result.status is Status.CONVERGED
     np.testing.assert_allclose(result.x, x_star, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["al-newton", "al-sketch"])
+def test_zero_jacobian_start_is_not_called_infeasible(method):
+    """x0 is a stationary point of ||c||^2 (J(x0) = 0) but a maximizer of it: no INFEASIBLE claim."""
+    result = mathopt.solve(P.circle_from_its_centre(), method=method, seed=0)
+    assert result.status is Status.CONVERGED, result.message
+    np.testing.assert_allclose(result.x, P.CIRCLE_SOLUTION, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["al-newton", "al-sketch"])
+def test_rank_deficient_start_of_a_feasible_problem_is_not_called_infeasible(method):
+    result = mathopt.solve(P.rank_deficient(), method=method, seed=0)
+    assert result.status is not Status.INFEASIBLE
+    assert result.success, result.message
+
+
+def test_inconsistent_constraints_infeasible_with_its_certificate():
+    result = mathopt.solve(P.contradictory(), method=METHOD)
+    assert result.status is Status.INFEASIBLE and "locally infeasible" in result.message
+    assert result.residuals["infeasibility_stationarity"] <= 1e-8 * result.residuals["feasibility"]
+    assert result.residuals["feasibility"] == pytest.approx(0.5)
+    assert result.x[0] == pytest.approx(1.5)
+
+
+def test_nan_jacobian_mid_run_gives_nonfinite_not_a_valueerror():
+    """A NaN Jacobian must not reach scipy.linalg.ldl (ValueError): the line search backs off from it,
+    else NONFINITE with the last finite iterate."""
+    from tests.faults import Countdown
+
+    problem = mathopt.NLP(lambda x: float(x @ x), [2.0, 1.0], gradient=lambda x: 2 * x,
+                          eq=lambda x: np.array([x[0] * x[1] - 1.0]),
+                          eq_jacobian=Countdown(lambda x: np.array([[x[1], x[0]]]), 3, "nan"))
+    result = mathopt.solve(problem, method=METHOD)
+    assert result.status is Status.NONFINITE
+    assert np.all(np.isfinite(result.x))
+
+
+def test_penalty_options_use_the_vocabulary():
+    """``penalty`` is mu_0, ``penalty_growth`` the factor of mu (rho^2 in the paper): the default is the paper's."""
+    a = mathopt.solve(hs.load("BT8"), method=METHOD)
+    b = mathopt.solve(hs.load("BT8"), method=METHOD, penalty=1.0, penalty_growth=1.5 ** 2)
+    np.testing.assert_array_equal(a.x, b.x)
+    assert a.extra["penalty"] >= 1.0 and "inner_iterations" in a.extra
+    with pytest.raises(mathopt.OptionError, match="valid options"):
+        mathopt.solve(hs.load("BT8"), method=METHOD, mu=2.0)
+
+
+def _log_barrier_problem(outside):
+    """min -log x0 + x0 + x1^2 s.t. x0 = x1 (solution (1/2, 1/2)); NaN for x0 <= 0, where the first
+    Newton step from (4, 4) lands. ``outside`` counts the evaluations there."""
+    def objective(x):
+        outside.append(x[0] <= 0)
+        with np.errstate(invalid="ignore"):
+            return float(-np.log(x[0]) + x[0] + x[1] ** 2)
+
+    return mathopt.NLP(objective, [4.0, 4.0],
+                       gradient=lambda x: np.array([1 - 1 / x[0], 2 * x[1]]) if x[0] > 0 else np.full(2, np.nan),
+                       eq=lambda x: np.array([x[0] - x[1]]), eq_jacobian=lambda x: np.array([[1.0, -1.0]]),
+                       lagrangian_hessian=lambda x, y, z: (np.diag([1 / x[0] ** 2, 2.0]) if x[0] > 0
+                                                           else np.full((2, 2), np.nan)))
+
+
+@pytest.mark.parametrize("method", ["al-newton", "al-sketch"])
+def test_line_search_backs_off_from_nan(method):
+    """Issue 18: a trial point with NaN values is a rejected step (as in Ipopt), not the end of the run."""
+    outside = []
+    result = mathopt.solve(_log_barrier_problem(outside), method=method, seed=0)
+    assert any(outside), "the test must meet a NaN"
+    assert result.status is Status.CONVERGED, result.message
+    np.testing.assert_allclose(result.x, [0.5, 0.5], atol=1e-7)

@@ -46,16 +46,16 @@ def test_same_seed_same_iterates_different_seed_runs_too():
     b = mathopt.solve(problem, method=METHOD, seed=11)
     c = mathopt.solve(problem, method=METHOD, seed=12)
     np.testing.assert_array_equal(a.x, b.x)
-    assert a.extra["inner_steps"] == b.extra["inner_steps"]
+    assert a.extra["inner_iterations"] == b.extra["inner_iterations"]
     assert c.success
 
 
 def test_inconsistent_constraints_give_documented_failure():
     # the pure method: the KKT systems are inconsistent, the sketch never meets its accuracy condition
-    pure = mathopt.solve(P.inconsistent(), method=METHOD, seed=0, max_inner=20000)
+    pure = mathopt.solve(P.inconsistent(), method=METHOD, seed=0, inner_max_iter=20000)
     assert pure.status in (Status.INFEASIBLE, Status.NUMERICAL_ERROR) and not pure.success
     assert "inconsistent" in pure.message
-    result = mathopt.solve(P.inconsistent(), method=METHOD, seed=0, max_inner=20000, exact_fallback=True)
+    result = mathopt.solve(P.inconsistent(), method=METHOD, seed=0, inner_max_iter=20000, exact_fallback=True)
     assert result.status is Status.INFEASIBLE  # the stalled sketch falls back on an exact solve
     assert result.message and not result.success
 
@@ -71,7 +71,7 @@ def test_nan_from_objective_gives_nonfinite():
 def test_unbounded_objective_is_not_reported_solved():
     """Zero Hessian: shifted KKT systems; the recycled directions carry the iterates to the divergence test."""
     for options in ({}, {"exact_fallback": True}):
-        result = mathopt.solve(P.unbounded(), method=METHOD, seed=0, max_iter=100, max_inner=20000, **options)
+        result = mathopt.solve(P.unbounded(), method=METHOD, seed=0, max_iter=100, inner_max_iter=20000, **options)
         assert result.status is Status.UNBOUNDED
         assert result.x[0] > 1e6  # it does move towards +inf
 
@@ -95,13 +95,15 @@ def test_pure_sketching_solves_without_exact_fallback(name):
     # HS46 and HS49 have degenerate solutions (singular reduced Hessian): solved thanks to ``recycle``
     result = P.assert_solves_hs(METHOD, name, seed=0, max_time=30)
     assert result.extra["exact_fallbacks"] == 0
-    assert result.extra["inaccurate_steps"] <= 0.1 * result.nit
+    # A sketch whose residual stops decreasing ends early (``_hopeless``); its direction is used when it
+    # passes the descent test (HS46: 8 of 27 iterations, 26k sketch steps instead of 4.3M).
+    assert result.extra["inaccurate_steps"] <= 0.35 * result.nit
 
 
 def test_plain_kaczmarz_stalls_at_a_degenerate_solution_where_recycling_does_not():
     # Without the recycled subspace the KKT system near HS49's solution needs ~1e9 Kaczmarz steps per digit
-    plain = mathopt.solve(hs.load("HS49"), method=METHOD, seed=0, recycle=0, max_inner=20_000, max_iter=40)
-    recycled = mathopt.solve(hs.load("HS49"), method=METHOD, seed=0, recycle=3, max_inner=20_000, max_iter=40)
+    plain = mathopt.solve(hs.load("HS49"), method=METHOD, seed=0, recycle=0, inner_max_iter=20_000, max_iter=40)
+    recycled = mathopt.solve(hs.load("HS49"), method=METHOD, seed=0, recycle=3, inner_max_iter=20_000, max_iter=40)
     assert not plain.success and plain.extra["inaccurate_steps"] > 0
     assert recycled.success and recycled.extra["inaccurate_steps"] == 0
 
@@ -115,17 +117,31 @@ def test_recycled_subspace_removes_a_slow_direction_from_one_solve():
     rhs = Q[:, -1] * 1e-6 + 1e-3 * Q[:, 0]
     exact = np.linalg.solve(K, rhs)
     tol = 1e-6 * np.linalg.norm(rhs)
-    solver = SketchKKTSolver(ALSketchOptions(max_inner=50_000, equilibrate=False))
+    solver = SketchKKTSolver(ALSketchOptions(inner_max_iter=50_000, equilibrate=False))
     cold = solver.solve(K, rhs, tol, seed=0)
     assert cold.residual > tol  # Kaczmarz alone: ~1e12 steps per digit along Q[:, -1]
-    solver.recent = [exact + 0.1 * rng.normal(size=12) * 1e-3]  # an earlier, nearby direction
-    warm = solver.solve(K, rhs, tol, seed=0)
+    warm = solver.solve(K, rhs, tol, seed=0, memory=[exact + 0.1 * rng.normal(size=12) * 1e-3])  # a nearby direction
     assert warm.residual <= tol
     assert np.linalg.norm(warm.direction - exact) <= tol / 1e-6  # ||K^-1|| = 1e6
 
 
 def test_stalled_sketch_falls_back_on_an_exact_solve_and_counts_it():
     # Without recycling, HS46's KKT matrix is nearly singular near its degenerate solution: Kaczmarz stalls
-    result = P.assert_solves_hs(METHOD, "HS46", seed=0, max_inner=20_000, recycle=0, exact_fallback=True)
+    result = P.assert_solves_hs(METHOD, "HS46", seed=0, inner_max_iter=20_000, recycle=0, exact_fallback=True)
     assert result.extra["exact_fallbacks"] > 0
     assert result.extra["exact_fallbacks"] < result.nit
+
+
+def test_contradictory_constraints_stop_without_max_time():
+    """x0 = 1 and x0 = 2 (issue 12): the sketch of an inconsistent KKT system stalls; the run stops
+    on its own (it used to run to max_time) and never reports success."""
+    result = mathopt.solve(P.contradictory(), method=METHOD, seed=0, max_time=60)
+    assert result.status in (Status.INFEASIBLE, Status.NUMERICAL_ERROR), result.message
+    assert result.wall_time < 30 and np.all(np.isfinite(result.x))
+
+
+def test_inner_options_use_the_vocabulary():
+    result = mathopt.solve(P.random_equality_qp(seed=4)[0], method=METHOD, seed=1, inner_max_iter=50_000)
+    assert result.success and result.extra["inner_iterations"] > 0
+    with pytest.raises(mathopt.OptionError, match="valid options"):
+        mathopt.solve(P.random_equality_qp(seed=4)[0], method=METHOD, max_inner=10)

@@ -16,7 +16,8 @@ def test_reaches_known_optimum(name):
     assert result.status is Status.CONVERGED, result.message
     assert abs(result.fun - problem.known_optimum) <= 1e-6 * max(1.0, abs(problem.known_optimum))
     assert result.residuals["stationarity"] <= 1e-6 and result.residuals["feasibility"] <= 1e-8
-    assert "ipopt_multipliers" in result.extra and result.extra["ipopt_status"] == 0
+    # 0: Solve_Succeeded; 5: User_Requested_Stop, mathopt's KKT test met first (as for every NLP solver)
+    assert "ipopt_multipliers" in result.extra and result.extra["ipopt_status"] in (0, 5)
 
 
 def test_ipopt_multipliers_agree_with_least_squares_estimate():

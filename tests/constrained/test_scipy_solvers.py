@@ -61,5 +61,55 @@ def test_infeasible_constraints_reported():
 def test_history_records_each_iteration():
     result = mathopt.solve(hs.load("HS6"), method="scipy-slsqp", history=True)
     hist = result.history
-    assert len(hist["fun"]) == result.nit
+    np.testing.assert_array_equal(hist["nit"], np.arange(result.nit + 1))  # iterate 0 included
+    assert hist["fun"][0] == pytest.approx(hs.load("HS6").objective(hs.load("HS6").x0))
     assert hist["stationarity"][-1] <= 1e-6
+
+
+def _unbounded_on_a_plane():
+    return mathopt.NLP(lambda x: -x[0], [0.0, 0.0, 0.0], gradient=lambda x: np.array([-1.0, 0.0, 0.0]),
+                       eq=lambda x: np.array([x[1] - x[2]]), eq_jacobian=lambda x: np.array([[0.0, 1.0, -1.0]]),
+                       lagrangian_hessian=lambda x, y, z: np.zeros((3, 3)))
+
+
+@pytest.mark.parametrize("method", ["scipy-slsqp", "scipy-trust-constr"])
+def test_unbounded_problem_gives_a_status_and_a_finite_iterate(method):
+    """Issue 12: SLSQP returned NaN iterates, trust-constr raised ValueError (negative curvature)."""
+    result = mathopt.solve(_unbounded_on_a_plane(), method=method)
+    assert result.status in (Status.UNBOUNDED, Status.NONFINITE, Status.NUMERICAL_ERROR), result.message
+    assert not result.success and np.all(np.isfinite(result.x)) and np.isfinite(result.fun)
+    if result.status is Status.UNBOUNDED:
+        assert result.x[0] > 1e6
+
+
+@pytest.mark.parametrize("method", ["scipy-slsqp", "scipy-trust-constr"])
+def test_nan_mid_run_gives_nonfinite_with_the_last_finite_iterate(method):
+    from . import problems as P
+
+    result = mathopt.solve(P.nan_objective(), method=method, history=True)
+    assert result.status is Status.NONFINITE
+    assert np.all(np.isfinite(result.x)) and np.isfinite(result.fun)
+    assert len(result.history["fun"]) == result.nit + 1 and np.all(np.isfinite(result.history["fun"]))
+
+
+@pytest.mark.parametrize("method", ["scipy-slsqp", "scipy-trust-constr"])
+def test_contradictory_constraints_give_a_finite_iterate_and_no_success(method):
+    from . import problems as P
+
+    result = mathopt.solve(P.contradictory(), method=method)
+    assert not result.success and np.all(np.isfinite(result.x))
+    assert result.status in (Status.INFEASIBLE, Status.NUMERICAL_ERROR, Status.CONVERGED_INACCURATE), result.message
+
+
+@pytest.mark.parametrize("method", ["scipy-slsqp", "scipy-trust-constr", "ipopt"])
+def test_nan_jacobian_mid_run_gives_nonfinite(method):
+    if method == "ipopt":
+        pytest.importorskip("cyipopt")
+    from tests.faults import Countdown
+
+    problem = mathopt.NLP(lambda x: float(x @ x), [2.0, 1.0], gradient=lambda x: 2 * x,
+                          eq=lambda x: np.array([x[0] * x[1] - 1.0]),
+                          eq_jacobian=Countdown(lambda x: np.array([[x[1], x[0]]]), 2, "nan"))
+    result = mathopt.solve(problem, method=method)
+    assert result.status is Status.NONFINITE, result.message  # not a ValueError from the least-squares multipliers
+    assert np.all(np.isfinite(result.x))

@@ -45,8 +45,57 @@ def test_objective_must_be_scalar_finite_and_callable():
         NLP(lambda x: np.log(x[0] - 5.0), [1.0], derivatives="finite-difference")
     with pytest.raises(ProblemError, match="objective.*callable"):
         NLP(3.0, [1.0])
-    with pytest.raises(ProblemError, match="objective.*raised ZeroDivisionError"):
+    with pytest.raises(ZeroDivisionError):  # the user's own exception propagates unchanged
         NLP(lambda x: 1 / 0, [1.0])
+
+
+class _UserError(RuntimeError):
+    pass
+
+
+def _raise(*args):
+    raise _UserError("raised by the user")
+
+
+@pytest.mark.parametrize("kwargs, field", [
+    (dict(x0=[1.0 + 1j, 2.0]), "x0"),
+    (dict(x0=np.array([1.0, 2.0], dtype=complex)), "x0"),
+    (dict(x0=[]), "x0"),
+    (dict(x0=[1.0, 2.0], bounds=([0.0, 1j], 3.0)), "bounds"),
+    (dict(x0=[1.0, 2.0], gradient=lambda x: 2.0 * x + 0j), "gradient"),
+    (dict(x0=[1.0, 2.0], gradient=lambda x: "abc"), "gradient"),
+    (dict(x0=[1.0, 2.0], eq=lambda x: x[:1] + 1j), "eq"),
+    (dict(x0=[1.0, 2.0], eq=lambda x: x[:1], eq_jacobian=lambda x: np.ones((1, 2), dtype=complex)), "eq_jacobian"),
+    (dict(x0=[1.0, 2.0], hessian=lambda x: np.ones(2)), "hessian"),
+    (dict(x0=[1.0, 2.0], hessp=lambda x, v: np.ones(3)), "hessp"),
+    (dict(x0=[1.0, 2.0], lagrangian_hessian=lambda x, y, z: np.eye(2) * 1j), "lagrangian_hessian"),
+])
+def test_complex_empty_and_wrong_kind_values_name_the_field(kwargs, field):
+    with pytest.raises(ProblemError) as info:
+        NLP(quad, **kwargs)
+    assert info.value.field == field
+
+
+def test_complex_objective_rejected():
+    with pytest.raises(ProblemError, match="objective.*complex"):
+        NLP(lambda x: complex(x @ x), [1.0, 2.0], gradient=lambda x: 2 * x)
+
+
+@pytest.mark.parametrize("name", ["gradient", "eq_jacobian", "hessian", "lagrangian_hessian"])
+def test_user_exception_in_a_derivative_at_x0_propagates(name):
+    kwargs = {"eq": lambda x: x[:1], name: _raise}
+    with pytest.raises(_UserError):
+        NLP(quad, [1.0, 2.0], **kwargs)
+
+
+def test_user_functions_are_wrapped():
+    """An exception raised by a user function during a solve is marked as the user's (it propagates)."""
+    from mathopt.core.user import is_user_error
+
+    p = NLP(lambda x: 1.0 / float(x[0]), [1.0], gradient=lambda x: -x / x[0] ** 3)
+    with pytest.raises(ZeroDivisionError) as info:
+        p.evaluator().fun(np.array([0.0]))
+    assert is_user_error(info.value)
 
 
 def test_jax_requested_for_untraceable_function():
