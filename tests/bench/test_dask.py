@@ -85,7 +85,10 @@ def test_solve_many_threads_in_order_and_exceptions():
         # min (x0-c)^2 + (x1+c)^2 s.t. x0 + x1 = 1: x0 = c + 1/2, x1 = 1/2 - c
         np.testing.assert_allclose(result.x, [c + 0.5, 0.5 - c], atol=1e-5)
         assert result.success
-    failing = mathopt.NLP(lambda x: float(x @ x) / 0.0, x0=[1.0, 1.0])
+    def fails_away_from_x0(x):  # NLP evaluates the objective at x0 to validate it
+        return float(x @ x) / (1.0 if np.array_equal(x, [1.0, 1.0]) else 0.0)
+
+    failing = mathopt.NLP(fails_away_from_x0, x0=[1.0, 1.0], gradient=lambda x: 2.0 * x)
     with pytest.raises(ZeroDivisionError):
         mathopt.solve_many([problems[0], failing], "scipy-slsqp")
     mixed = mathopt.solve_many([problems[0], failing], "scipy-slsqp", return_exceptions=True)
