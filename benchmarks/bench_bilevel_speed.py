@@ -4,24 +4,30 @@ Problem (y in R^dim_y, x in R^dim_y, n = 200 samples, A of shape n x dim_y):
 
     F(x, y) = 1/(2n) ||A y - b||^2,   f(x, y) = 1/(2n) ||A y - b||^2 + 1/2 sum_i exp(x_i) y_i^2,
 
-solved by ``implicit`` (10 inner gradient steps, 10 CG steps per outer step).
-Measured, interleaved in ``--rounds`` rounds (the machine is shared: the
-minimum and the median over rounds are reported):
+solved by ``implicit`` (10 inner gradient steps, 10 CG steps per outer step;
+``lower_gap_tol = step_tol = 0`` so that every mode runs exactly the same number of
+iterations). Measured, interleaved in ``--rounds`` rounds (the machine is shared:
+the minimum and the median over rounds are reported):
 
-* ``compiled``: ``mathopt.solve`` without callback -- the whole run is one
-  ``lax.while_loop`` under ``jit`` (time / iterations, per-call overhead included);
-* ``compiled + history``: the same with ``history=True`` (history arrays written
-  inside the loop);
-* ``python loop``: ``mathopt.solve`` with a callback -- a Python loop over the
-  jitted step (one dispatch and one host transfer of x, y per iteration);
+* ``compiled``: ``mathopt.solve`` without callback -- the driver asks the solver's
+  ``advance`` for the whole budget, one jitted ``lax.while_loop`` (time / iterations,
+  per-call overhead included);
+* ``compiled + history``: the same with ``history=True`` (history rows written
+  inside the loop; a separate compilation, record capacity 64);
+* ``python loop``: ``mathopt.solve`` with a callback -- the driver calls
+  ``advance(state, i, 1, ...)`` once per iteration (one jitted call and one host copy of
+  x, y and the residuals per iteration) and the callback;
+* ``mathopt advance(k=1)``: ``BilevelSolver(method).advance(state, i, 1, False)`` in a
+  bare Python loop (the same calls without the driver's bookkeeping);
 * ``jaxopt``: one outer step of jaxopt's implicit differentiation (GradientDescent
   with ``implicit_diff=True``, the same 10 inner steps and 10 CG steps), jitted,
-  in a Python loop -- no residuals computed;
-* ``mathopt step``: mathopt's jitted step alone in the same Python loop (the
-  step includes the residual evaluation F, f, lower gap that jaxopt does not do);
-* ``eager``: the Python loop under ``jax.disable_jit()`` (op-by-op), ``--eager-iterations``.
+  in a bare Python loop -- no residuals computed, no host copy;
+* ``eager``: the callback loop under ``jax.disable_jit()`` (op-by-op), ``--eager-iterations``.
 
-Compilation time (first call minus a steady-state call) is reported separately.
+Compilation time (first call minus a steady-state call) is reported separately. The
+compiled run is keyed on structure only, so modes that reuse an earlier mode's
+compilation (the callback path and the bare loop reuse the history-free loop) show
+only their first-call overhead there.
 A second table repeats the compiled-vs-Python-loop comparison on the 2-D
 quadratic toy, where per-iteration dispatch, not arithmetic, dominates.
 
@@ -46,7 +52,9 @@ import jax.numpy as jnp  # noqa: E402
 import mathopt  # noqa: E402
 from mathopt.core.jax_utils import enable_x64  # noqa: E402
 
-OPTIONS = dict(step_size=0.1, inner_steps=10, inner_step_size=0.5, linear_steps=10)
+#: Every mode runs exactly max_iter iterations (no stopping test can end a run early).
+NO_STOP = dict(lower_gap_tol=0.0, step_tol=0.0)
+OPTIONS = dict(step_size=0.1, inner_steps=10, inner_step_size=0.5, linear_steps=10, **NO_STOP)
 
 
 def upper_ls(x, y, d):
@@ -64,32 +72,30 @@ def least_squares_problem(dim_y, n=200, seed=0):
                                   name=f"least-squares({dim_y})")
 
 
-def _timed(fn):
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def _advance_loop(problem, options, iterations):
+    """mathopt's solver on its own, driven one iteration at a time in a bare Python loop.
 
-
-def _mathopt_step_loop(problem, iterations):
-    """mathopt's jitted step (engine internals) in a bare Python loop, like the jaxopt loop."""
-    from mathopt.bilevel import _engine
-    from mathopt.bilevel.implicit import _METHOD
+    ``BilevelSolver(method).advance(state, i, 1, False)`` is what the driver calls per
+    iteration when a callback is given (one jitted call, one device-to-host copy of the
+    report x, y, residuals), without the driver's bookkeeping and the callback itself.
+    """
+    from mathopt.bilevel._engine import BilevelSolver
     from mathopt.core.options import build_options
     from mathopt.core.registry import get_solver
 
-    opts = build_options(get_solver("implicit").options, "implicit", dict(OPTIONS))
-    with enable_x64():
-        init, step, _ = _engine._compiled(_METHOD, problem, opts)
-        args = _engine._args(problem)
-        state0, _ = init(*args, jax.random.PRNGKey(0))
+    spec = get_solver("implicit")
+    opts = build_options(spec.options, "implicit", dict(options, seed=0, max_iter=iterations))
+    solver = BilevelSolver(spec.extra["method"])
+    start = []  # the initial state, made on the first run (its compilation counted there)
 
-        def run():
-            with enable_x64():
-                state = jax.tree_util.tree_map(jnp.copy, state0)  # the step donates its input
-                for _ in range(iterations):
-                    state, _ = step(state, *args[2:])
-                jax.block_until_ready(state)
-        return run
+    def run():
+        if not start:
+            start.append(solver.init(problem, opts))
+        state = start[0]  # immutable JAX arrays: every run starts from the same state
+        for i in range(iterations):
+            state = solver.advance(state, i, 1, False).state
+        jax.block_until_ready(state.device)
+    return run
 
 
 def _jaxopt_step_loop(problem, iterations):
@@ -123,36 +129,46 @@ def _jaxopt_step_loop(problem, iterations):
         return run
 
 
-def large(dim, iterations, rounds, eager_iterations):
-    problem = least_squares_problem(dim)
-    solve = lambda **kw: mathopt.solve(problem, "implicit", **OPTIONS, **kw)  # noqa: E731
-    modes = {
-        "compiled (lax.while_loop, one jit)": lambda: solve(max_iter=iterations),
-        "compiled + history=True": lambda: solve(max_iter=iterations, history=True),
-        "Python loop over jitted step (callback)": lambda: solve(max_iter=iterations, callback=lambda info: None),
-        "mathopt jitted step, bare Python loop": None,
-        "jaxopt implicit diff, jitted step, bare Python loop": None,
-    }
-    compile_s = {}
-    for name, fn in list(modes.items())[:3]:
-        first = _timed(fn)
-        compile_s[name] = first - _timed(fn)
-    t0 = time.perf_counter()
-    modes["mathopt jitted step, bare Python loop"] = _mathopt_step_loop(problem, iterations)
-    modes["mathopt jitted step, bare Python loop"]()
-    compile_s["mathopt jitted step, bare Python loop"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    modes["jaxopt implicit diff, jitted step, bare Python loop"] = _jaxopt_step_loop(problem, iterations)
-    modes["jaxopt implicit diff, jitted step, bare Python loop"]()
-    compile_s["jaxopt implicit diff, jitted step, bare Python loop"] = time.perf_counter() - t0
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def _measure(modes, iterations, rounds):
+    """Rows (name, min, median, compile): compile time first, then the modes alternating in each round."""
+    compile_s = {name: _timed(fn) - _timed(fn) for name, fn in modes.items()}
     times = {name: [] for name in modes}
     for _ in range(rounds):
         for name, fn in modes.items():
             times[name].append(_timed(fn) / iterations)
-    rows = [(name, min(v), statistics.median(v), compile_s.get(name)) for name, v in times.items()]
+    return [(name, min(v), statistics.median(v), compile_s[name]) for name, v in times.items()]
+
+
+def _modes(problem, options, iterations):
+    solve = lambda **kw: mathopt.solve(problem, "implicit", max_iter=iterations, **options, **kw)  # noqa: E731
+    return {"compiled (lax.while_loop, one jit)": lambda: solve(),
+            "compiled + history=True": lambda: solve(history=True),
+            "Python loop over jitted advance(k=1) (callback)": lambda: solve(callback=lambda info: None),
+            "mathopt advance(k=1), bare Python loop": _advance_loop(problem, options, iterations)}
+
+
+def _check_iterations(problem, options, iterations):
+    result = mathopt.solve(problem, "implicit", max_iter=iterations, **options)
+    if result.nit != iterations or result.status is not mathopt.Status.MAX_ITER:
+        raise RuntimeError(f"expected {iterations} iterations and MAX_ITER, got {result.nit}, {result.status}")
+
+
+def large(dim, iterations, rounds, eager_iterations):
+    problem = least_squares_problem(dim)
+    modes = _modes(problem, OPTIONS, iterations)
+    modes["jaxopt implicit diff, jitted step, bare Python loop"] = _jaxopt_step_loop(problem, iterations)
+    rows = _measure(modes, iterations, rounds)
+    _check_iterations(problem, OPTIONS, iterations)  # after _measure: it would compile first
     if eager_iterations:
         with jax.disable_jit():
-            eager = _timed(lambda: solve(max_iter=eager_iterations, callback=lambda info: None)) / eager_iterations
+            eager = _timed(lambda: mathopt.solve(problem, "implicit", max_iter=eager_iterations,
+                                                 callback=lambda info: None, **OPTIONS)) / eager_iterations
         rows.append(("eager (jax.disable_jit, callback loop)", eager, eager, None))
     return rows
 
@@ -161,17 +177,9 @@ def small(iterations, rounds):
     from mathopt.problems.bilevel import quadratic_toy
 
     problem = quadratic_toy(2)
-    opts = dict(max_iter=iterations, lower_gap_tol=0.0, step_tol=0.0)
-    modes = {"compiled (lax.while_loop, one jit)": lambda: mathopt.solve(problem, "implicit", **opts),
-             "Python loop over jitted step (callback)":
-                 lambda: mathopt.solve(problem, "implicit", callback=lambda info: None, **opts)}
-    for fn in modes.values():
-        fn()
-    times = {name: [] for name in modes}
-    for _ in range(rounds):
-        for name, fn in modes.items():
-            times[name].append(_timed(fn) / iterations)
-    return [(name, min(v), statistics.median(v), None) for name, v in times.items()]
+    rows = _measure(_modes(problem, NO_STOP, iterations), iterations, rounds)
+    _check_iterations(problem, NO_STOP, iterations)  # after _measure: it would compile first
+    return rows
 
 
 def table(rows):
