@@ -296,7 +296,7 @@ class BilevelSolver(IterativeSolver):
             k = min(k, capacity)
         with enable_x64():
             device, report, history = run.compiled.advance(run.device, *run.args, run.params,
-                                                           jnp.asarray(k, dtype=jnp.int32), capacity)
+                                                           np.int32(k), capacity)
             report = np.asarray(report, dtype=float)
             records = None if history is None else {name: np.asarray(v) for name, v in history.items()}
         done, code = int(report[-2]), int(report[-1])

@@ -135,30 +135,45 @@ class IterativeSolver:
 
 
 class HistoryRecorder:
-    """Per-iteration records of ``fun`` and every residual, as arrays at the end."""
+    """Per-iteration records of ``fun`` and every residual, kept as columns, as arrays at the end."""
 
     def __init__(self):
-        self._rows: list[dict[str, float]] = []
+        self._columns: dict[str, list[float]] = {}
+        self._rows = 0
+
+    def _extend(self, name: str, values) -> None:
+        column = self._columns.get(name)
+        if column is None:
+            column = self._columns[name] = [math.nan] * self._rows  # a key first seen now: NaN before
+        column.extend(values)
+
+    def _close_rows(self, count: int) -> None:
+        self._rows += count
+        for column in self._columns.values():
+            if len(column) < self._rows:  # a key missing from these rows: NaN there
+                column.extend([math.nan] * (self._rows - len(column)))
 
     def append(self, info: IterationInfo) -> None:
-        row = {"nit": float(info.nit), "fun": info.fun, "time": info.elapsed}
-        row.update(info.residuals)
-        self._rows.append(row)
+        self._extend("nit", (float(info.nit),))
+        self._extend("fun", (float(info.fun),))
+        self._extend("time", (float(info.elapsed),))
+        for name, value in info.residuals.items():
+            self._extend(name, (float(value),))
+        self._close_rows(1)
 
     def append_records(self, records: Mapping[str, np.ndarray], first_nit: int, count: int, elapsed: float) -> None:
         """Rows for iterates ``first_nit, ..., first_nit + count - 1`` from a compiled loop's records."""
-        columns = {k: np.asarray(v, dtype=float)[:count] for k, v in records.items()}
-        for i in range(count):
-            row = {"nit": float(first_nit + i), "time": elapsed}
-            row.update({k: float(v[i]) for k, v in columns.items()})
-            self._rows.append(row)
+        self._extend("nit", np.arange(first_nit, first_nit + count, dtype=float).tolist())
+        self._extend("time", [elapsed] * count)
+        for name, values in records.items():
+            self._extend(name, np.asarray(values, dtype=float)[:count].tolist())
+        self._close_rows(count)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._rows
 
     def arrays(self) -> dict[str, np.ndarray]:
-        keys = list(dict.fromkeys(k for row in self._rows for k in row))
-        return {k: np.array([row.get(k, np.nan) for row in self._rows]) for k in keys}
+        return {name: np.array(column, dtype=float) for name, column in self._columns.items()}
 
 
 class Progress:
