@@ -81,3 +81,23 @@ def test_sparse_ot_plan_gradient_matches_finite_differences():
                 fd[i, j] = (loss(cost + e) - loss(cost - e)) / (2 * eps)
     np.testing.assert_allclose(grad, fd, atol=1e-4)
     assert np.abs(fd).max() > 1e-2  # the test is not vacuous
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (20, 30), (100, 100)])
+def test_converges_with_default_options(shape):
+    rng = np.random.default_rng(sum(shape))
+    a, b = rng.random(shape[0]) + 0.1, rng.random(shape[1]) + 0.1
+    a, b = a / a.sum(), b / b.sum()
+    result = mathopt.solve(mathopt.TransportProblem(a, b, cost=rng.random(shape)), method="sparse-ot")
+    assert result.status is mathopt.Status.CONVERGED, result.message
+    plan = result.plan.toarray()
+    # stationarity is the infinity norm of the dual gradient: the largest marginal violation
+    violation = max(np.abs(plan.sum(1) - a).max(), np.abs(plan.sum(0) - b).max())
+    np.testing.assert_allclose(result.residuals["stationarity"], violation, rtol=1e-6, atol=1e-15)
+    assert result.residuals["stationarity"] <= 1e-6
+    assert np.all((plan > 0).sum(axis=0) <= 5)
+
+
+def test_registry_metadata_lists_the_default_backend_first():
+    spec = mathopt.core.registry.get_solver("sparse-ot")
+    assert spec.backends[0] == "numba" == mathopt.core.registry.get_solver("sparse-ot").options().backend
