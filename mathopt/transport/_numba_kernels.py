@@ -85,9 +85,11 @@ def sinkhorn_log_iterations(cost, a, log_a, log_b, reg, f, g, row_lse, n_iter, t
         err = sinkhorn_row_error(new_f, new_lse, a, reg)
         if not (_all_finite(new_f) and _all_finite(new_g) and _all_finite(new_lse) and math.isfinite(err)):
             return it, CODE_NONFINITE
-        f[:] = new_f
-        g[:] = new_g
-        row_lse[:] = new_lse
+        for i in range(n):  # element loops: a slice assignment costs seconds of Numba compile time
+            f[i] = new_f[i]
+            row_lse[i] = new_lse[i]
+        for j in range(m):
+            g[j] = new_g[j]
         errors[it] = err
         if err <= tol:
             return it + 1, CODE_CONVERGED
@@ -193,7 +195,8 @@ def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row,
     factors = buffers[block, 1]
     delta = eta_row - eta_col
     partial = column_sums[block]
-    partial[:] = 0.0
+    for j in range(m):
+        partial[j] = 0.0
     flushed_value = 0.0
     row_value = 0.0
     failed = 0
@@ -222,7 +225,8 @@ def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row,
                 average_row[j] += row_weight * buffer[j]
             row_value += _dot(buffer, row)
         if eta_col == 0:
-            plan_row[:] = buffer
+            for j in range(m):
+                plan_row[j] = buffer[j]
         elif eta_row == 0 or not taylor:
             for j in range(m):
                 plan_row[j] = buffer[j] * fast_exp(-eta_col * row[j])
@@ -268,6 +272,14 @@ def row_blocks(shape, parallel: bool) -> int:
     return max(1, min(numba.get_num_threads(), n))
 
 
+@njit
+def _column_total(sums, column):
+    total = 0.0
+    for block in range(sums.shape[0]):
+        total += sums[block, column]
+    return total
+
+
 @njit(parallel=True)
 def _pass_parallel(cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, taylor,
                    column_sums, sums, buffers):
@@ -277,21 +289,9 @@ def _pass_parallel(cost, a, plan, col_scale, average, flush_weight, eta_row, row
 
 
 @njit
-def _run_pass(threads, cost, a, b, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
-              taylor, column_sums, sums, buffers):
-    """One pass (see ``_pass_block``), then the pending column scaling: b / (column sums) after a column
-    step, 1 otherwise. Returns False if a row or column scaling failed (a sum not positive, or NaN).
-
-    ``threads`` is None for the serial pass: Numba prunes the threaded branch for a None argument
-    before typing, so the threaded kernel is only compiled when a threaded solve runs.
-    """
-    if threads is not None:
-        _pass_parallel(cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, taylor,
-                       column_sums, sums, buffers)
-    else:
-        for block in range(column_sums.shape[0]):
-            _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
-                        taylor, column_sums, sums, buffers)
+def _scale_columns(b, col_scale, column_sums, eta_col):
+    """The pending column scaling after a pass: b / (column sums) after a column step, 1 otherwise.
+    Returns False if a column scaling failed (a sum not positive for b_j > 0, or NaN)."""
     finite = True
     for j in range(col_scale.size):
         if eta_col > 0:
@@ -302,7 +302,7 @@ def _run_pass(threads, cost, a, b, plan, col_scale, average, flush_weight, eta_r
             finite = finite and not math.isnan(col_scale[j])
         else:
             col_scale[j] = 1.0
-    return finite and sums[:, 2].sum() == 0
+    return finite
 
 
 @njit
@@ -329,51 +329,66 @@ def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_it
     """
     sums = np.zeros((column_sums.shape[0], 3))
     done = 0
-    while done < n_iter:
+    while True:  # one pass per turn, from one call site (each call site of the pass costs compile time)
         t = t0 + done + 1
+        pending = state[1]
         eta = step_scale / math.sqrt(t)
         weight = 1.0 if uniform else eta
-        pending = state[1]
-        if t % 2 == 1:  # row step t, fused with column step t + 1 when the budget allows
-            pair = done + 2 <= n_iter
-            eta_next = step_scale / math.sqrt(t + 1) if pair else 0.0
-            taylor = pair and use_taylor(eta, eta_next, cost_bound)
-            finite = _run_pass(threads, cost, a, b, plan, col_scale, average, pending, eta, weight, eta_next,
-                               taylor, column_sums, sums, buffers)
-            if not finite:
-                return done, False
-            flushed, row_value = sums[:, 0].sum(), sums[:, 1].sum()
-            if pending > 0:
-                state[0] += pending
-                state[2] += pending * flushed
-                if record:
-                    values[done - 1] = state[2] / state[0]
-            state[0] += weight
-            state[2] += weight * row_value
-            if record:
-                values[done] = state[2] / state[0]
-            state[1] = 0.0
+        pair = t % 2 == 1 and done + 2 <= n_iter
+        eta_next = step_scale / math.sqrt(t + 1) if pair else 0.0
+        if done < n_iter and t % 2 == 1:  # row step t, fused with column step t + 1 when the budget allows
+            kind, flush, eta_row, eta_col = _ROW, pending, eta, eta_next
+        elif done < n_iter:  # column step with no row step before it in this call (pending is 0 here)
+            kind, flush, eta_row, eta_col = _COLUMN, 0.0, 0.0, eta
+        elif pending > 0:  # flush the last column iterate into the average
+            kind, flush, eta_row, eta_col = _FLUSH, pending, 0.0, 0.0
+        else:
+            break
+        taylor = pair and use_taylor(eta, eta_next, cost_bound)
+        # ``threads`` None: Numba prunes the threaded branch for a None argument before typing, so the
+        # threaded kernel is only compiled when a threaded solve runs
+        if threads is not None:
+            _pass_parallel(cost, a, plan, col_scale, average, flush, eta_row, weight, eta_col, taylor, column_sums,
+                           sums, buffers)
+        else:
+            for block in range(column_sums.shape[0]):
+                _pass_block(block, cost, a, plan, col_scale, average, flush, eta_row, weight, eta_col, taylor,
+                            column_sums, sums, buffers)
+        finite = _scale_columns(b, col_scale, column_sums, eta_col) and _column_total(sums, 2) == 0
+        if not finite and kind != _FLUSH:
+            return done, False
+        if kind == _COLUMN:
+            state[1] = weight
             done += 1
-            if not pair:
-                break
-            eta = eta_next
-            weight = 1.0 if uniform else eta
-        else:  # column step with no row step before it in this call (pending is 0 here)
-            finite = _run_pass(threads, cost, a, b, plan, col_scale, average, 0.0, 0.0, 0.0, eta, False,
-                               column_sums, sums, buffers)
-            if not finite:
-                return done, False
-        state[1] = weight
-        done += 1
-    if state[1] > 0:  # flush the last column iterate into the average
-        _run_pass(threads, cost, a, b, plan, col_scale, average, state[1], 0.0, 0.0, 0.0, False, column_sums,
-                  sums, buffers)
-        state[0] += state[1]
-        state[2] += state[1] * sums[:, 0].sum()
-        if record and done > 0:
-            values[done - 1] = state[2] / state[0]
+            continue
+        if pending > 0:
+            state[0] += pending
+            state[2] += pending * _column_total(sums, 0)
+            if record and done > 0:
+                values[done - 1] = state[2] / state[0]
         state[1] = 0.0
+        if kind == _FLUSH:
+            break
+        state[0] += weight
+        state[2] += weight * _column_total(sums, 1)
+        if record:
+            values[done] = state[2] / state[0]
+        done += 1
+        if pair:
+            state[1] = 1.0 if uniform else eta_next
+            done += 1
     return done, True
+
+
+_ROW, _COLUMN, _FLUSH = 0, 1, 2
+
+
+@njit
+def _fill_zero(matrix):
+    """matrix[:] = 0 as a loop (slice assignment costs seconds of compile time in Numba)."""
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            matrix[i, j] = 0.0
 
 
 @njit
@@ -410,11 +425,15 @@ def sparse_dual_oracle(alpha, beta, cost, a, b, reg, k, plan):
         value += alpha[i] * a[i]
     for j in range(m):
         value += beta[j] * b[j]
-    grad_alpha = -a.copy()
-    grad_beta = -b.copy()
+    grad_alpha = np.empty(n)
+    grad_beta = np.empty(m)
+    for i in range(n):
+        grad_alpha[i] = -a[i]
+    for j in range(m):
+        grad_beta[j] = -b[j]
     column = np.empty(n)
     rows = np.empty(k, dtype=np.int64)
-    plan[:] = 0.0
+    _fill_zero(plan)
     for j in range(m):
         for i in range(n):
             column[i] = alpha[i] + beta[j] - cost[i, j]
@@ -443,10 +462,12 @@ def sparse_semi_dual_oracle(alpha, cost, a, b, reg, k, plan):
     value = 0.0
     for i in range(n):
         value += alpha[i] * a[i]
-    grad = -a.copy()
+    grad = np.empty(n)
+    for i in range(n):
+        grad[i] = -a[i]
     column = np.empty(n)
     rows = np.empty(k, dtype=np.int64)
-    plan[:] = 0.0
+    _fill_zero(plan)
     for j in range(m):
         scale = b[j] * reg
         for i in range(n):
