@@ -152,7 +152,7 @@ def _dot(x, y):
 TAYLOR_RADIUS = 6.4e-2
 
 
-@njit
+@njit(inline="always")  # inlined at Numba IR level so LLVM vectorizes the loop calling it
 def _taylor_exp8(x):
     p = 1.0 / 40320.0
     for coefficient in (1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0):
