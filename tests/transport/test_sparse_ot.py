@@ -101,3 +101,13 @@ def test_converges_with_default_options(shape):
 def test_registry_metadata_lists_the_default_backend_first():
     spec = mathopt.core.registry.get_solver("sparse-ot")
     assert spec.backends[0] == "numba" == mathopt.core.registry.get_solver("sparse-ot").options().backend
+
+
+@pytest.mark.parametrize("max_iter", [0, 3])
+def test_jax_backend_follows_the_loop_rules(max_iter):
+    a, b, cost = point_cloud_instance()
+    seen = []
+    result = mathopt.solve(mathopt.TransportProblem(a, b, cost=cost), method="sparse-ot", backend="jax",
+                           max_iter=max_iter, history=True, callback=lambda info: seen.append(info.nit))
+    assert result.status is mathopt.Status.MAX_ITER and result.nit == max_iter
+    assert seen == list(range(max_iter + 1)) and result.history["nit"].size == max_iter + 1
