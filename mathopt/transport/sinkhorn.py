@@ -15,7 +15,9 @@ with dual potentials (f, g) found by alternating soft c-transforms
     \\qquad
     g_j \\leftarrow \\mathrm{reg} \\log b_j - \\mathrm{reg} \\log \\sum_i e^{(f_i - C_{ij})/\\mathrm{reg}}.
 
-This is the same iteration as POT's ``ot.sinkhorn_log``. The whole loop runs
+This is the same iteration as POT's ``ot.sinkhorn_log``, started half an
+iteration later (iterate 0 is f = 0 and g its c-transform: columns exact and
+a finite plan whatever the scale of the cost). The whole loop runs
 in one Numba kernel (stable for small ``reg``, where the plain-domain
 ``ot.sinkhorn`` under/overflows).
 
@@ -107,7 +109,12 @@ class Sinkhorn(IterativeSolver):
                              "general objectives")
         rows, cols = problem.a > 0, problem.b > 0
         context = _Context(problem, options, rows, cols, np.ascontiguousarray(problem.cost[np.ix_(rows, cols)]))
-        f, g = np.zeros(rows.sum()), np.zeros(cols.sum())
+        # iterate 0: f = 0 and g its soft c-transform, so the columns are exact (as after every iteration)
+        # and the plan is finite whatever the scale of the cost
+        f = np.zeros(rows.sum())
+        col_lse = np.empty(cols.sum())
+        sinkhorn_row_lse(np.ascontiguousarray(context.cost.T), f, options.reg, col_lse)  # LSE_i(-C_ij / reg)
+        g = options.reg * (context.log_b - col_lse)
         row_lse = np.empty(f.size)
         sinkhorn_row_lse(context.cost, g, options.reg, row_lse)
         return context, _SinkhornState(f, g, row_lse, sinkhorn_row_error(f, row_lse, context.a, options.reg))

@@ -245,7 +245,7 @@ def _solve_numba(problem: TransportProblem, options: SparseOTOptions) -> Transpo
             state["status"] = Status.MAX_ITER if reported is None else reported
             if state["status"] is not Status.NONFINITE:
                 state["params"] = solution.x
-    last = reporter.last
+    last = reporter.last if reporter.last is not None else current  # no finite iterate at all: iterate 0
     reporter.close(last)
     params = state["params"]
     return _result(problem, options, state["status"], last, reporter.history(), params[:n].copy(),
