@@ -290,3 +290,29 @@ def test_boolean_options_reject_strings():
     for name in ("rounding", "parallel"):
         with pytest.raises(mathopt.OptionError, match=name):
             mathopt.solve(problem, method="mirror-sinkhorn", **{name: "no"})
+
+
+def test_failed_scaling_is_not_committed(monkeypatch):
+    """A kernel call reporting a failed scaling (impossible on a validated finite cost, so simulated):
+    NONFINITE with the state of the iterations before the failing pass, recomputed from P_0."""
+    from mathopt.transport import _numba_kernels
+
+    kernel = _numba_kernels.mirror_sinkhorn_linear
+    calls = []
+
+    def failing_once(*args):
+        calls.append(1)
+        done, _ = kernel(*args)
+        if len(calls) == 1:  # the first call: pretend the pass after 37 iterations failed
+            args[5][:] = np.nan  # the average is garbage after a failed pass
+            return 37, False
+        return done, True
+
+    monkeypatch.setattr(_numba_kernels, "mirror_sinkhorn_linear", failing_once)
+    a, b, cost = point_cloud_instance()
+    problem = mathopt.TransportProblem(a, b, cost=cost)
+    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=90, **FIXED)
+    assert result.status is mathopt.Status.NONFINITE and result.nit == 37
+    monkeypatch.setattr(_numba_kernels, "mirror_sinkhorn_linear", kernel)
+    clean = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=37, **FIXED)
+    np.testing.assert_allclose(result.plan, clean.plan, rtol=1e-12)

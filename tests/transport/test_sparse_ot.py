@@ -111,3 +111,11 @@ def test_jax_backend_follows_the_loop_rules(max_iter):
                            max_iter=max_iter, history=True, callback=lambda info: seen.append(info.nit))
     assert result.status is mathopt.Status.MAX_ITER and result.nit == max_iter
     assert seen == list(range(max_iter + 1)) and result.history["nit"].size == max_iter + 1
+
+
+def test_overflowing_cost_ends_nonfinite():
+    a = np.full(4, 0.25)
+    cost = np.ones((4, 4))
+    cost[0, 0] = -1e200  # [alpha + beta - C]_+^2 overflows at the start
+    result = mathopt.solve(mathopt.TransportProblem(a, a, cost=cost), method="sparse-ot")
+    assert result.status is mathopt.Status.NONFINITE and not result.success
