@@ -49,11 +49,11 @@ is added to the average during the next pass). exp(-eta_t C) is computed with
 a vectorizable exp (:func:`mathopt.core.numba_utils.exp`, 1 ulp), and
 exp(-eta_{t+1} C) as exp(-eta_t C) times exp((eta_t - eta_{t+1}) C), whose
 small exponent (eta_t - eta_{t+1} ~ eta_t / 2t) a Taylor polynomial of degree
-5 to 11 evaluates to rounding error: past the first iterations a pass costs
-one full exp per entry. The pass is threaded over row blocks (``parallel``,
-default on, for matrices of at least 1e4 entries with Numba's OpenMP or
-TBB threading layer, 2.5e5 with its workqueue fallback). Memory: C, the iterate
-and the average (three n x m arrays).
+8 evaluates to rounding error once t is past ~10: a pass then costs one full
+exp per entry. The pass is threaded over row blocks (``parallel``, default
+on, from 2.5e5 entries, or 1e4 once Numba reports its OpenMP or TBB
+threading layer); the threaded kernel is compiled on first use only. Memory:
+C, the iterate and the average (three n x m arrays).
 
 Online mode: when the problem has ``stochastic_gradient(P, rng)``, step 1 uses
 that draw instead of the exact gradient (the paper's stochastic/online
@@ -63,14 +63,33 @@ iteration as ``partial_fit(gradient_sample)``. General objectives and the
 online mode run a Python loop (user gradient) around a compiled plain-domain
 step.
 
-History (``history=True``): linear OT records ``averaged_objective``
-(<C, unrounded average> after each iteration, accumulated at no extra pass);
-general/online record ``objective`` (F at the iterate), ``averaged_objective``
-(F at the unrounded average), ``marginal`` (its marginal error) and
-``gradient_max`` (max |gradient drawn|, a gradient-size proxy).
+History (``history=True``): rows of reported iterates (0, the last, each
+one with a callback) hold ``fun`` and the residuals; rows in between hold the
+kernel's records: linear OT ``averaged_objective`` (<C, unrounded average>
+after each iteration, accumulated at no extra pass); general/online
+``objective`` (F at the iterate), ``averaged_objective`` (F at the unrounded
+average), ``averaged_marginal`` (its marginal error) and ``gradient_max``
+(max |gradient drawn|, a gradient-size proxy).
 
-Mirror Sinkhorn is a fixed-budget method (no stopping test in the paper):
-it runs ``max_iter`` iterations and reports ``Status.MAX_ITER``.
+Stopping tests (the paper has none; ours). Linear OT, at t = 100, 200, ...
+(every 100 iterations up to 1e4, then every 10^(digits of t - 2)): the
+certified duality gap of the rounded average R,
+
+.. math::
+
+    \\mathrm{gap} = \\langle C, R \\rangle - (\\langle a, \\alpha \\rangle + \\langle b, \\beta \\rangle)
+    \\ge \\langle C, R \\rangle - \\mathrm{OT}(a, b),
+
+with row potentials :math:`\\alpha_i = \\max_j (\\log P_{t,ij} + S_t C_{ij}) / S_t`
+read off the iterate (:math:`u_i / S_t` plus a constant) and made dual
+feasible by two c-transforms (``linear_ot_lower_bound``). ``CONVERGED``
+when gap <= ``gap_tol`` * max|C| and the returned plan's marginal error is
+at most ``marginal_tol``. General objectives and the online mode, at
+t = 100 * 2^j: ``CONVERGED`` when F at the returned plan changed by at most
+``objective_change_tol`` relative to max(1, |F|) since t / 2 (about 0.4 times
+the sub-optimality at the O(1/sqrt t) rate) and the marginal test holds. A
+NaN/inf gradient or iterate is never committed: ``NONFINITE`` with the last
+finite average.
 
 Deviations: rounding of the output (above); zero entries of a or b are left
 out of delta (log 0); delta is floored at 2 log 2.
