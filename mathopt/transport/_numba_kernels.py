@@ -322,10 +322,11 @@ def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_it
     C. When ``record``, values[k] = <C, average> / weight after iteration
     t0+1+k (the objective of the unrounded average). The pass runs threaded
     over the row blocks of ``column_sums`` (one row per block) when
-    ``threads`` is not None. Returns (iterations done, finite): when a
+    ``threads`` is not None. Returns (iterations done, status code): when a
     scaling fails (a sum not positive, or NaN) it returns at once with the
-    iterations done before the failing pass and False; the arrays are then
-    left mid-pass (the caller recomputes the state, see ``LinearMirrorSinkhorn``).
+    iterations done before the failing pass and CODE_NONFINITE; the arrays
+    are then left mid-pass (the caller recomputes the state from P_0, see
+    ``LinearMirrorSinkhorn``), else CONTINUE.
     """
     sums = np.zeros((column_sums.shape[0], 3))
     done = 0
@@ -356,7 +357,7 @@ def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_it
                             column_sums, sums, buffers)
         finite = _scale_columns(b, col_scale, column_sums, eta_col) and _column_total(sums, 2) == 0
         if not finite and kind != _FLUSH:
-            return done, False
+            return done, CODE_NONFINITE
         if kind == _COLUMN:
             state[1] = weight
             done += 1
@@ -377,7 +378,7 @@ def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_it
         if pair:
             state[1] = 1.0 if uniform else eta_next
             done += 1
-    return done, True
+    return done, CONTINUE
 
 
 _ROW, _COLUMN, _FLUSH = 0, 1, 2

@@ -304,17 +304,17 @@ class _LinearState:
         self.buffers = np.zeros((blocks, 2, problem.shape[1]))
 
     def advance(self, k, values):
-        """Up to k iterations; returns (iterations done, finite)."""
+        """Up to k iterations; returns (iterations done, status code: CONTINUE or CODE_NONFINITE)."""
         from ._numba_kernels import mirror_sinkhorn_linear
 
-        done, finite = mirror_sinkhorn_linear(
+        done, code = mirror_sinkhorn_linear(
             self.cost, self.a, self.b, self.plan, self.col_scale, self.average, self.state, self.t, k,
             self.step_scale, self.cost_bound, self.uniform, self.column_sums, self.buffers, values, values.size > 0,
             self.threads)
         if done:
             self.step_sum += self.step_scale * float(np.sum(1.0 / np.sqrt(np.arange(self.t + 1, self.t + done + 1))))
         self.t += done
-        return done, finite
+        return done, code
 
     def iterate(self):
         return self.plan * self.col_scale[None, :]
@@ -364,8 +364,8 @@ class LinearMirrorSinkhorn(IterativeSolver):
         while done < k and code == CONTINUE:
             t0 = current.t
             stop = min(t0 + k - done, _next_check(t0), options.max_iter)
-            ran, finite = current.advance(stop - t0, values[done:] if record else values)
-            if not finite:
+            ran, kernel_code = current.advance(stop - t0, values[done:] if record else values)
+            if kernel_code == CODE_NONFINITE:
                 current = self._replay(options, current.problem, t0 + ran)
                 return Advance((options, current), done + ran, CODE_NONFINITE, {"averaged_objective": values})
             done += ran

@@ -302,11 +302,11 @@ def test_failed_scaling_is_not_committed(monkeypatch):
 
     def failing_once(*args):
         calls.append(1)
-        done, _ = kernel(*args)
+        done, _ = kernel(*args)  # (done, code)
         if len(calls) == 1:  # the first call: pretend the pass after 37 iterations failed
             args[5][:] = np.nan  # the average is garbage after a failed pass
-            return 37, False
-        return done, True
+            return 37, mathopt.core.status.CODE_NONFINITE
+        return done, mathopt.core.status.CONTINUE
 
     monkeypatch.setattr(_numba_kernels, "mirror_sinkhorn_linear", failing_once)
     a, b, cost = point_cloud_instance()
