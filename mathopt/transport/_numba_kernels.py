@@ -46,8 +46,9 @@ def _all_finite(x):
 
 
 @njit
-def sinkhorn_log_iterations(cost, a, log_a, log_b, reg, f, g, row_lse, n_iter, tol, errors):
-    """Up to ``n_iter`` log-domain Sinkhorn iterations on (f, g); returns (iterations done, status code).
+def sinkhorn_log_iterations(cost, a, log_a, log_b, reg, f, g, row_lse, error, n_iter, tol, errors):
+    """Up to ``n_iter`` log-domain Sinkhorn iterations on (f, g); returns (iterations done, status code,
+    row error of the returned iterate), ``error`` being that of the iterate on entry.
 
     One iteration is the pair of soft c-transforms (Peyre & Cuturi 2019,
     Remark 4.23): f_i = reg log a_i - reg LSE_j((g_j - C_ij)/reg), then
@@ -84,16 +85,17 @@ def sinkhorn_log_iterations(cost, a, log_a, log_b, reg, f, g, row_lse, n_iter, t
         sinkhorn_row_lse(cost, new_g, reg, new_lse)
         err = sinkhorn_row_error(new_f, new_lse, a, reg)
         if not (_all_finite(new_f) and _all_finite(new_g) and _all_finite(new_lse) and math.isfinite(err)):
-            return it, CODE_NONFINITE
+            return it, CODE_NONFINITE, error
         for i in range(n):  # element loops: a slice assignment costs seconds of Numba compile time
             f[i] = new_f[i]
             row_lse[i] = new_lse[i]
         for j in range(m):
             g[j] = new_g[j]
         errors[it] = err
+        error = err
         if err <= tol:
-            return it + 1, CODE_CONVERGED
-    return n_iter, CONTINUE
+            return it + 1, CODE_CONVERGED, error
+    return n_iter, CONTINUE, error
 
 
 @njit

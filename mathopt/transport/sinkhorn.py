@@ -102,8 +102,6 @@ class Sinkhorn(IterativeSolver):
     records = ("marginal",)
 
     def init(self, problem, options):
-        from ._numba_kernels import sinkhorn_row_error, sinkhorn_row_lse
-
         if problem.cost is None:
             raise ValueError("sinkhorn handles linear OT only (give cost=...); use mirror-sinkhorn for "
                              "general objectives")
@@ -112,23 +110,20 @@ class Sinkhorn(IterativeSolver):
         # iterate 0: f = 0 and g its soft c-transform, so the columns are exact (as after every iteration)
         # and the plan is finite whatever the scale of the cost
         f = np.zeros(rows.sum())
-        col_lse = np.empty(cols.sum())
-        sinkhorn_row_lse(np.ascontiguousarray(context.cost.T), f, options.reg, col_lse)  # LSE_i(-C_ij / reg)
-        g = options.reg * (context.log_b - col_lse)
-        row_lse = np.empty(f.size)
-        sinkhorn_row_lse(context.cost, g, options.reg, row_lse)
-        return context, _SinkhornState(f, g, row_lse, sinkhorn_row_error(f, row_lse, context.a, options.reg))
+        g = options.reg * (context.log_b - _log_sum_exp(-context.cost / options.reg, axis=0))
+        row_lse = _log_sum_exp((g[None, :] - context.cost) / options.reg, axis=1)
+        error = float(np.abs(np.exp(f / options.reg + row_lse) - context.a).sum())
+        return context, _SinkhornState(f, g, row_lse, error)
 
     def advance(self, state, nit, k, record):
-        from ._numba_kernels import sinkhorn_log_iterations, sinkhorn_row_error
+        from ._numba_kernels import sinkhorn_log_iterations
 
         context, current = state
         f, g, row_lse = current.f.copy(), current.g.copy(), current.row_lse.copy()
         errors = np.full(k, np.nan)
-        done, code = sinkhorn_log_iterations(context.cost, context.a, context.log_a, context.log_b,
-                                             context.options.reg, f, g, row_lse, k, context.options.marginal_tol,
-                                             errors)
-        error = sinkhorn_row_error(f, row_lse, context.a, context.options.reg)
+        done, code, error = sinkhorn_log_iterations(context.cost, context.a, context.log_a, context.log_b,
+                                                    context.options.reg, f, g, row_lse, current.error, k,
+                                                    context.options.marginal_tol, errors)
         return Advance((context, _SinkhornState(f, g, row_lse, error)), done, code, {"marginal": errors})
 
     def terminate(self, state):
@@ -172,6 +167,14 @@ class _Context(NamedTuple):
     @property
     def log_b(self):
         return np.log(self.problem.b[self.cols])
+
+
+def _log_sum_exp(values: np.ndarray, axis: int) -> np.ndarray:
+    """log sum exp along ``axis``, shifted by the maximum (-inf where every entry is -inf)."""
+    top = np.max(values, axis=axis, keepdims=True)
+    top = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return np.squeeze(top, axis) + np.log(np.sum(np.exp(values - top), axis=axis))
 
 
 def _full_plan(state) -> np.ndarray:
