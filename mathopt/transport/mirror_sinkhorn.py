@@ -131,7 +131,8 @@ class MirrorSinkhornOptions(CommonOptions):
     Parameters
     ----------
     max_iter : int, default 100000
-        The iteration budget T.
+        Maximum number of iterations T (a cap: the stopping tests below end
+        well-scaled runs after hundreds to thousands of iterations).
     step_size : float or None, default None
         Constant c of the step :math:`\\eta_t = c / (\\|\\nabla F\\|_\\infty \\sqrt t)`
         (the gradient bound is max|C| for linear OT, else the largest entry of
