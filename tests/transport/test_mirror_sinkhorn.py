@@ -110,6 +110,8 @@ def test_online_model_rejects_bad_options_and_starts_from_the_product_plan():
         OnlineMirrorSinkhorn(a, b, averaging="last")
     with pytest.raises(mathopt.OptionError, match="step_size"):
         OnlineMirrorSinkhorn(a, b, step_size=-1.0)
+    with pytest.raises(mathopt.OptionError, match="rounding"):
+        OnlineMirrorSinkhorn(a, b, rounding="no")
     np.testing.assert_allclose(OnlineMirrorSinkhorn(a, b).plan_, np.outer(a, b) / a.sum())
 
 
