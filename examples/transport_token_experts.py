@@ -4,11 +4,13 @@ The motivating use of Liu, Puigcerver & Blondel (2023): in a sparse mixture of
 experts, each expert (a column of the plan) may process at most k tokens.
 Tokens and experts are embedded in a shared space; the cost is the negative
 affinity. ``sparse-ot`` with ``max_nz=k`` returns a plan with at most k nonzero
-tokens per expert, compared here with entropic Sinkhorn (dense). Saves
-``examples/transport_token_experts.png``.
+tokens per expert, compared here with entropic Sinkhorn (dense). Writes
+``transport_token_experts.png`` into ``--out`` (default ``mathopt-figures/`` in
+the current directory, created if missing).
 
-Run: ``python examples/transport_token_experts.py``
+Run: ``python examples/transport_token_experts.py [--out DIR]``
 """
+import argparse
 import pathlib
 import sys
 
@@ -20,6 +22,11 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import mathopt  # noqa: E402
+
+parser = argparse.ArgumentParser(description="Token-to-expert matching with sparse-ot")
+parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("mathopt-figures"),
+                    help="folder for the figure (default: mathopt-figures/ in the current directory)")
+args = parser.parse_args()
 
 rng = np.random.default_rng(0)
 n_tokens, n_experts, capacity = 64, 8, 8
@@ -39,15 +46,17 @@ print(f"sparse-ot: status {sparse.status.name}, tokens per expert {per_expert.to
       f"marginal error {sparse.residuals['marginal']:.1e}")
 print(f"sinkhorn: nonzeros per expert {(dense.plan > 1e-12).sum(axis=0).tolist()}")
 
-fig, axes = plt.subplots(1, 2, figsize=(8, 7), sharey=True)
-axes[0].imshow(plan, aspect="auto", cmap="magma_r", interpolation="nearest")
-axes[0].set_title(f"sparse-ot, k = {capacity} tokens / expert")
-axes[1].imshow(dense.plan, aspect="auto", cmap="magma_r", interpolation="nearest")
-axes[1].set_title("entropic sinkhorn (dense)")
-for ax in axes:
+fig, axes = plt.subplots(1, 2, figsize=(9, 7), sharey=True)
+top = max(plan.max(), dense.plan.max())
+for ax, values, title in ((axes[0], plan, f"sparse-ot, k = {capacity} tokens / expert"),
+                          (axes[1], dense.plan, "entropic sinkhorn (dense)")):
+    image = ax.imshow(values, aspect="auto", cmap="magma_r", interpolation="nearest", vmin=0.0, vmax=top)
+    ax.set_title(title)
     ax.set_xlabel("expert")
+    fig.colorbar(image, ax=ax, label="routed mass P_ij")
 axes[0].set_ylabel("token")
 fig.tight_layout()
-out = pathlib.Path(__file__).with_suffix(".png")
+args.out.mkdir(parents=True, exist_ok=True)
+out = args.out / "transport_token_experts.png"
 fig.savefig(out, dpi=100)
-print(f"saved {out}")
+print(f"wrote {out.resolve()}")

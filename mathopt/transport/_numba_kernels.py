@@ -9,58 +9,93 @@ from numba import prange
 
 from ..core.numba_utils import exp as fast_exp
 from ..core.numba_utils import njit
+from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE
 
 
 @njit
-def sinkhorn_log_iterations(cost, log_a, log_b, reg, f, g, n_iter, tol, errors):
-    """Run up to ``n_iter`` log-domain Sinkhorn iterations in place on (f, g).
+def sinkhorn_row_lse(cost, g, reg, out):
+    """out_i = LSE_j((g_j - C_ij) / reg), the log row sums of exp((g_j - C_ij)/reg)."""
+    n, m = cost.shape
+    for i in range(n):
+        top = -np.inf
+        for j in range(m):
+            v = (g[j] - cost[i, j]) / reg
+            if v > top:
+                top = v
+        total = 0.0
+        for j in range(m):
+            total += math.exp((g[j] - cost[i, j]) / reg - top)
+        out[i] = top + math.log(total)
+
+
+@njit
+def sinkhorn_row_error(f, row_lse, a, reg):
+    """||P 1 - a||_1 for P_ij = exp((f_i + g_j - C_ij)/reg), from row_lse (see ``sinkhorn_row_lse``)."""
+    err = 0.0
+    for i in range(f.size):
+        err += abs(math.exp(f[i] / reg + row_lse[i]) - a[i])
+    return err
+
+
+@njit
+def _all_finite(x):
+    for k in range(x.size):
+        if not math.isfinite(x[k]):
+            return False
+    return True
+
+
+@njit
+def sinkhorn_log_iterations(cost, a, log_a, log_b, reg, f, g, row_lse, error, n_iter, tol, errors):
+    """Up to ``n_iter`` log-domain Sinkhorn iterations on (f, g); returns (iterations done, status code,
+    row error of the returned iterate), ``error`` being that of the iterate on entry.
 
     One iteration is the pair of soft c-transforms (Peyre & Cuturi 2019,
-    Remark 4.23):  f_i = reg log a_i - reg LSE_j((g_j - C_ij)/reg), then
-    g_j = reg log b_j - reg LSE_i((f_i - C_ij)/reg). Before the f-update the
-    row sums of the current plan P_ij = exp((f_i + g_j - C_ij)/reg) are known
-    from the same log-sum-exp, which gives the marginal error ||P 1 - a||_1
-    (columns are exact after the g-update) at no extra cost.
-    Returns (iterations done, last error); errors[k] receives the error seen
-    at the start of iteration k.
+    Remark 4.23): f_i = reg log a_i - reg LSE_j((g_j - C_ij)/reg), then
+    g_j = reg log b_j - reg LSE_i((f_i - C_ij)/reg). ``row_lse`` holds the
+    LSE of the current g on entry and on return (computed once per
+    iteration: it gives the f-update of the next iteration and the row error
+    ||P 1 - a||_1 of the new iterate, the columns being exact after the
+    g-update). errors[k] receives the error after iteration k. Stops with
+    CODE_CONVERGED when the error is at most ``tol``; a non-finite new
+    iterate is not committed (CODE_NONFINITE, state of the last finite one).
     """
     n, m = cost.shape
-    err = np.inf
-    row_lse = np.empty(n)
+    new_f = np.empty(n)
+    new_g = np.empty(m)
+    new_lse = np.empty(n)
     col_max = np.empty(m)
     col_sum = np.empty(m)
     for it in range(n_iter):
-        err = 0.0
         for i in range(n):
-            top = -np.inf
-            for j in range(m):
-                v = (g[j] - cost[i, j]) / reg
-                if v > top:
-                    top = v
-            total = 0.0
-            for j in range(m):
-                total += math.exp((g[j] - cost[i, j]) / reg - top)
-            row_lse[i] = top + math.log(total)
-            err += abs(math.exp(f[i] / reg + row_lse[i]) - math.exp(log_a[i]))
-        errors[it] = err
-        if not err > tol:  # also stops on NaN
-            return it, err
-        for i in range(n):
-            f[i] = reg * (log_a[i] - row_lse[i])
+            new_f[i] = reg * (log_a[i] - row_lse[i])
         for j in range(m):
             col_max[j] = -np.inf
             col_sum[j] = 0.0
         for i in range(n):
             for j in range(m):
-                v = (f[i] - cost[i, j]) / reg
+                v = (new_f[i] - cost[i, j]) / reg
                 if v > col_max[j]:
                     col_max[j] = v
         for i in range(n):
             for j in range(m):
-                col_sum[j] += math.exp((f[i] - cost[i, j]) / reg - col_max[j])
+                col_sum[j] += math.exp((new_f[i] - cost[i, j]) / reg - col_max[j])
         for j in range(m):
-            g[j] = reg * (log_b[j] - col_max[j] - math.log(col_sum[j]))
-    return n_iter, err
+            new_g[j] = reg * (log_b[j] - col_max[j] - math.log(col_sum[j]))
+        sinkhorn_row_lse(cost, new_g, reg, new_lse)
+        err = sinkhorn_row_error(new_f, new_lse, a, reg)
+        if not (_all_finite(new_f) and _all_finite(new_g) and _all_finite(new_lse) and math.isfinite(err)):
+            return it, CODE_NONFINITE, error
+        for i in range(n):  # element loops: a slice assignment costs seconds of Numba compile time
+            f[i] = new_f[i]
+            row_lse[i] = new_lse[i]
+        for j in range(m):
+            g[j] = new_g[j]
+        errors[it] = err
+        error = err
+        if err <= tol:
+            return it + 1, CODE_CONVERGED, error
+    return n_iter, CONTINUE, error
 
 
 @njit
@@ -111,20 +146,15 @@ def _dot(x, y):
     return total
 
 
-# exp(x) for |x| <= h by its Taylor polynomial of degree d: the truncation error, at most
-# e^(2h) h^(d+1)/(d+1)! relative, is below 8e-17 (under an ulp) for the h listed (d = 5: 5.6e-3,
-# 8: 6.4e-2, 11: 0.23), so the result is exp(x) up to Horner's rounding. Used for the
-# ratio exp(-eta_col C) / exp(-eta_row C) = exp((eta_row - eta_col) C), whose exponent is small
-# once t is past the first few iterations (eta_t - eta_{t+1} ~ eta_t / 2t).
-TAYLOR_RADIUS = ((5, 5.6e-3), (8, 6.4e-2), (11, 0.23))
+# exp(x) for |x| <= TAYLOR_RADIUS by its Taylor polynomial of degree 8: the truncation error, at most
+# e^(2h) h^9 / 9! relative, is below 8e-17 (under an ulp) for h = 6.4e-2, so the result is exp(x) up to
+# Horner's rounding. Used for the ratio exp(-eta_col C) / exp(-eta_row C) = exp((eta_row - eta_col) C),
+# whose exponent is small once t is past the first few iterations (eta_t - eta_{t+1} ~ eta_t / 2t).
+# One polynomial (not one per radius) keeps the kernel quick to compile.
+TAYLOR_RADIUS = 6.4e-2
 
 
-@njit(inline="always")
-def _taylor_exp5(x):
-    return 1.0 + x * (1.0 + x * (1.0 / 2 + x * (1.0 / 6 + x * (1.0 / 24 + x * (1.0 / 120)))))
-
-
-@njit(inline="always")
+@njit(inline="always")  # inlined at Numba IR level so LLVM vectorizes the loop calling it
 def _taylor_exp8(x):
     p = 1.0 / 40320.0
     for coefficient in (1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0):
@@ -132,27 +162,14 @@ def _taylor_exp8(x):
     return p
 
 
-@njit(inline="always")
-def _taylor_exp11(x):
-    p = 1.0 / 39916800.0
-    for coefficient in (1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
-                        1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0):
-        p = p * x + coefficient
-    return p
+@njit
+def use_taylor(eta_row, eta_col, cost_bound):
+    """True when exp((eta_row - eta_col) C) is within TAYLOR_RADIUS of the origin for every entry."""
+    return abs(eta_row - eta_col) * cost_bound <= TAYLOR_RADIUS
 
 
 @njit
-def taylor_degree(eta_row, eta_col, cost_bound):
-    """Degree of the Taylor polynomial used for exp((eta_row - eta_col) C) in a fused pass, 0 for exp itself."""
-    h = abs(eta_row - eta_col) * cost_bound
-    for degree, radius in TAYLOR_RADIUS:
-        if h <= radius:
-            return degree
-    return 0
-
-
-@njit
-def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, taylor,
                 column_sums, sums, buffers):
     """One fused pass over the rows of one block (linear OT).
 
@@ -169,10 +186,10 @@ def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row,
     sums[block] gets (<C, flushed P>, <C, row iterate>) for the history and
     the number of rows of positive mass whose sum was not positive (NaN).
     Each row is processed in a buffer that stays in cache, with branch-free
-    loops LLVM vectorizes. When both steps run and ``degree > 0``,
+    loops LLVM vectorizes. When both steps run and ``taylor`` is true,
     exp(-eta_col C) is not computed but obtained as exp(-eta_row C) times the
-    degree-``degree`` Taylor polynomial of exp((eta_row - eta_col) C) (exact
-    to rounding, see TAYLOR_RADIUS): one full exp per entry per pass.
+    degree-8 Taylor polynomial of exp((eta_row - eta_col) C) (exact to
+    rounding, see TAYLOR_RADIUS): one full exp per entry per pass.
     """
     n, m = cost.shape
     blocks = column_sums.shape[0]
@@ -180,7 +197,8 @@ def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row,
     factors = buffers[block, 1]
     delta = eta_row - eta_col
     partial = column_sums[block]
-    partial[:] = 0.0
+    for j in range(m):
+        partial[j] = 0.0
     flushed_value = 0.0
     row_value = 0.0
     failed = 0
@@ -209,19 +227,14 @@ def _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row,
                 average_row[j] += row_weight * buffer[j]
             row_value += _dot(buffer, row)
         if eta_col == 0:
-            plan_row[:] = buffer
-        elif eta_row == 0 or degree == 0:
+            for j in range(m):
+                plan_row[j] = buffer[j]
+        elif eta_row == 0 or not taylor:
             for j in range(m):
                 plan_row[j] = buffer[j] * fast_exp(-eta_col * row[j])
-        elif degree == 5:
-            for j in range(m):
-                plan_row[j] = buffer[j] * factors[j] * _taylor_exp5(delta * row[j])
-        elif degree == 8:
-            for j in range(m):
-                plan_row[j] = buffer[j] * factors[j] * _taylor_exp8(delta * row[j])
         else:
             for j in range(m):
-                plan_row[j] = buffer[j] * factors[j] * _taylor_exp11(delta * row[j])
+                plan_row[j] = buffer[j] * factors[j] * _taylor_exp8(delta * row[j])
         if eta_col > 0:
             for j in range(m):
                 partial[j] += plan_row[j]
@@ -239,43 +252,48 @@ WORKQUEUE_MIN_ENTRIES = 250_000
 
 
 def parallel_min_entries() -> int:
-    """Entries of C from which the pass is threaded: PARALLEL_MIN_ENTRIES when Numba can use its
-    OpenMP or TBB threading layer, WORKQUEUE_MIN_ENTRIES when it falls back to (or is set to) workqueue."""
-    import importlib
-
+    """Entries of C from which the pass is threaded: PARALLEL_MIN_ENTRIES once Numba reports (public
+    ``numba.threading_layer()``, known after a first threaded run in the process) its OpenMP or TBB
+    layer, WORKQUEUE_MIN_ENTRIES otherwise (workqueue, or not known yet)."""
     import numba
 
-    if numba.config.THREADING_LAYER == "workqueue":
+    try:
+        layer = numba.threading_layer()
+    except ValueError:  # no threaded function has run in this process yet
         return WORKQUEUE_MIN_ENTRIES
-    for pool in ("omppool", "tbbpool"):
-        try:
-            importlib.import_module(f"numba.np.ufunc.{pool}")
-            return PARALLEL_MIN_ENTRIES
-        except ImportError:
-            continue
-    return WORKQUEUE_MIN_ENTRIES
+    return PARALLEL_MIN_ENTRIES if layer in ("omp", "tbb") else WORKQUEUE_MIN_ENTRIES
+
+
+def row_blocks(shape, parallel: bool) -> int:
+    """Row blocks of the linear pass: one per Numba thread when threading pays off, else 1."""
+    import numba
+
+    n, m = shape
+    if not parallel or n * m < parallel_min_entries():
+        return 1
+    return max(1, min(numba.get_num_threads(), n))
+
+
+@njit
+def _column_total(sums, column):
+    total = 0.0
+    for block in range(sums.shape[0]):
+        total += sums[block, column]
+    return total
 
 
 @njit(parallel=True)
-def _pass_parallel(cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+def _pass_parallel(cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, taylor,
                    column_sums, sums, buffers):
     for block in prange(column_sums.shape[0]):
-        _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
+        _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, taylor,
                     column_sums, sums, buffers)
 
 
 @njit
-def _run_pass(parallel, cost, a, b, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
-              degree, column_sums, sums, buffers):
-    """One pass (see ``_pass_block``), then the pending column scaling: b / (column sums) after a column
-    step, 1 otherwise. Returns False if a row or column scaling failed (a sum not positive, or NaN)."""
-    if parallel:
-        _pass_parallel(cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col, degree,
-                       column_sums, sums, buffers)
-    else:
-        for block in range(column_sums.shape[0]):
-            _pass_block(block, cost, a, plan, col_scale, average, flush_weight, eta_row, row_weight, eta_col,
-                        degree, column_sums, sums, buffers)
+def _scale_columns(b, col_scale, column_sums, eta_col):
+    """The pending column scaling after a pass: b / (column sums) after a column step, 1 otherwise.
+    Returns False if a column scaling failed (a sum not positive for b_j > 0, or NaN)."""
     finite = True
     for j in range(col_scale.size):
         if eta_col > 0:
@@ -286,12 +304,12 @@ def _run_pass(parallel, cost, a, b, plan, col_scale, average, flush_weight, eta_
             finite = finite and not math.isnan(col_scale[j])
         else:
             col_scale[j] = 1.0
-    return finite and sums[:, 2].sum() == 0
+    return finite
 
 
 @njit
 def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_iter, step_scale, cost_bound,
-                           uniform, column_sums, buffers, values, record):
+                           uniform, column_sums, buffers, values, record, threads):
     """Mirror Sinkhorn iterations t0+1 .. t0+n_iter for linear OT (Ballu & Berthet 2023, Algorithm 1).
 
     Iteration t: eta_t = step_scale / sqrt(t); P' = P exp(-eta_t C); rows
@@ -305,56 +323,75 @@ def mirror_sinkhorn_linear(cost, a, b, plan, col_scale, average, state, t0, n_it
     returning, so two iterations (a row and a column step) cost one pass over
     C. When ``record``, values[k] = <C, average> / weight after iteration
     t0+1+k (the objective of the unrounded average). The pass runs threaded
-    over row blocks when ``column_sums`` has more than one row (one per
-    block). Returns the number of iterations run (stops early if a scaling
-    is NaN).
+    over the row blocks of ``column_sums`` (one row per block) when
+    ``threads`` is not None. Returns (iterations done, status code): when a
+    scaling fails (a sum not positive, or NaN) it returns at once with the
+    iterations done before the failing pass and CODE_NONFINITE; the arrays
+    are then left mid-pass (the caller recomputes the state from P_0, see
+    ``LinearMirrorSinkhorn``), else CONTINUE.
     """
-    parallel = column_sums.shape[0] > 1
     sums = np.zeros((column_sums.shape[0], 3))
     done = 0
-    while done < n_iter:
+    while True:  # one pass per turn, from one call site (each call site of the pass costs compile time)
         t = t0 + done + 1
+        pending = state[1]
         eta = step_scale / math.sqrt(t)
         weight = 1.0 if uniform else eta
-        pending = state[1]
-        if t % 2 == 1:  # row step t, fused with column step t + 1 when the budget allows
-            pair = done + 2 <= n_iter
-            eta_next = step_scale / math.sqrt(t + 1) if pair else 0.0
-            degree = taylor_degree(eta, eta_next, cost_bound) if pair else 0
-            finite = _run_pass(parallel, cost, a, b, plan, col_scale, average, pending, eta, weight, eta_next,
-                               degree, column_sums, sums, buffers)
-            flushed, row_value = sums[:, 0].sum(), sums[:, 1].sum()
-            if pending > 0:
-                state[0] += pending
-                state[2] += pending * flushed
-                if record:
-                    values[done - 1] = state[2] / state[0]
-            state[0] += weight
-            state[2] += weight * row_value
-            if record:
-                values[done] = state[2] / state[0]
-            state[1] = 0.0
-            done += 1
-            if not pair:
-                break
-            eta = eta_next
-            weight = 1.0 if uniform else eta
-        else:  # column step with no row step before it in this call (pending is 0 here)
-            finite = _run_pass(parallel, cost, a, b, plan, col_scale, average, 0.0, 0.0, 0.0, eta, 0,
-                               column_sums, sums, buffers)
-        state[1] = weight
-        done += 1
-        if not finite:
+        pair = t % 2 == 1 and done + 2 <= n_iter
+        eta_next = step_scale / math.sqrt(t + 1) if pair else 0.0
+        if done < n_iter and t % 2 == 1:  # row step t, fused with column step t + 1 when the budget allows
+            kind, flush, eta_row, eta_col = _ROW, pending, eta, eta_next
+        elif done < n_iter:  # column step with no row step before it in this call (pending is 0 here)
+            kind, flush, eta_row, eta_col = _COLUMN, 0.0, 0.0, eta
+        elif pending > 0:  # flush the last column iterate into the average
+            kind, flush, eta_row, eta_col = _FLUSH, pending, 0.0, 0.0
+        else:
             break
-    if state[1] > 0:  # flush the last column iterate into the average
-        _run_pass(parallel, cost, a, b, plan, col_scale, average, state[1], 0.0, 0.0, 0.0, 0, column_sums,
-                  sums, buffers)
-        state[0] += state[1]
-        state[2] += state[1] * sums[:, 0].sum()
-        if record and done > 0:
-            values[done - 1] = state[2] / state[0]
+        taylor = pair and use_taylor(eta, eta_next, cost_bound)
+        # ``threads`` None: Numba prunes the threaded branch for a None argument before typing, so the
+        # threaded kernel is only compiled when a threaded solve runs
+        if threads is not None:
+            _pass_parallel(cost, a, plan, col_scale, average, flush, eta_row, weight, eta_col, taylor, column_sums,
+                           sums, buffers)
+        else:
+            for block in range(column_sums.shape[0]):
+                _pass_block(block, cost, a, plan, col_scale, average, flush, eta_row, weight, eta_col, taylor,
+                            column_sums, sums, buffers)
+        finite = _scale_columns(b, col_scale, column_sums, eta_col) and _column_total(sums, 2) == 0
+        if not finite and kind != _FLUSH:
+            return done, CODE_NONFINITE
+        if kind == _COLUMN:
+            state[1] = weight
+            done += 1
+            continue
+        if pending > 0:
+            state[0] += pending
+            state[2] += pending * _column_total(sums, 0)
+            if record and done > 0:
+                values[done - 1] = state[2] / state[0]
         state[1] = 0.0
-    return done
+        if kind == _FLUSH:
+            break
+        state[0] += weight
+        state[2] += weight * _column_total(sums, 1)
+        if record:
+            values[done] = state[2] / state[0]
+        done += 1
+        if pair:
+            state[1] = 1.0 if uniform else eta_next
+            done += 1
+    return done, CONTINUE
+
+
+_ROW, _COLUMN, _FLUSH = 0, 1, 2
+
+
+@njit
+def _fill_zero(matrix):
+    """matrix[:] = 0 as a loop (slice assignment costs seconds of compile time in Numba)."""
+    for i in range(matrix.shape[0]):
+        for j in range(matrix.shape[1]):
+            matrix[i, j] = 0.0
 
 
 @njit
@@ -391,11 +428,15 @@ def sparse_dual_oracle(alpha, beta, cost, a, b, reg, k, plan):
         value += alpha[i] * a[i]
     for j in range(m):
         value += beta[j] * b[j]
-    grad_alpha = -a.copy()
-    grad_beta = -b.copy()
+    grad_alpha = np.empty(n)
+    grad_beta = np.empty(m)
+    for i in range(n):
+        grad_alpha[i] = -a[i]
+    for j in range(m):
+        grad_beta[j] = -b[j]
     column = np.empty(n)
     rows = np.empty(k, dtype=np.int64)
-    plan[:] = 0.0
+    _fill_zero(plan)
     for j in range(m):
         for i in range(n):
             column[i] = alpha[i] + beta[j] - cost[i, j]
@@ -424,10 +465,12 @@ def sparse_semi_dual_oracle(alpha, cost, a, b, reg, k, plan):
     value = 0.0
     for i in range(n):
         value += alpha[i] * a[i]
-    grad = -a.copy()
+    grad = np.empty(n)
+    for i in range(n):
+        grad[i] = -a[i]
     column = np.empty(n)
     rows = np.empty(k, dtype=np.int64)
-    plan[:] = 0.0
+    _fill_zero(plan)
     for j in range(m):
         scale = b[j] * reg
         for i in range(n):

@@ -83,21 +83,48 @@ def _bind_k(fun, k, params, cost, a, b, reg):
     return fun(params, cost, a, b, reg, k)
 
 
+def plan(formulation, params, data, k):
+    """The plan recovered from the duals (paper eq. 10), ``data = (cost, a, b, reg)``."""
+    cost, _, b, reg = data
+    if formulation == "dual":
+        return dual_plan(params[0], params[1], cost, reg, k)
+    return semi_dual_plan(params, cost, b, reg, k)
+
+
+def flat(tree):
+    """The leaves of a gradient pytree concatenated (a NumPy vector)."""
+    import numpy as np
+
+    return np.concatenate([np.ravel(np.asarray(leaf)) for leaf in jax.tree_util.tree_leaves(tree)])
+
+
 @functools.lru_cache(maxsize=None)
-def compiled_run(formulation: str, k: int, max_iter: int, tol: float, history_size: int):
-    """``jit`` of the whole L-BFGS loop (jaxopt's ``run``, a ``lax.while_loop``)."""
-    solver = lbfgs(formulation, k, max_iter, tol, history_size)
+def compiled_init(formulation: str, k: int, history_size: int):
+    """``jit`` of jaxopt's L-BFGS ``init_state``."""
+    return jax.jit(lbfgs(formulation, k, 1, 0.0, history_size).init_state)
+
+
+@functools.lru_cache(maxsize=None)
+def compiled_advance(formulation: str, k: int, history_size: int):
+    """``jit`` of up to ``max_steps`` L-BFGS updates in one ``lax.while_loop`` carrying a status code:
+    CODE_CONVERGED when the infinity norm of the gradient is at most ``tol``, CODE_NONFINITE (step
+    not committed) when the value or gradient is not finite (see ``jax_while_loop``)."""
+    from ..core.jax_utils import jax_while_loop
+    from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE
+
+    solver = lbfgs(formulation, k, 1, 0.0, history_size)
 
     @jax.jit
-    def run(init, cost, a, b, reg):
-        params, state = solver.run(init, cost, a, b, reg)
-        return params, state.iter_num, state.error, state.value
+    def advance(params, state, cost, a, b, reg, tol, max_steps):
+        def step(carry):
+            return tuple(solver.update(*carry, cost, a, b, reg))
 
-    return run
+        def status(carry):
+            grad = jax.tree_util.tree_leaves(carry[1].grad)
+            norm = jnp.max(jnp.stack([jnp.max(jnp.abs(g)) for g in grad]))
+            finite = jnp.isfinite(carry[1].value) & jnp.isfinite(norm)
+            return jnp.where(finite, jnp.where(norm <= tol, CODE_CONVERGED, CONTINUE), CODE_NONFINITE)
 
+        return jax_while_loop(step, status, (params, state), max_steps)
 
-@functools.lru_cache(maxsize=None)
-def compiled_step(formulation: str, k: int, max_iter: int, tol: float, history_size: int):
-    """``jit`` of one L-BFGS update, for the Python loop used with a callback / time limit."""
-    solver = lbfgs(formulation, k, max_iter, tol, history_size)
-    return jax.jit(solver.init_state), jax.jit(solver.update)
+    return advance

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..core.problem import Problem, ProblemError, as_float_matrix, as_float_vector
 from ..core.result import Result
+from ..core.user import user_function
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class TransportProblem(Problem):
         object.__setattr__(self, "a", a)
         object.__setattr__(self, "b", b)
         object.__setattr__(self, "cost", cost)
+        for name in ("objective", "gradient", "stochastic_gradient"):  # the user's exceptions propagate unchanged
+            object.__setattr__(self, name, user_function(getattr(self, name), name))
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -99,14 +102,23 @@ class TransportProblem(Problem):
         return float(self.objective(plan))
 
     def gradient_function(self) -> Callable:
-        """``P -> grad F(P)`` as NumPy arrays (JAX autodiff when no gradient was given)."""
+        """``P -> grad F(P)`` as NumPy arrays (JAX autodiff when no gradient was given).
+
+        A user ``gradient`` whose value does not have the plan's shape raises a
+        :class:`ProblemError` naming ``gradient``; NaN/inf values are returned
+        as they are (the solver ends with ``Status.NONFINITE``).
+        """
         if self.cost is not None:
             cost = self.cost
             return lambda plan: cost
         if self.gradient is not None:
-            user = self.gradient
-            return lambda plan: np.asarray(user(plan), dtype=float)
+            return checked_gradient(self.gradient, "gradient", self.shape)
         return _jax_gradient(self.objective)
+
+    def stochastic_gradient_function(self, rng) -> Callable:
+        """``P -> stochastic_gradient(P, rng)`` as a NumPy array, checked like ``gradient_function``."""
+        draw = checked_gradient(self.stochastic_gradient, "stochastic_gradient", self.shape)
+        return lambda plan: draw(plan, rng)
 
     def marginal_error(self, plan: np.ndarray) -> float:
         """``max(||P 1 - a||_1, ||P^T 1 - b||_1)``: the residual named ``marginal``."""
@@ -119,6 +131,34 @@ def plan_info(problem, plan, nit, elapsed, **extra_residuals):
 
     residuals = {"marginal": problem.marginal_error(plan), **extra_residuals}
     return IterationInfo(nit=nit, x=plan.ravel(), fun=problem.value(plan), residuals=residuals, elapsed=elapsed)
+
+
+def checked_gradient(func: Callable, name: str, shape) -> Callable:
+    """``func`` returning float arrays; a value of another shape than ``shape`` raises a ProblemError
+    naming ``name`` (at the first evaluation)."""
+
+    def gradient(*args):
+        value = np.asarray(func(*args), dtype=float)
+        if value.shape != tuple(shape):
+            raise ProblemError(name, f"returned an array of shape {value.shape}; the plan's shape is {tuple(shape)}")
+        return value
+
+    return gradient
+
+
+def linear_ot_lower_bound(cost, a, b, alpha) -> float:
+    """A certified lower bound on ``min_{P in U(a, b)} <C, P>`` from any row potentials ``alpha``.
+
+    Two c-transforms make the pair dual feasible: beta_j = min_i (C_ij - alpha_i),
+    then alpha_i = min_j (C_ij - beta_j), so alpha_i + beta_j <= C_ij and, by weak LP
+    duality, <a, alpha> + <b, beta> <= <C, P> for every P in U(a, b). Rows and columns of
+    zero mass are left out (their potentials do not enter the bound).
+    """
+    rows, cols = a > 0, b > 0
+    cost = cost[np.ix_(rows, cols)] if not (rows.all() and cols.all()) else cost
+    beta = np.min(cost - alpha[rows][:, None], axis=0)
+    alpha = np.min(cost - beta[None, :], axis=1)
+    return float(a[rows] @ alpha + b[cols] @ beta)
 
 
 def marginal_error(plan, a, b) -> float:

@@ -2,8 +2,12 @@
 import numpy as np
 
 import mathopt
+from tests.faults import Countdown
 
 PROBLEM_CLASS = mathopt.TransportProblem
+
+_LINEAR_ONLY = ("{method} solves linear OT only: its one input is a validated finite cost matrix "
+                "(no user function to fail)")
 
 
 def _cost():
@@ -16,24 +20,31 @@ def make_problem(method):
     return mathopt.TransportProblem(np.full(4, 0.25), np.full(4, 0.25), cost=_cost())
 
 
-def make_nan_problem(method):
-    """Validated inputs are finite, so NaN comes from overflow or from the user's objective.
+def make_fault_problem(method, fault):
+    """mirror-sinkhorn: a convex quadratic objective whose user functions turn bad mid-run.
 
-    sinkhorn: costs of +-1e308 overflow (g - C)/reg to inf; sparse-ot: a cost of -1e200
-    makes [alpha + beta - C]_+^2 overflow; mirror-sinkhorn: a general objective whose
-    gradient is NaN.
+    The linear-only methods (sinkhorn, sparse-ot) take no user function; no method can meet an
+    unbounded problem (the transport polytope is compact).
     """
-    a = np.full(4, 0.25)
-    if method == "mirror-sinkhorn":
-        return mathopt.TransportProblem(a, a, objective=lambda plan: float("nan"),
-                                        gradient=lambda plan: np.full(plan.shape, np.nan))
-    cost = _cost()
-    cost[0, 0] = -1e308 if method == "sinkhorn" else -1e200
-    cost[1, 1] = 1e308 if method == "sinkhorn" else 0.0
-    return mathopt.TransportProblem(a, a, cost=cost)
+    if fault == "unbounded":
+        return "U(a, b) is compact: a convex objective finite on it is bounded below"
+    if method != "mirror-sinkhorn":
+        return _LINEAR_ONLY.format(method=method)
+    cost, a = _cost(), np.full(4, 0.25)
+
+    def objective(plan):
+        return float(np.sum(cost * plan) + 0.5 * np.sum(plan ** 2))
+
+    def gradient(plan):
+        return cost + plan
+
+    if fault == "nan_objective":  # F is evaluated at the start and at each stopping test / report
+        return mathopt.TransportProblem(a, a, objective=Countdown(objective, 2, "nan"), gradient=gradient)
+    kind = {"nan_gradient": "nan", "user_error": "error", "user_zero_division": "zero"}[fault]
+    return mathopt.TransportProblem(a, a, objective=objective, gradient=Countdown(gradient, 10, kind))
 
 
 def solver_options(method):
     """Options the contract tests pass to every call of the method."""
-    return {"mirror-sinkhorn": {"max_iter": 50}, "sparse-ot": {"max_iter": 50, "max_nz": 2},
+    return {"mirror-sinkhorn": {"max_iter": 50}, "sparse-ot": {"max_iter": 50},
             "sinkhorn": {"reg": 0.1}}.get(method, {})

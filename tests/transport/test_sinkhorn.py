@@ -33,8 +33,10 @@ def test_zero_mass_rows_are_removed():
 def test_history_records_marginal_error():
     a, b, cost = point_cloud_instance()
     result = mathopt.solve(mathopt.TransportProblem(a, b, cost=cost), method="sinkhorn", reg=0.05, history=True)
-    assert result.history["marginal"].size == result.nit
-    assert result.history["marginal"][-1] < result.history["marginal"][0]
+    marginal = result.history["marginal"]
+    assert marginal.size == result.nit + 1  # iterates 0..nit
+    assert marginal[-1] == result.residuals["marginal"] <= 1e-8 < marginal[0]
+    assert np.all(np.diff(marginal[1:]) < 0)  # Sinkhorn's row error decreases here
 
 
 def test_callback_path_equals_compiled_loop():
@@ -44,3 +46,21 @@ def test_callback_path_equals_compiled_loop():
     stepped = mathopt.solve(problem, method="sinkhorn", reg=0.05, max_iter=30, callback=lambda info: None)
     np.testing.assert_allclose(stepped.plan, compiled.plan, atol=1e-15)
     assert stepped.nit == compiled.nit == 30
+
+
+def test_default_method_for_linear_ot_is_sinkhorn():
+    a, b, cost = point_cloud_instance()
+    problem = mathopt.TransportProblem(a, b, cost=cost)
+    assert mathopt.core.registry.default_method(problem) == "sinkhorn"
+    assert mathopt.solve(problem).solver == "sinkhorn"
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (20, 30), (100, 100)])
+def test_converges_with_default_options(shape):
+    rng = np.random.default_rng(sum(shape))
+    a, b = rng.random(shape[0]) + 0.1, rng.random(shape[1]) + 0.1
+    problem = mathopt.TransportProblem(a / a.sum(), b / b.sum(), cost=rng.random(shape))
+    result = mathopt.solve(problem, method="sinkhorn")
+    assert result.status is mathopt.Status.CONVERGED, result.message
+    assert result.residuals["marginal"] <= 1e-8
+    result.raise_for_status()

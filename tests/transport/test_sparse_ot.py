@@ -81,3 +81,41 @@ def test_sparse_ot_plan_gradient_matches_finite_differences():
                 fd[i, j] = (loss(cost + e) - loss(cost - e)) / (2 * eps)
     np.testing.assert_allclose(grad, fd, atol=1e-4)
     assert np.abs(fd).max() > 1e-2  # the test is not vacuous
+
+
+@pytest.mark.parametrize("shape", [(4, 4), (20, 30), (100, 100)])
+def test_converges_with_default_options(shape):
+    rng = np.random.default_rng(sum(shape))
+    a, b = rng.random(shape[0]) + 0.1, rng.random(shape[1]) + 0.1
+    a, b = a / a.sum(), b / b.sum()
+    result = mathopt.solve(mathopt.TransportProblem(a, b, cost=rng.random(shape)), method="sparse-ot")
+    assert result.status is mathopt.Status.CONVERGED, result.message
+    plan = result.plan.toarray()
+    # stationarity is the infinity norm of the dual gradient: the largest marginal violation
+    violation = max(np.abs(plan.sum(1) - a).max(), np.abs(plan.sum(0) - b).max())
+    np.testing.assert_allclose(result.residuals["stationarity"], violation, rtol=1e-6, atol=1e-15)
+    assert result.residuals["stationarity"] <= 1e-6
+    assert np.all((plan > 0).sum(axis=0) <= 5)
+
+
+def test_registry_metadata_lists_the_default_backend_first():
+    spec = mathopt.core.registry.get_solver("sparse-ot")
+    assert spec.backends[0] == "numba" == mathopt.core.registry.get_solver("sparse-ot").options().backend
+
+
+@pytest.mark.parametrize("max_iter", [0, 3])
+def test_jax_backend_follows_the_loop_rules(max_iter):
+    a, b, cost = point_cloud_instance()
+    seen = []
+    result = mathopt.solve(mathopt.TransportProblem(a, b, cost=cost), method="sparse-ot", backend="jax",
+                           max_iter=max_iter, history=True, callback=lambda info: seen.append(info.nit))
+    assert result.status is mathopt.Status.MAX_ITER and result.nit == max_iter
+    assert seen == list(range(max_iter + 1)) and result.history["nit"].size == max_iter + 1
+
+
+def test_overflowing_cost_ends_nonfinite():
+    a = np.full(4, 0.25)
+    cost = np.ones((4, 4))
+    cost[0, 0] = -1e200  # [alpha + beta - C]_+^2 overflows at the start
+    result = mathopt.solve(mathopt.TransportProblem(a, a, cost=cost), method="sparse-ot")
+    assert result.status is mathopt.Status.NONFINITE and not result.success
