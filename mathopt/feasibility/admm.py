@@ -1,0 +1,261 @@
+"""``admm-qp``: OSQP-style ADMM for convex QPs, with infeasibility certificates.
+
+Solves :class:`~mathopt.feasibility.problem.QP` by iterating the operator :math:`T` of
+:mod:`mathopt.feasibility.admm_operator` (OSQP [1]_, Algorithm 1: relaxation ``relaxation``
+= :math:`\\alpha`, proximal weight ``sigma``, Ruiz scaling, one cached sparse LU of the KKT
+matrix per penalty value, OSQP's penalty adaptation with refactorization) from
+:math:`x = 0, v = 0`:
+
+.. math::
+
+   s_{k+1} = T s_k \\qquad\\text{(admm-qp)},\\qquad
+   s_{k+1} = \\tfrac{1}{j+2} s_{a} + \\tfrac{j+1}{j+2} T s_k \\qquad\\text{(halpern-admm)},
+
+with :math:`s_a` the anchor and :math:`j` the iterations since it was set (see
+:mod:`mathopt.feasibility.halpern_admm`). Every ``check_interval`` iterations the point
+:math:`T s_k` is tested for convergence (the three residuals ``feasibility``,
+``stationarity``, ``gap``: absolute tolerance ``R_tol`` plus ``rel_tol`` times the scale of
+the residual) and the difference :math:`T s_k - s_k`, an estimate of minus the infimal
+displacement vector, for primal or dual infeasibility (Banjac et al. [2]_); the status is
+``CONVERGED``, ``PRIMAL_INFEASIBLE`` or ``DUAL_INFEASIBLE`` with the certificate in
+``result.certificate``.
+
+Deviations from OSQP: the penalty is adapted at fixed iteration counts
+(``penalty_interval``) rather than by measured time, so runs are reproducible; no solution
+polishing; the default tolerances are 1e-6 (OSQP: 1e-3).
+
+The loop is a Python loop on the core driver (``advance`` runs up to ``k`` iterations; the
+cost per iteration is one sparse triangular solve pair and a few vector operations).
+
+References
+----------
+.. [1] B. Stellato, G. Banjac, P. Goulart, A. Bemporad, S. Boyd, "OSQP: an operator splitting
+   solver for quadratic programs", Math. Prog. Comp. 12 (2020).
+.. [2] G. Banjac, P. Goulart, B. Stellato, S. Boyd, "Infeasibility detection in the
+   alternating direction method of multipliers for convex optimization", JOTA 183 (2019).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..core.driver import Advance, IterationInfo, IterativeSolver, make_result, run
+from ..core.options import CommonOptions, OptionError, check_int, check_positive
+from ..core.registry import register
+from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE, Status, from_code
+from . import admm_operator as op
+from .fixed_point import halpern_point
+from .problem import QP, QPResult
+
+#: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
+PENALTY_CHANGE = 5.0
+
+
+@dataclass(frozen=True)
+class ADMMOptions(CommonOptions):
+    """Options of ``admm-qp``.
+
+    Parameters
+    ----------
+    max_iter : int, default 10000
+        Maximum number of ADMM iterations (applications of the operator).
+    feasibility_tol : float, default 1e-06
+        Absolute tolerance on ``residuals["feasibility"]`` = ``||Ax - z||_inf``.
+    stationarity_tol : float, default 1e-06
+        Absolute tolerance on ``residuals["stationarity"]`` = ``||Px + q + A'y||_inf``.
+    gap_tol : float, default 1e-06
+        Absolute tolerance on ``residuals["gap"]`` = ``|x'Px + q'x + u'y_+ + l'y_-|``.
+    rel_tol : float, default 1e-06
+        Relative tolerance: residual R passes when ``R <= R_tol + rel_tol * scale_R``
+        (OSQP's scales, see :mod:`mathopt.feasibility.admm_operator`).
+    infeasibility_tol : float, default 1e-05
+        Tolerance of the primal and dual infeasibility tests on the normalized differences.
+    penalty : float, default 0.1
+        Initial ADMM penalty rho (inequality rows; 1e3 rho on equality rows).
+    penalty_interval : int, default 25
+        Adapt rho every this many iterations (OSQP's rule; refactor when it changes by
+        more than a factor 5); 0 keeps rho fixed.
+    sigma : float, default 1e-06
+        Proximal weight on x (regularizes the KKT matrix).
+    relaxation : float, default 1.6
+        Relaxation alpha in (0, 2].
+    scaling : int, default 10
+        Ruiz equilibration passes (0: no scaling).
+    check_interval : int, default 25
+        Test termination every this many iterations.
+    """
+
+    max_iter: int = 10000
+    feasibility_tol: float = 1e-6
+    stationarity_tol: float = 1e-6
+    gap_tol: float = 1e-6
+    rel_tol: float = 1e-6
+    infeasibility_tol: float = 1e-5
+    penalty: float = 0.1
+    penalty_interval: int = 25
+    sigma: float = 1e-6
+    relaxation: float = 1.6
+    scaling: int = 10
+    check_interval: int = 25
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("feasibility_tol", "stationarity_tol", "gap_tol", "rel_tol", "infeasibility_tol"):
+            check_positive(self, name, strict=False, allow_inf=False)
+        for name in ("penalty", "sigma"):
+            check_positive(self, name, allow_inf=False)
+        check_positive(self, "relaxation", allow_inf=False)
+        if self.relaxation > 2.0:
+            raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
+        check_int(self, "penalty_interval", minimum=0)
+        check_int(self, "scaling", minimum=0)
+        check_int(self, "check_interval", minimum=1)
+
+
+class Setup(NamedTuple):
+    """What does not change during a run."""
+
+    problem: QP
+    scaled: op.ScaledQP
+    options: Any
+    halpern: bool
+    restart_decay: float
+
+
+class State(NamedTuple):
+    setup: Setup
+    iteration: int
+    x: np.ndarray               # the iterate s = (x, v), scaled
+    v: np.ndarray
+    image: op.Image             # T at the previous iterate (the reported point)
+    penalty: float
+    rho: np.ndarray
+    factor: Any
+    anchor_x: np.ndarray        # Halpern anchor
+    anchor_v: np.ndarray
+    since_anchor: int
+    anchor_residual: float
+    code: int                   # status code of the last termination test
+    certificate: np.ndarray | None
+    refactorizations: int
+    restarts: int
+
+
+def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
+    """The norm sqrt(sigma ||dx||^2 + ||dv||_rho^2) in which T is nonexpansive."""
+    return float(np.sqrt(setup.options.sigma * dx @ dx + dv @ (rho * dv)))
+
+
+def _finite(*arrays) -> bool:
+    return all(bool(np.all(np.isfinite(a))) for a in arrays)
+
+
+class ADMMSolver(IterativeSolver):
+    """OSQP-style ADMM (plain or Halpern-anchored) on the core driver."""
+
+    def __init__(self, halpern: bool = False):
+        self.halpern = halpern
+
+    def init(self, problem: QP, options) -> State:
+        scaled = op.scale_problem(problem, options.scaling)
+        setup = Setup(problem, scaled, options, self.halpern, float(getattr(options, "restart_decay", 0.0)))
+        rho = op.rho_vector(scaled, options.penalty)
+        x, v = np.zeros(problem.n), np.zeros(problem.m)
+        z = np.clip(v, scaled.l, scaled.u)
+        y = rho * (v - z)
+        image = op.Image(x=x, v=v, z=z, y=y, dx=np.zeros_like(x), dv=np.zeros_like(v), dy=np.zeros_like(y))
+        verdict = op.check(problem, scaled, image, self._tols(options), options.rel_tol, options.infeasibility_tol)
+        code = verdict.code if verdict.code == CODE_CONVERGED else CONTINUE
+        return State(setup=setup, iteration=0, x=x, v=v, image=image, penalty=options.penalty, rho=rho,
+                     factor=op.factor_kkt(scaled, options.sigma, rho), anchor_x=x, anchor_v=v,
+                     since_anchor=0, anchor_residual=np.inf, code=code, certificate=None,
+                     refactorizations=1, restarts=0)
+
+    @staticmethod
+    def _tols(options) -> dict:
+        return {"feasibility": options.feasibility_tol, "stationarity": options.stationarity_tol,
+                "gap": options.gap_tol}
+
+    def advance(self, state: State, nit: int, k: int, record: bool) -> Advance:
+        done = 0
+        for _ in range(k):
+            new = self._iterate(state)
+            if new is None:
+                return Advance(state, done, CODE_NONFINITE)
+            state, done = new, done + 1
+            if state.code != CONTINUE:
+                break
+        return Advance(state, done, state.code)
+
+    def _iterate(self, state: State) -> State | None:
+        """One iteration, its termination test and penalty update; None when T gives a non-finite point."""
+        setup, options = state.setup, state.setup.options
+        image = op.apply_operator(setup.scaled, state.factor, options.sigma, state.rho, options.relaxation,
+                                  state.x, state.v)
+        if not _finite(image.x, image.v):
+            return None
+        anchor_x, anchor_v, since, anchor_residual, restarts = (
+            state.anchor_x, state.anchor_v, state.since_anchor, state.anchor_residual, state.restarts)
+        if setup.halpern:
+            residual = _weighted_norm(setup, state.rho, image.dx, image.dv)
+            if since == 0:
+                anchor_residual = residual
+            elif residual <= setup.restart_decay * anchor_residual:  # restart: anchor at s_k
+                anchor_x, anchor_v, since, anchor_residual = state.x, state.v, 0, residual
+                restarts += 1
+            x = halpern_point(anchor_x, image.x, since)
+            v = halpern_point(anchor_v, image.v, since)
+            since += 1
+        else:
+            x, v = image.x, image.v
+        iteration = state.iteration + 1
+        code, certificate = CONTINUE, None
+        if iteration % options.check_interval == 0:
+            verdict = op.check(setup.problem, setup.scaled, image, self._tols(options), options.rel_tol,
+                               options.infeasibility_tol)
+            code, certificate = verdict.code, verdict.certificate
+        penalty, rho, factor, refactorizations = state.penalty, state.rho, state.factor, state.refactorizations
+        if code == CONTINUE and options.penalty_interval and iteration % options.penalty_interval == 0:
+            wanted = op.adapted_penalty(setup.scaled, image, penalty)
+            if wanted > PENALTY_CHANGE * penalty or wanted < penalty / PENALTY_CHANGE:
+                new_rho = op.rho_vector(setup.scaled, wanted)
+                z = np.clip(v, setup.scaled.l, setup.scaled.u)
+                v = z + (rho / new_rho) * (v - z)   # same (z, y), new v = z + y / rho
+                penalty, rho, factor = wanted, new_rho, op.factor_kkt(setup.scaled, options.sigma, new_rho)
+                refactorizations += 1
+                anchor_x, anchor_v, since = x, v, 0  # a new operator: re-anchor (Halpern)
+        return State(setup=setup, iteration=iteration, x=x, v=v, image=image, penalty=penalty, rho=rho,
+                     factor=factor, anchor_x=anchor_x, anchor_v=anchor_v, since_anchor=since,
+                     anchor_residual=anchor_residual, code=code, certificate=certificate,
+                     refactorizations=refactorizations, restarts=restarts)
+
+    def terminate(self, state: State) -> Status | None:
+        return from_code(state.code)
+
+    def info(self, state: State, nit: int, elapsed: float) -> IterationInfo:
+        setup = state.setup
+        point = op.unscale(setup.scaled, state.image.x, state.image.z, state.image.y)
+        values, _ = op.residuals(setup.problem, point)
+        values["displacement"] = _weighted_norm(setup, state.rho, state.image.dx, state.image.dv)
+        return IterationInfo(nit=nit, x=point.x, fun=setup.problem.objective(point.x), residuals=values,
+                             elapsed=elapsed, extra={"y": point.y})
+
+    def finalize(self, state: State, status: Status, info: IterationInfo, history) -> QPResult:
+        setup = state.setup
+        point = op.unscale(setup.scaled, state.image.x, state.image.z, state.image.y)
+        infeasible = status in (Status.PRIMAL_INFEASIBLE, Status.DUAL_INFEASIBLE)
+        y = info.extra["y"]
+        extra = {"multipliers": y, "z": point.z, "penalty": state.penalty,
+                 "refactorizations": state.refactorizations}
+        if setup.halpern:
+            extra["restarts"] = state.restarts
+        return make_result(info, status, history, result_cls=QPResult, y=y,
+                           certificate=state.certificate if infeasible else None, extra=extra)
+
+
+@register("admm-qp", problem=QP, options=ADMMOptions, default=True)
+def admm_qp(problem: QP, options: ADMMOptions) -> QPResult:
+    """OSQP-style ADMM for convex QPs with primal/dual infeasibility certificates (Stellato et al. 2020; Banjac et al. 2019)."""
+    return run(ADMMSolver(halpern=False), problem, options, "admm-qp")
