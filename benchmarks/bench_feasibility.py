@@ -13,7 +13,7 @@ Run from the repository root::
     python benchmarks/bench_feasibility.py --max-iter 100000 --time-limit 20
 
 Prints a Markdown table and the summary and writes them (and a JSON file) to ``--out``
-(default ``mathopt-bench/``, a build folder).
+(default ``bench-out/feasibility``, a build folder).
 """
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def main(argv=None):
     parser.add_argument("--time-limit", type=float, default=20.0, help="seconds per problem and solver")
     parser.add_argument("--solvers", nargs="+", default=list(SOLVERS), choices=SOLVERS)
     parser.add_argument("--problems", nargs="*", default=None, help="names (without .mps.gz); default all")
-    parser.add_argument("--out", default="mathopt-bench")
+    parser.add_argument("--out", default="bench-out/feasibility")
     args = parser.parse_args(argv)
     data = pathlib.Path(args.data)
     if not data.is_dir():

@@ -122,6 +122,7 @@ class Setup(NamedTuple):
     options: Any
     halpern: bool
     restart_decay: float
+    restart_fraction: float
 
 
 class State(NamedTuple):
@@ -160,7 +161,8 @@ class ADMMSolver(IterativeSolver):
 
     def init(self, problem: QP, options) -> State:
         scaled = op.scale_problem(problem, options.scaling)
-        setup = Setup(problem, scaled, options, self.halpern, float(getattr(options, "restart_decay", 0.0)))
+        setup = Setup(problem, scaled, options, self.halpern, float(getattr(options, "restart_decay", 0.0)),
+                      float(getattr(options, "restart_fraction", 0.0)))
         rho = op.rho_vector(scaled, options.penalty)
         x, v = np.zeros(problem.n), np.zeros(problem.m)
         z = np.clip(v, scaled.l, scaled.u)
@@ -202,7 +204,8 @@ class ADMMSolver(IterativeSolver):
             residual = _weighted_norm(setup, state.rho, image.dx, image.dv)
             if since == 0:
                 anchor_residual = residual
-            elif residual <= setup.restart_decay * anchor_residual:  # restart: anchor at s_k
+            elif (residual <= setup.restart_decay * anchor_residual
+                  or since >= setup.restart_fraction * state.iteration > 0):  # restart: anchor at s_k
                 anchor_x, anchor_v, since, anchor_residual = state.x, state.v, 0, residual
                 restarts += 1
             x = halpern_point(anchor_x, image.x, since)

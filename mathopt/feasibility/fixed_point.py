@@ -22,8 +22,10 @@ Two iterations are provided:
   iterate :math:`2 (z_0 - z_k)/k` converge to :math:`v` at :math:`O(1/k)` in norm, the optimal
   rate (Park & Ryu [1]_, Theorem 3 and the lower bound of Section 5). Optional restarts put
   the anchor :math:`z_0` at the current point when the residual has fallen below
-  ``restart_decay`` times its value at the anchor (a deviation from the paper, which does not
-  restart; restarts help when a fixed point exists and the operator is sharp).
+  ``restart_decay`` times its value at the anchor, or when the iterations since the anchor
+  reach ``restart_fraction`` of all iterations (deviations from the paper, which does not
+  restart; the second kind moves the anchor into the asymptotic regime of an infeasible
+  problem, see docs/feasibility.md).
 
 The estimate :math:`v_k` of :math:`v` returned is :math:`z_k - T z_k` for both iterations
 (for the plain iteration it is the difference :math:`z_k - z_{k+1}`).
@@ -88,7 +90,7 @@ class FixedPointResult:
 
 def fixed_point(T: Callable[[np.ndarray], np.ndarray], z0, acceleration: str = "none", *,
                 max_iter: int = 1000, tol: float = 0.0, restart_decay: float | None = None,
-                keep_differences: bool = False) -> FixedPointResult:
+                restart_fraction: float | None = None, keep_differences: bool = False) -> FixedPointResult:
     """Iterate a nonexpansive operator ``T`` from ``z0`` and estimate its infimal displacement vector.
 
     Parameters
@@ -107,6 +109,9 @@ def fixed_point(T: Callable[[np.ndarray], np.ndarray], z0, acceleration: str = "
     restart_decay : float or None, default None
         Halpern only: move the anchor to :math:`z_k` when the residual is at most
         ``restart_decay`` times the residual at the anchor (e.g. 0.2); None never restarts.
+    restart_fraction : float or None, default None
+        Halpern only: also move the anchor when the iterations since the anchor reach this
+        fraction of all iterations (e.g. 0.2: the anchors move geometrically forward).
     keep_differences : bool, default False
         Keep every :math:`v_j` in ``result.differences`` (``max_iter x d`` floats).
 
@@ -124,6 +129,8 @@ def fixed_point(T: Callable[[np.ndarray], np.ndarray], z0, acceleration: str = "
         raise ValueError(f"acceleration must be one of {ACCELERATIONS}, got {acceleration!r}")
     if restart_decay is not None and not 0.0 < restart_decay < 1.0:
         raise ValueError(f"restart_decay must be in (0, 1) or None, got {restart_decay!r}")
+    if restart_fraction is not None and not 0.0 < restart_fraction < 1.0:
+        raise ValueError(f"restart_fraction must be in (0, 1) or None, got {restart_fraction!r}")
     z = np.array(z0, dtype=float)
     anchor, anchor_residual, since_anchor, restarts = z.copy(), np.inf, 0, 0
     norms, kept = [], []
@@ -140,7 +147,8 @@ def fixed_point(T: Callable[[np.ndarray], np.ndarray], z0, acceleration: str = "
         else:
             if since_anchor == 0:
                 anchor_residual = norms[-1]
-            elif restart_decay is not None and norms[-1] <= restart_decay * anchor_residual:
+            elif ((restart_decay is not None and norms[-1] <= restart_decay * anchor_residual)
+                  or (restart_fraction is not None and since_anchor >= restart_fraction * (nit - 1))):
                 anchor, anchor_residual, since_anchor = z.copy(), norms[-1], 0
                 restarts += 1
             z = halpern_point(anchor, image, since_anchor)
