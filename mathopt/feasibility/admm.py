@@ -20,8 +20,10 @@ displacement vector, for primal or dual infeasibility (Banjac et al. [2]_); the 
 ``CONVERGED``, ``PRIMAL_INFEASIBLE`` or ``DUAL_INFEASIBLE`` with the certificate in
 ``result.certificate``.
 
-Deviations from OSQP: the penalty is adapted at fixed iteration counts
-(``penalty_interval``) rather than by measured time, so runs are reproducible; no solution
+Deviations from OSQP: the penalty is adapted at iterations ``penalty_interval * 2^j``
+rather than at an interval set by the measured factorization time, so runs are
+reproducible and a large problem is refactored at most ``log2(max_iter / penalty_interval)``
+times; no solution
 polishing; the default tolerances are 1e-6 (OSQP: 1e-3).
 
 The loop is a Python loop on the core driver (``advance`` runs up to ``k`` iterations; the
@@ -75,8 +77,8 @@ class ADMMOptions(CommonOptions):
     penalty : float, default 0.1
         Initial ADMM penalty rho (inequality rows; 1e3 rho on equality rows).
     penalty_interval : int, default 25
-        Adapt rho every this many iterations (OSQP's rule; refactor when it changes by
-        more than a factor 5); 0 keeps rho fixed.
+        Adapt rho (OSQP's rule; refactor when it changes by more than a factor 5) at
+        iterations ``penalty_interval * 2^j``, j = 0, 1, ...; 0 keeps rho fixed.
     sigma : float, default 1e-06
         Proximal weight on x (regularizes the KKT matrix).
     relaxation : float, default 1.6
@@ -147,6 +149,14 @@ class State(NamedTuple):
 def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
     """The norm sqrt(sigma ||dx||^2 + ||dv||_rho^2) in which T is nonexpansive."""
     return float(np.sqrt(setup.options.sigma * dx @ dx + dv @ (rho * dv)))
+
+
+def _adapts_at(iteration: int, interval: int) -> bool:
+    """Penalty updates at iterations interval * 2^j: at most log2(max_iter / interval) refactorizations."""
+    if not interval or iteration % interval:
+        return False
+    blocks = iteration // interval
+    return blocks & (blocks - 1) == 0
 
 
 def _finite(*arrays) -> bool:
@@ -220,7 +230,7 @@ class ADMMSolver(IterativeSolver):
                                options.infeasibility_tol)
             code, certificate = verdict.code, verdict.certificate
         penalty, rho, factor, refactorizations = state.penalty, state.rho, state.factor, state.refactorizations
-        if code == CONTINUE and options.penalty_interval and iteration % options.penalty_interval == 0:
+        if code == CONTINUE and _adapts_at(iteration, options.penalty_interval):
             wanted = op.adapted_penalty(setup.scaled, image, penalty)
             if wanted > PENALTY_CHANGE * penalty or wanted < penalty / PENALTY_CHANGE:
                 new_rho = op.rho_vector(setup.scaled, wanted)
