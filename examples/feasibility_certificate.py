@@ -118,6 +118,7 @@ def draw_rates(ax, T, z0, v, iterations: int, title: str) -> None:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="mathopt-figures", help="folder for the figures")
+    parser.add_argument("--iterations", type=int, default=3000, help="iterations of the rate figure")
     args = parser.parse_args(argv)
     import matplotlib
 
@@ -132,8 +133,8 @@ def main(argv=None):
     fig.tight_layout()
     fig.savefig(out / "feasibility_certificate.png", dpi=110)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    draw_rates(axes[0], *spread_operator(), 3000, "(a) averaged rotations + translation")
-    draw_rates(axes[1], *lp_operator(), 3000, "(b) ADMM operator of the infeasible LP (k = 0.5)")
+    draw_rates(axes[0], *spread_operator(), args.iterations, "(a) averaged rotations + translation")
+    draw_rates(axes[1], *lp_operator(), args.iterations, "(b) ADMM operator of the infeasible LP (k = 0.5)")
     fig.tight_layout()
     fig.savefig(out / "feasibility_rates.png", dpi=110)
     print(f"wrote {out / 'feasibility_certificate.png'} and {out / 'feasibility_rates.png'}")

@@ -29,12 +29,8 @@ polishing; the default tolerances are 1e-6 (OSQP: 1e-3).
 The loop is a Python loop on the core driver (``advance`` runs up to ``k`` iterations; the
 cost per iteration is one sparse triangular solve pair and a few vector operations).
 
-References
-----------
-.. [1] B. Stellato, G. Banjac, P. Goulart, A. Bemporad, S. Boyd, "OSQP: an operator splitting
-   solver for quadratic programs", Math. Prog. Comp. 12 (2020).
-.. [2] G. Banjac, P. Goulart, B. Stellato, S. Boyd, "Infeasibility detection in the
-   alternating direction method of multipliers for convex optimization", JOTA 183 (2019).
+References [1]_ (OSQP, Stellato et al. 2020) and [2]_ (Banjac et al. 2019): see
+:mod:`mathopt.feasibility.admm_operator`.
 """
 from __future__ import annotations
 

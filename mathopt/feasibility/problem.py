@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.problem import Problem, ProblemError, is_sparse
+from ..core.problem import Problem, ProblemError, as_float_matrix, is_sparse
 from ..core.result import Result
 
 #: Largest n for which the constructor checks P >= 0 with a dense eigenvalue computation.
@@ -49,16 +49,10 @@ def _as_sparse(value, name: str, shape: tuple[int, int] | None):
 
     if is_sparse(value):
         matrix = sp.csc_matrix(value, dtype=float)
+        if shape is not None and matrix.shape != shape:
+            raise ProblemError(name, f"must have shape {shape}, got {matrix.shape}")
     else:
-        try:
-            dense = np.array(value, dtype=float)
-        except (TypeError, ValueError) as exc:
-            raise ProblemError(name, f"cannot be converted to a float matrix ({exc})") from None
-        if dense.ndim != 2:
-            raise ProblemError(name, f"must be a 2-D matrix, got shape {dense.shape}")
-        matrix = sp.csc_matrix(dense)
-    if shape is not None and matrix.shape != shape:
-        raise ProblemError(name, f"must have shape {shape}, got {matrix.shape}")
+        matrix = sp.csc_matrix(as_float_matrix(value, name, shape=shape))
     matrix.sum_duplicates()
     matrix.eliminate_zeros()
     if not np.all(np.isfinite(matrix.data)):
