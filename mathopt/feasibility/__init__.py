@@ -12,6 +12,6 @@ from .fixed_point import FixedPointResult, fixed_point
 from .problem import QP, QPResult
 
 #: Modules registering solvers (imported on the first registry access).
-SOLVER_MODULES = ["admm", "halpern_admm"]
+SOLVER_MODULES = ["admm", "halpern_admm", "pdhg", "halpern_pdhg"]
 
 __all__ = ["QP", "QPResult", "fixed_point", "FixedPointResult"]

@@ -10,8 +10,13 @@ _NO_USER_FUNCTIONS = ("a QP is given by validated data (P, q, A, l, u, all finit
 
 
 def make_problem(method):
-    """A strictly convex QP with 6 variables and 8 two-sided constraints (about 50-100 iterations)."""
+    """A strictly convex QP with 6 variables and 8 two-sided constraints (about 50-100 iterations);
+    for the LP methods (``*-pdhg-lp``), the LP with the same constraints and box -1 <= x <= 1."""
     rng = np.random.default_rng(0)
+    if method.endswith("pdhg-lp"):
+        A = np.vstack([rng.standard_normal((8, 6)), np.eye(6)])
+        return mathopt.QP(None, rng.standard_normal(6), A, np.r_[-rng.random(8), -np.ones(6)],
+                          np.r_[rng.random(8), np.ones(6)])
     M = rng.standard_normal((6, 6))
     A = rng.standard_normal((8, 6))
     return mathopt.QP(M @ M.T / 6 + 0.1 * np.eye(6), rng.standard_normal(6), A, -rng.random(8), rng.random(8))
