@@ -177,3 +177,15 @@ def test_bad_options_name_the_field(options, field):
 def test_bad_halpern_options(options, field):
     with pytest.raises(OptionError, match=field):
         mathopt.solve(_random_qp(0), method="halpern-admm", **options)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", ["HS118", "QAFIRO", "GENHS28", "DUALC1"])
+def test_maros_meszaros_match_clarabel(method, name):
+    from mathopt.problems.qp import maros_meszaros
+
+    problem = maros_meszaros(data_file("maros-meszaros", f"{name}.mat"))
+    result = mathopt.solve(problem, method=method)
+    assert result.status is Status.CONVERGED, result.message
+    value, _ = _cvxpy_value(problem)
+    assert result.fun == pytest.approx(value, rel=2e-5)
