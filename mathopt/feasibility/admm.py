@@ -39,37 +39,28 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.driver import Advance, IterationInfo, IterativeSolver, make_result, run
-from ..core.options import CommonOptions, OptionError, check_int, check_positive
+from ..core.driver import Advance, run
+from ..core.options import OptionError, check_int, check_positive
 from ..core.registry import register
-from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE, Status, from_code
+from ..core.status import CODE_NONFINITE, CONTINUE
 from . import admm_operator as op
 from .fixed_point import halpern_point
+from .options import QPOptions
 from .problem import QP, QPResult
+from .solver import CertifyingSolver, initial_code, test_point
 
 #: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
 PENALTY_CHANGE = 5.0
 
 
 @dataclass(frozen=True)
-class ADMMOptions(CommonOptions):
+class ADMMOptions(QPOptions):
     """Options of ``admm-qp``.
 
     Parameters
     ----------
     max_iter : int, default 10000
         Maximum number of ADMM iterations (applications of the operator).
-    feasibility_tol : float, default 1e-06
-        Absolute tolerance on ``residuals["feasibility"]`` = ``||Ax - z||_inf``.
-    stationarity_tol : float, default 1e-06
-        Absolute tolerance on ``residuals["stationarity"]`` = ``||Px + q + A'y||_inf``.
-    gap_tol : float, default 1e-06
-        Absolute tolerance on ``residuals["gap"]`` = ``|x'Px + q'x + u'y_+ + l'y_-|``.
-    rel_tol : float, default 1e-06
-        Relative tolerance: residual R passes when ``R <= R_tol + rel_tol * scale_R``
-        (OSQP's scales, see :mod:`mathopt.feasibility.admm_operator`).
-    infeasibility_tol : float, default 1e-05
-        Tolerance of the primal and dual infeasibility tests on the normalized differences.
     penalty : float, default 0.1
         Initial ADMM penalty rho (inequality rows; 1e3 rho on equality rows).
     penalty_interval : int, default 25
@@ -79,37 +70,21 @@ class ADMMOptions(CommonOptions):
         Proximal weight on x (regularizes the KKT matrix).
     relaxation : float, default 1.6
         Relaxation alpha in (0, 2].
-    scaling : int, default 10
-        Ruiz equilibration passes (0: no scaling).
-    check_interval : int, default 25
-        Test termination every this many iterations.
     """
 
     max_iter: int = 10000
-    feasibility_tol: float = 1e-6
-    stationarity_tol: float = 1e-6
-    gap_tol: float = 1e-6
-    rel_tol: float = 1e-6
-    infeasibility_tol: float = 1e-5
     penalty: float = 0.1
     penalty_interval: int = 25
     sigma: float = 1e-6
     relaxation: float = 1.6
-    scaling: int = 10
-    check_interval: int = 25
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("feasibility_tol", "stationarity_tol", "gap_tol", "rel_tol", "infeasibility_tol"):
-            check_positive(self, name, strict=False, allow_inf=False)
-        for name in ("penalty", "sigma"):
+        for name in ("penalty", "sigma", "relaxation"):
             check_positive(self, name, allow_inf=False)
-        check_positive(self, "relaxation", allow_inf=False)
         if self.relaxation > 2.0:
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
-        check_int(self, "scaling", minimum=0)
-        check_int(self, "check_interval", minimum=1)
 
 
 class Setup(NamedTuple):
@@ -159,11 +134,8 @@ def _finite(*arrays) -> bool:
     return all(bool(np.all(np.isfinite(a))) for a in arrays)
 
 
-class ADMMSolver(IterativeSolver):
+class ADMMSolver(CertifyingSolver):
     """OSQP-style ADMM (plain or Halpern-anchored) on the core driver."""
-
-    def __init__(self, halpern: bool = False):
-        self.halpern = halpern
 
     def init(self, problem: QP, options) -> State:
         scaled = op.scale_problem(problem, options.scaling)
@@ -174,17 +146,11 @@ class ADMMSolver(IterativeSolver):
         z = np.clip(v, scaled.l, scaled.u)
         y = rho * (v - z)
         image = op.Image(x=x, v=v, z=z, y=y, dx=np.zeros_like(x), dv=np.zeros_like(v), dy=np.zeros_like(y))
-        verdict = op.check(problem, scaled, image, self._tols(options), options.rel_tol, options.infeasibility_tol)
-        code = verdict.code if verdict.code == CODE_CONVERGED else CONTINUE
+        code = initial_code(setup, image)
         return State(setup=setup, iteration=0, x=x, v=v, image=image, penalty=options.penalty, rho=rho,
                      factor=op.factor_kkt(scaled, options.sigma, rho), anchor_x=x, anchor_v=v,
                      since_anchor=0, anchor_residual=np.inf, code=code, certificate=None,
                      refactorizations=1, restarts=0)
-
-    @staticmethod
-    def _tols(options) -> dict:
-        return {"feasibility": options.feasibility_tol, "stationarity": options.stationarity_tol,
-                "gap": options.gap_tol}
 
     def advance(self, state: State, nit: int, k: int, record: bool) -> Advance:
         done = 0
@@ -222,9 +188,7 @@ class ADMMSolver(IterativeSolver):
         iteration = state.iteration + 1
         code, certificate = CONTINUE, None
         if iteration % options.check_interval == 0:
-            verdict = op.check(setup.problem, setup.scaled, image, self._tols(options), options.rel_tol,
-                               options.infeasibility_tol)
-            code, certificate = verdict.code, verdict.certificate
+            code, certificate = test_point(setup, image)
         penalty, rho, factor, refactorizations = state.penalty, state.rho, state.factor, state.refactorizations
         if code == CONTINUE and _adapts_at(iteration, options.penalty_interval):
             wanted = op.adapted_penalty(setup.scaled, image, penalty)
@@ -240,28 +204,11 @@ class ADMMSolver(IterativeSolver):
                      anchor_residual=anchor_residual, code=code, certificate=certificate,
                      refactorizations=refactorizations, restarts=restarts)
 
-    def terminate(self, state: State) -> Status | None:
-        return from_code(state.code)
+    def displacement(self, state: State) -> float:
+        return _weighted_norm(state.setup, state.rho, state.image.dx, state.image.dv)
 
-    def info(self, state: State, nit: int, elapsed: float) -> IterationInfo:
-        setup = state.setup
-        point = op.unscale(setup.scaled, state.image.x, state.image.z, state.image.y)
-        values, _ = op.residuals(setup.problem, point)
-        values["displacement"] = _weighted_norm(setup, state.rho, state.image.dx, state.image.dv)
-        return IterationInfo(nit=nit, x=point.x, fun=setup.problem.objective(point.x), residuals=values,
-                             elapsed=elapsed, extra={"y": point.y})
-
-    def finalize(self, state: State, status: Status, info: IterationInfo, history) -> QPResult:
-        setup = state.setup
-        point = op.unscale(setup.scaled, state.image.x, state.image.z, state.image.y)
-        infeasible = status in (Status.PRIMAL_INFEASIBLE, Status.DUAL_INFEASIBLE)
-        y = info.extra["y"]
-        extra = {"multipliers": y, "z": point.z, "penalty": state.penalty,
-                 "refactorizations": state.refactorizations}
-        if setup.halpern:
-            extra["restarts"] = state.restarts
-        return make_result(info, status, history, result_cls=QPResult, y=y,
-                           certificate=state.certificate if infeasible else None, extra=extra)
+    def extra(self, state: State) -> dict:
+        return {"penalty": state.penalty, "refactorizations": state.refactorizations}
 
 
 @register("admm-qp", problem=QP, options=ADMMOptions, default=True)

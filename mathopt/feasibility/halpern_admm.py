@@ -31,40 +31,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.driver import run
-from ..core.options import OptionError, check_number
 from ..core.registry import register
 from .admm import ADMMOptions, ADMMSolver
+from .options import RestartOptions
 from .problem import QP, QPResult
 
 
 @dataclass(frozen=True)
-class HalpernADMMOptions(ADMMOptions):
+class HalpernADMMOptions(ADMMOptions, RestartOptions):
     """Options of ``halpern-admm``.
 
     Parameters
     ----------
     relaxation : float, default 2.0
         Relaxation alpha in (0, 2] of the anchored operator (2: the reflected, nonexpansive one).
-    restart_decay : float, default 0.2
-        Move the anchor to the current iterate when the fixed-point residual is at most
-        this fraction of its value at the anchor; 0 never restarts on this test.
-    restart_fraction : float, default 0.2
-        Also restart when the iterations since the anchor reach this fraction of all
-        iterations (an artificial restart, as in restarted Halpern PDHG); 0 never does.
     """
 
     relaxation: float = 2.0
-    restart_decay: float = 0.2
-    restart_fraction: float = 0.2
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_number(self, "restart_decay")
-        if not 0.0 <= self.restart_decay < 1.0:
-            raise OptionError(f"restart_decay must be in [0, 1), got {self.restart_decay!r}")
-        check_number(self, "restart_fraction")
-        if not 0.0 <= self.restart_fraction < 1.0:
-            raise OptionError(f"restart_fraction must be in [0, 1), got {self.restart_fraction!r}")
 
 
 @register("halpern-admm", problem=QP, options=HalpernADMMOptions)

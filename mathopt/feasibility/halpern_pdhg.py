@@ -11,35 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.options import OptionError, check_number
 from ..core.registry import register
+from .options import RestartOptions
 from .pdhg import PDHGOptions, solve_lp
 from .problem import QP, QPResult
 
 
 @dataclass(frozen=True)
-class HalpernPDHGOptions(PDHGOptions):
-    """Options of ``halpern-pdhg-lp``.
-
-    Parameters
-    ----------
-    restart_decay : float, default 0.2
-        Move the anchor to the current iterate when the fixed-point residual is at most
-        this fraction of its value at the anchor; 0 never restarts on this test.
-    restart_fraction : float, default 0.2
-        Also restart when the iterations since the anchor reach this fraction of all
-        iterations; 0 never does.
-    """
-
-    restart_decay: float = 0.2
-    restart_fraction: float = 0.2
-
-    def __post_init__(self):
-        super().__post_init__()
-        for name in ("restart_decay", "restart_fraction"):
-            check_number(self, name)
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise OptionError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+class HalpernPDHGOptions(PDHGOptions, RestartOptions):
+    """Options of ``halpern-pdhg-lp`` (those of ``pdhg-lp`` and the anchor's restarts)."""
 
 
 @register("halpern-pdhg-lp", problem=QP, options=HalpernPDHGOptions)

@@ -40,12 +40,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ..core.driver import Advance, IterationInfo, IterativeSolver, make_result, run
-from ..core.options import CommonOptions, check_int, check_positive
+from ..core.driver import Advance, run
+from ..core.options import check_positive
 from ..core.registry import UnknownMethodError, register
-from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE, Status, from_code
+from ..core.status import CODE_NONFINITE, CONTINUE
 from . import admm_operator as op
+from .options import QPOptions
 from .problem import QP, QPResult
+from .solver import CertifyingSolver, initial_code, test_point
 
 _KERNEL = None
 
@@ -61,48 +63,26 @@ def _kernel():
 
 
 @dataclass(frozen=True)
-class PDHGOptions(CommonOptions):
+class PDHGOptions(QPOptions):
     """Options of ``pdhg-lp``.
 
     Parameters
     ----------
     max_iter : int, default 100000
         Maximum number of PDHG iterations.
-    feasibility_tol : float, default 1e-06
-        Absolute tolerance on ``residuals["feasibility"]`` = ``||Ax - z||_inf``, z = Pi_[l,u](Ax).
-    stationarity_tol : float, default 1e-06
-        Absolute tolerance on ``residuals["stationarity"]`` = ``||q + A'y||_inf``.
-    gap_tol : float, default 1e-06
-        Absolute tolerance on ``residuals["gap"]`` = ``|q'x + u'y_+ + l'y_-|``.
-    rel_tol : float, default 1e-06
-        Relative tolerance (as in ``admm-qp``).
-    infeasibility_tol : float, default 1e-05
-        Tolerance of the primal and dual infeasibility tests on the normalized differences.
     primal_weight : float, default 1.0
         omega: primal step 0.9 / (omega N), dual step 0.9 omega / N, N = sqrt(||A||_1 ||A||_inf).
-    scaling : int, default 10
-        Ruiz equilibration passes (0: no scaling).
     check_interval : int, default 64
         Test termination every this many iterations.
     """
 
     max_iter: int = 100000
-    feasibility_tol: float = 1e-6
-    stationarity_tol: float = 1e-6
-    gap_tol: float = 1e-6
-    rel_tol: float = 1e-6
-    infeasibility_tol: float = 1e-5
     primal_weight: float = 1.0
-    scaling: int = 10
     check_interval: int = 64
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("feasibility_tol", "stationarity_tol", "gap_tol", "rel_tol", "infeasibility_tol"):
-            check_positive(self, name, strict=False, allow_inf=False)
         check_positive(self, "primal_weight", allow_inf=False)
-        check_int(self, "scaling", minimum=0)
-        check_int(self, "check_interval", minimum=1)
 
 
 class Setup(NamedTuple):
@@ -147,11 +127,8 @@ def _operator_norm(A) -> float:
     return float(np.sqrt(absolute.sum(axis=0).max() * absolute.sum(axis=1).max()))
 
 
-class PDHGSolver(IterativeSolver):
+class PDHGSolver(CertifyingSolver):
     """PDHG (plain or Halpern-anchored) on the core driver, iterations in a Numba kernel."""
-
-    def __init__(self, halpern: bool = False):
-        self.halpern = halpern
 
     def init(self, problem: QP, options) -> State:
         scaled = op.scale_problem(problem, options.scaling)
@@ -163,8 +140,7 @@ class PDHGSolver(IterativeSolver):
                       A=_csr(scaled.A), AT=_csr(scaled.AT))
         x, y = np.zeros(problem.n), np.zeros(problem.m)
         image = self._image(setup, x, y, np.zeros_like(x), np.zeros_like(y))
-        verdict = op.check(problem, scaled, image, _tols(options), options.rel_tol, options.infeasibility_tol)
-        code = verdict.code if verdict.code == CODE_CONVERGED else CONTINUE
+        code = initial_code(setup, image)
         return State(setup=setup, iteration=0, x=x, y=y, image=image, anchor_x=x, anchor_y=y, since_anchor=0,
                      anchor_residual=np.inf, code=code, certificate=None, restarts=0)
 
@@ -195,9 +171,7 @@ class PDHGSolver(IterativeSolver):
             iteration = state.iteration + count
             code, certificate = CONTINUE, None
             if iteration % interval == 0:
-                verdict = op.check(setup.problem, setup.scaled, image, _tols(options), options.rel_tol,
-                                   options.infeasibility_tol)
-                code, certificate = verdict.code, verdict.certificate
+                code, certificate = test_point(setup, image)
             state = State(setup=setup, iteration=iteration, x=x, y=y, image=image, anchor_x=anchor_x,
                           anchor_y=anchor_y, since_anchor=int(since), anchor_residual=float(anchor_residual),
                           code=code, certificate=certificate, restarts=state.restarts + int(restarts))
@@ -208,30 +182,12 @@ class PDHGSolver(IterativeSolver):
                 break
         return Advance(state, done, state.code)
 
-    def terminate(self, state: State) -> Status | None:
-        return from_code(state.code)
+    def displacement(self, state: State) -> float:
+        setup, image = state.setup, state.image
+        return float(np.sqrt(image.dx @ image.dx / setup.tau + image.dy @ image.dy / setup.sigma))
 
-    def info(self, state: State, nit: int, elapsed: float) -> IterationInfo:
-        setup = state.setup
-        point = op.unscale(setup.scaled, state.image.x, state.image.z, state.image.y)
-        values, _ = op.residuals(setup.problem, point)
-        values["displacement"] = float(np.sqrt(state.image.dx @ state.image.dx / setup.tau
-                                               + state.image.dy @ state.image.dy / setup.sigma))
-        return IterationInfo(nit=nit, x=point.x, fun=setup.problem.objective(point.x), residuals=values,
-                             elapsed=elapsed, extra={"y": point.y})
-
-    def finalize(self, state: State, status: Status, info: IterationInfo, history) -> QPResult:
-        infeasible = status in (Status.PRIMAL_INFEASIBLE, Status.DUAL_INFEASIBLE)
-        y = info.extra["y"]
-        extra = {"multipliers": y, "step_sizes": (state.setup.tau, state.setup.sigma)}
-        if state.setup.halpern:
-            extra["restarts"] = state.restarts
-        return make_result(info, status, history, result_cls=QPResult, y=y,
-                           certificate=state.certificate if infeasible else None, extra=extra)
-
-
-def _tols(options) -> dict:
-    return {"feasibility": options.feasibility_tol, "stationarity": options.stationarity_tol, "gap": options.gap_tol}
+    def extra(self, state: State) -> dict:
+        return {"step_sizes": (state.setup.tau, state.setup.sigma)}
 
 
 def solve_lp(problem: QP, options, name: str, halpern: bool) -> QPResult:

@@ -128,13 +128,13 @@ def test_checker_rejects_wrong_certificates():
     assert not dual_certificate_ok(problem.P, problem.q, A, l, u, [1.0, 1.0])[0]  # q'x > 0
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS + ("pdhg-lp", "halpern-pdhg-lp"))
 @pytest.mark.parametrize("name", ["itest2", "itest6", "galenet", "woodinfe"])
 def test_netlib_infeasible_lps(method, name, needs_highs):
     from mathopt.problems.lp import read_mps
 
     problem = read_mps(data_file("netlib-infeas", f"{name}.mps.gz"))
-    result = mathopt.solve(problem, method=method, max_iter=5000)
+    result = mathopt.solve(problem, method=method, max_iter=20000)
     assert result.status is Status.PRIMAL_INFEASIBLE, result.message
     ok, why = check_certificate(problem, result)
     assert ok, why

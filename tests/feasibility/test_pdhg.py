@@ -5,7 +5,6 @@ import pytest
 import mathopt
 from mathopt import OptionError, Status, UnknownMethodError
 from tests.feasibility.certificates import check_certificate
-from tests.feasibility.conftest import data_file
 from tests.feasibility.contract import make_problem
 
 METHODS = ("pdhg-lp", "halpern-pdhg-lp")
@@ -48,18 +47,6 @@ def test_certificates(method):
     result = mathopt.solve(unbounded, method=method)
     assert result.status is Status.DUAL_INFEASIBLE
     ok, why = check_certificate(unbounded, result)
-    assert ok, why
-
-
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("name", ["itest2", "galenet", "woodinfe"])
-def test_netlib_infeasible_lps(method, name, needs_highs):
-    from mathopt.problems.lp import read_mps
-
-    problem = read_mps(data_file("netlib-infeas", f"{name}.mps.gz"))
-    result = mathopt.solve(problem, method=method, max_iter=20000)
-    assert result.status is Status.PRIMAL_INFEASIBLE, result.message
-    ok, why = check_certificate(problem, result)
     assert ok, why
 
 
