@@ -47,7 +47,7 @@ from . import admm_operator as op
 from .fixed_point import halpern_point
 from .options import QPOptions
 from .problem import QP, QPResult
-from .solver import CertifyingSolver, initial_code, test_point
+from .solver import CertifyingSolver, initial_code, termination_test
 
 #: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
 PENALTY_CHANGE = 5.0
@@ -188,7 +188,7 @@ class ADMMSolver(CertifyingSolver):
         iteration = state.iteration + 1
         code, certificate = CONTINUE, None
         if iteration % options.check_interval == 0:
-            code, certificate = test_point(setup, image)
+            code, certificate = termination_test(setup, image)
         penalty, rho, factor, refactorizations = state.penalty, state.rho, state.factor, state.refactorizations
         if code == CONTINUE and _adapts_at(iteration, options.penalty_interval):
             wanted = op.adapted_penalty(setup.scaled, image, penalty)

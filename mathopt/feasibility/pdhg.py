@@ -47,7 +47,7 @@ from ..core.status import CODE_NONFINITE, CONTINUE
 from . import admm_operator as op
 from .options import QPOptions
 from .problem import QP, QPResult
-from .solver import CertifyingSolver, initial_code, test_point
+from .solver import CertifyingSolver, initial_code, termination_test
 
 _KERNEL = None
 
@@ -171,7 +171,7 @@ class PDHGSolver(CertifyingSolver):
             iteration = state.iteration + count
             code, certificate = CONTINUE, None
             if iteration % interval == 0:
-                code, certificate = test_point(setup, image)
+                code, certificate = termination_test(setup, image)
             state = State(setup=setup, iteration=iteration, x=x, y=y, image=image, anchor_x=anchor_x,
                           anchor_y=anchor_y, since_anchor=int(since), anchor_residual=float(anchor_residual),
                           code=code, certificate=certificate, restarts=state.restarts + int(restarts))

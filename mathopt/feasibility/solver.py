@@ -9,7 +9,7 @@ from . import admm_operator as op
 from .problem import QPResult
 
 
-def test_point(setup, image: op.Image) -> tuple[int, np.ndarray | None]:
+def termination_test(setup, image: op.Image) -> tuple[int, np.ndarray | None]:
     """(status code, certificate) of the termination test at ``image`` (see admm_operator.check)."""
     options = setup.options
     verdict = op.check(setup.problem, setup.scaled, image, options.residual_tolerances(), options.rel_tol,
@@ -19,7 +19,7 @@ def test_point(setup, image: op.Image) -> tuple[int, np.ndarray | None]:
 
 def initial_code(setup, image: op.Image) -> int:
     """The test at the starting point: only convergence can be claimed before any iteration."""
-    code, _ = test_point(setup, image)
+    code, _ = termination_test(setup, image)
     return code if code == op.CODE_CONVERGED else CONTINUE
 
 
