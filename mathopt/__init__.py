@@ -28,6 +28,8 @@ _LAZY = {
     "TransportResult": "mathopt.transport.problem",
     "MetricProblem": "mathopt.metric.problem",
     "MetricResult": "mathopt.metric.problem",
+    "QP": "mathopt.feasibility.problem",
+    "QPResult": "mathopt.feasibility.problem",
 }
 _LAZY_MODULES = ("sets", "problems", "bilevel", "transport", "metric", "constrained")
 

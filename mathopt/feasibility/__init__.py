@@ -1,0 +1,17 @@
+"""Convex QPs and LPs (:class:`~mathopt.feasibility.problem.QP`) solved by fixed-point
+iterations that detect infeasibility with certificates.
+
+* :mod:`~mathopt.feasibility.fixed_point`: plain and Halpern iterations of any nonexpansive
+  operator and the estimate of its infimal displacement vector (Park & Ryu, ICML 2023).
+* ``admm-qp`` (:mod:`~mathopt.feasibility.admm`): OSQP-style ADMM (the default).
+* ``halpern-admm`` (:mod:`~mathopt.feasibility.halpern_admm`): the same operator, Halpern-anchored.
+
+See docs/feasibility.md.
+"""
+from .fixed_point import FixedPointResult, fixed_point
+from .problem import QP, QPResult
+
+#: Modules registering solvers (imported on the first registry access).
+SOLVER_MODULES = ["admm", "halpern_admm", "pdhg", "halpern_pdhg"]
+
+__all__ = ["QP", "QPResult", "fixed_point", "FixedPointResult"]

@@ -1,0 +1,217 @@
+"""``admm-qp``: OSQP-style ADMM for convex QPs, with infeasibility certificates.
+
+Solves :class:`~mathopt.feasibility.problem.QP` by iterating the operator :math:`T` of
+:mod:`mathopt.feasibility.admm_operator` (OSQP [1]_, Algorithm 1: relaxation ``relaxation``
+= :math:`\\alpha`, proximal weight ``sigma``, Ruiz scaling, one cached sparse LU of the KKT
+matrix per penalty value, OSQP's penalty adaptation with refactorization) from
+:math:`x = 0, v = 0`:
+
+.. math::
+
+   s_{k+1} = T s_k \\qquad\\text{(admm-qp)},\\qquad
+   s_{k+1} = \\tfrac{1}{j+2} s_{a} + \\tfrac{j+1}{j+2} T s_k \\qquad\\text{(halpern-admm)},
+
+with :math:`s_a` the anchor and :math:`j` the iterations since it was set (see
+:mod:`mathopt.feasibility.halpern_admm`). Every ``check_interval`` iterations the point
+:math:`T s_k` is tested for convergence (the three residuals ``feasibility``,
+``stationarity``, ``gap``: absolute tolerance ``R_tol`` plus ``rel_tol`` times the scale of
+the residual) and the difference :math:`T s_k - s_k`, an estimate of minus the infimal
+displacement vector, for primal or dual infeasibility (Banjac et al. [2]_); the status is
+``CONVERGED``, ``PRIMAL_INFEASIBLE`` or ``DUAL_INFEASIBLE`` with the certificate in
+``result.certificate``.
+
+Deviations from OSQP: the penalty is adapted at iterations ``penalty_interval * 2^j``
+rather than at an interval set by the measured factorization time, so runs are
+reproducible and a large problem is refactored at most ``log2(max_iter / penalty_interval)``
+times; no solution
+polishing; the default tolerances are 1e-6 (OSQP: 1e-3).
+
+The loop is a Python loop on the core driver (``advance`` runs up to ``k`` iterations; the
+cost per iteration is one sparse triangular solve pair and a few vector operations).
+
+References [1]_ (OSQP, Stellato et al. 2020) and [2]_ (Banjac et al. 2019): see
+:mod:`mathopt.feasibility.admm_operator`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from ..core.driver import Advance, run
+from ..core.options import OptionError, check_int, check_positive
+from ..core.registry import register
+from ..core.status import CODE_NONFINITE, CONTINUE
+from . import admm_operator as op
+from .fixed_point import halpern_point
+from .options import QPOptions
+from .problem import QP, QPResult
+from .solver import CertifyingSolver, initial_code, termination_test
+
+#: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
+PENALTY_CHANGE = 5.0
+
+
+@dataclass(frozen=True)
+class ADMMOptions(QPOptions):
+    """Options of ``admm-qp``.
+
+    Parameters
+    ----------
+    max_iter : int, default 10000
+        Maximum number of ADMM iterations (applications of the operator).
+    penalty : float, default 0.1
+        Initial ADMM penalty rho (inequality rows; 1e3 rho on equality rows).
+    penalty_interval : int, default 25
+        Adapt rho (OSQP's rule; refactor when it changes by more than a factor 5) at
+        iterations ``penalty_interval * 2^j``, j = 0, 1, ...; 0 keeps rho fixed.
+    sigma : float, default 1e-06
+        Proximal weight on x (regularizes the KKT matrix).
+    relaxation : float, default 1.6
+        Relaxation alpha in (0, 2].
+    """
+
+    max_iter: int = 10000
+    penalty: float = 0.1
+    penalty_interval: int = 25
+    sigma: float = 1e-6
+    relaxation: float = 1.6
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("penalty", "sigma", "relaxation"):
+            check_positive(self, name, allow_inf=False)
+        if self.relaxation > 2.0:
+            raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
+        check_int(self, "penalty_interval", minimum=0)
+
+
+class Setup(NamedTuple):
+    """What does not change during a run."""
+
+    problem: QP
+    scaled: op.ScaledQP
+    options: Any
+    halpern: bool
+    restart_decay: float
+    restart_fraction: float
+
+
+class State(NamedTuple):
+    setup: Setup
+    iteration: int
+    x: np.ndarray               # the iterate s = (x, v), scaled
+    v: np.ndarray
+    image: op.Image             # T at the previous iterate (the reported point)
+    penalty: float
+    rho: np.ndarray
+    factor: Any
+    anchor_x: np.ndarray        # Halpern anchor
+    anchor_v: np.ndarray
+    since_anchor: int
+    anchor_residual: float
+    code: int                   # status code of the last termination test
+    certificate: np.ndarray | None
+    refactorizations: int
+    restarts: int
+
+
+def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
+    """The norm sqrt(sigma ||dx||^2 + ||dv||_rho^2) in which T is nonexpansive."""
+    return float(np.sqrt(setup.options.sigma * dx @ dx + dv @ (rho * dv)))
+
+
+def _adapts_at(iteration: int, interval: int) -> bool:
+    """Penalty updates at iterations interval * 2^j: at most log2(max_iter / interval) refactorizations."""
+    if not interval or iteration % interval:
+        return False
+    blocks = iteration // interval
+    return blocks & (blocks - 1) == 0
+
+
+def _finite(*arrays) -> bool:
+    return all(bool(np.all(np.isfinite(a))) for a in arrays)
+
+
+class ADMMSolver(CertifyingSolver):
+    """OSQP-style ADMM (plain or Halpern-anchored) on the core driver."""
+
+    def init(self, problem: QP, options) -> State:
+        scaled = op.scale_problem(problem, options.scaling)
+        setup = Setup(problem, scaled, options, self.halpern, float(getattr(options, "restart_decay", 0.0)),
+                      float(getattr(options, "restart_fraction", 0.0)))
+        rho = op.rho_vector(scaled, options.penalty)
+        x, v = np.zeros(problem.n), np.zeros(problem.m)
+        z = np.clip(v, scaled.l, scaled.u)
+        y = rho * (v - z)
+        image = op.Image(x=x, v=v, z=z, y=y, dx=np.zeros_like(x), dv=np.zeros_like(v), dy=np.zeros_like(y))
+        code = initial_code(setup, image)
+        return State(setup=setup, iteration=0, x=x, v=v, image=image, penalty=options.penalty, rho=rho,
+                     factor=op.factor_kkt(scaled, options.sigma, rho), anchor_x=x, anchor_v=v,
+                     since_anchor=0, anchor_residual=np.inf, code=code, certificate=None,
+                     refactorizations=1, restarts=0)
+
+    def advance(self, state: State, nit: int, k: int, record: bool) -> Advance:
+        done = 0
+        for _ in range(k):
+            new = self._iterate(state)
+            if new is None:
+                return Advance(state, done, CODE_NONFINITE)
+            state, done = new, done + 1
+            if state.code != CONTINUE:
+                break
+        return Advance(state, done, state.code)
+
+    def _iterate(self, state: State) -> State | None:
+        """One iteration, its termination test and penalty update; None when T gives a non-finite point."""
+        setup, options = state.setup, state.setup.options
+        image = op.apply_operator(setup.scaled, state.factor, options.sigma, state.rho, options.relaxation,
+                                  state.x, state.v)
+        if not _finite(image.x, image.v):
+            return None
+        anchor_x, anchor_v, since, anchor_residual, restarts = (
+            state.anchor_x, state.anchor_v, state.since_anchor, state.anchor_residual, state.restarts)
+        if setup.halpern:
+            residual = _weighted_norm(setup, state.rho, image.dx, image.dv)
+            if since == 0:
+                anchor_residual = residual
+            elif (residual <= setup.restart_decay * anchor_residual
+                  or since >= setup.restart_fraction * state.iteration > 0):  # restart: anchor at s_k
+                anchor_x, anchor_v, since, anchor_residual = state.x, state.v, 0, residual
+                restarts += 1
+            x = halpern_point(anchor_x, image.x, since)
+            v = halpern_point(anchor_v, image.v, since)
+            since += 1
+        else:
+            x, v = image.x, image.v
+        iteration = state.iteration + 1
+        code, certificate = CONTINUE, None
+        if iteration % options.check_interval == 0:
+            code, certificate = termination_test(setup, image)
+        penalty, rho, factor, refactorizations = state.penalty, state.rho, state.factor, state.refactorizations
+        if code == CONTINUE and _adapts_at(iteration, options.penalty_interval):
+            wanted = op.adapted_penalty(setup.scaled, image, penalty)
+            if wanted > PENALTY_CHANGE * penalty or wanted < penalty / PENALTY_CHANGE:
+                new_rho = op.rho_vector(setup.scaled, wanted)
+                z = np.clip(v, setup.scaled.l, setup.scaled.u)
+                v = z + (rho / new_rho) * (v - z)   # same (z, y), new v = z + y / rho
+                penalty, rho, factor = wanted, new_rho, op.factor_kkt(setup.scaled, options.sigma, new_rho)
+                refactorizations += 1
+                anchor_x, anchor_v, since = x, v, 0  # a new operator: re-anchor (Halpern)
+        return State(setup=setup, iteration=iteration, x=x, v=v, image=image, penalty=penalty, rho=rho,
+                     factor=factor, anchor_x=anchor_x, anchor_v=anchor_v, since_anchor=since,
+                     anchor_residual=anchor_residual, code=code, certificate=certificate,
+                     refactorizations=refactorizations, restarts=restarts)
+
+    def displacement(self, state: State) -> float:
+        return _weighted_norm(state.setup, state.rho, state.image.dx, state.image.dv)
+
+    def extra(self, state: State) -> dict:
+        return {"penalty": state.penalty, "refactorizations": state.refactorizations}
+
+
+@register("admm-qp", problem=QP, options=ADMMOptions, default=True)
+def admm_qp(problem: QP, options: ADMMOptions) -> QPResult:
+    """OSQP-style ADMM for convex QPs with primal/dual infeasibility certificates (Stellato et al. 2020; Banjac et al. 2019)."""
+    return run(ADMMSolver(halpern=False), problem, options, "admm-qp")

@@ -1,0 +1,76 @@
+"""Options shared by the QP solvers: termination tolerances, scaling, Halpern restarts."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..core.options import CommonOptions, OptionError, check_int, check_number, check_positive
+
+TOLERANCES = ("feasibility_tol", "stationarity_tol", "gap_tol", "rel_tol", "infeasibility_tol")
+
+
+@dataclass(frozen=True)
+class QPOptions(CommonOptions):
+    """Termination tests of the QP solvers.
+
+    Parameters
+    ----------
+    feasibility_tol : float, default 1e-06
+        Absolute tolerance on ``residuals["feasibility"]`` = ``||Ax - z||_inf``, z in [l, u].
+    stationarity_tol : float, default 1e-06
+        Absolute tolerance on ``residuals["stationarity"]`` = ``||Px + q + A'y||_inf``.
+    gap_tol : float, default 1e-06
+        Absolute tolerance on ``residuals["gap"]`` = ``|x'Px + q'x + u'y_+ + l'y_-|``.
+    rel_tol : float, default 1e-06
+        Relative tolerance: residual R passes when ``R <= R_tol + rel_tol * scale_R``
+        (OSQP's scales, see :mod:`mathopt.feasibility.admm_operator`).
+    infeasibility_tol : float, default 1e-05
+        Tolerance of the primal and dual infeasibility tests on the normalized differences.
+    scaling : int, default 10
+        Ruiz equilibration passes (0: no scaling).
+    check_interval : int, default 25
+        Test termination every this many iterations.
+    """
+
+    feasibility_tol: float = 1e-6
+    stationarity_tol: float = 1e-6
+    gap_tol: float = 1e-6
+    rel_tol: float = 1e-6
+    infeasibility_tol: float = 1e-5
+    scaling: int = 10
+    check_interval: int = 25
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in TOLERANCES:
+            check_positive(self, name, strict=False, allow_inf=False)
+        check_int(self, "scaling", minimum=0)
+        check_int(self, "check_interval", minimum=1)
+
+    def residual_tolerances(self) -> dict:
+        """Absolute tolerance of each residual, by residual name."""
+        return {"feasibility": self.feasibility_tol, "stationarity": self.stationarity_tol, "gap": self.gap_tol}
+
+
+@dataclass(frozen=True)
+class RestartOptions(CommonOptions):
+    """Restarts of the Halpern anchor.
+
+    Parameters
+    ----------
+    restart_decay : float, default 0.2
+        Move the anchor to the current iterate when the fixed-point residual is at most
+        this fraction of its value at the anchor; 0 never restarts on this test.
+    restart_fraction : float, default 0.2
+        Also restart when the iterations since the anchor reach this fraction of all
+        iterations (an artificial restart, as in restarted Halpern PDHG); 0 never does.
+    """
+
+    restart_decay: float = 0.2
+    restart_fraction: float = 0.2
+
+    def __post_init__(self):
+        super().__post_init__()
+        for name in ("restart_decay", "restart_fraction"):
+            value = check_number(self, name)
+            if not 0.0 <= value < 1.0:
+                raise OptionError(f"{name} must be in [0, 1), got {value!r}")

@@ -1,0 +1,60 @@
+"""What the QP solvers share: the termination test, the reported point and the result."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.driver import IterationInfo, IterativeSolver, make_result
+from ..core.status import CONTINUE, Status, from_code
+from . import admm_operator as op
+from .problem import QPResult
+
+
+def termination_test(setup, image: op.Image) -> tuple[int, np.ndarray | None]:
+    """(status code, certificate) of the termination test at ``image`` (see admm_operator.check)."""
+    options = setup.options
+    verdict = op.check(setup.problem, setup.scaled, image, options.residual_tolerances(), options.rel_tol,
+                       options.infeasibility_tol)
+    return verdict.code, verdict.certificate
+
+
+def initial_code(setup, image: op.Image) -> int:
+    """The test at the starting point: only convergence can be claimed before any iteration."""
+    code, _ = termination_test(setup, image)
+    return code if code == op.CODE_CONVERGED else CONTINUE
+
+
+class CertifyingSolver(IterativeSolver):
+    """A fixed-point QP solver whose state carries ``setup`` (problem, scaled data, options),
+    ``image`` (T at the previous iterate: the reported point and the differences), ``code``,
+    ``certificate`` and ``restarts``. Subclasses give ``init``, ``advance`` and ``displacement``."""
+
+    def __init__(self, halpern: bool = False):
+        self.halpern = halpern
+
+    def displacement(self, state) -> float:
+        """Norm of the last fixed-point residual, in the metric of the operator."""
+        raise NotImplementedError
+
+    def extra(self, state) -> dict:
+        """Method-specific entries of ``result.extra``."""
+        return {}
+
+    def terminate(self, state) -> Status | None:
+        return from_code(state.code)
+
+    def info(self, state, nit: int, elapsed: float) -> IterationInfo:
+        setup = state.setup
+        point = op.unscale(setup.scaled, state.image.x, state.image.z, state.image.y)
+        values, _ = op.residuals(setup.problem, point)
+        values["displacement"] = self.displacement(state)
+        return IterationInfo(nit=nit, x=point.x, fun=setup.problem.objective(point.x), residuals=values,
+                             elapsed=elapsed, extra={"y": point.y, "z": point.z})
+
+    def finalize(self, state, status: Status, info: IterationInfo, history) -> QPResult:
+        infeasible = status in (Status.PRIMAL_INFEASIBLE, Status.DUAL_INFEASIBLE)
+        y = info.extra["y"]
+        extra = {"multipliers": y, "z": info.extra["z"], **self.extra(state)}
+        if self.halpern:
+            extra["restarts"] = state.restarts
+        return make_result(info, status, history, result_cls=QPResult, y=y,
+                           certificate=state.certificate if infeasible else None, extra=extra)

@@ -1,0 +1,191 @@
+"""admm-qp and halpern-admm against cvxpy and HiGHS, and their certificates checked independently."""
+import numpy as np
+import pytest
+
+import mathopt
+from mathopt import OptionError, Status
+from tests.feasibility.certificates import check_certificate, dual_certificate_ok, primal_certificate_ok
+from tests.feasibility.conftest import data_file
+
+METHODS = ("admm-qp", "halpern-admm")
+
+
+def _random_qp(seed, n=6, m=9, lp=False):
+    rng = np.random.default_rng(seed)
+    M = rng.standard_normal((n, n))
+    P = None if lp else M @ M.T / n
+    A = rng.standard_normal((m, n))
+    lower, upper = -rng.random(m), rng.random(m)
+    lower[0] = upper[0] = 0.3            # an equality row
+    upper[1] = np.inf                    # one-sided rows
+    lower[2] = -np.inf
+    return mathopt.QP(P, rng.standard_normal(n), A, lower, upper, r=0.5)
+
+
+def _cvxpy_value(problem):
+    cp = pytest.importorskip("cvxpy")
+    x = cp.Variable(problem.n)
+    A = problem.A.toarray()
+    lo, up = np.isfinite(problem.l), np.isfinite(problem.u)
+    objective = problem.q @ x + problem.r
+    if not problem.is_lp:
+        objective = objective + 0.5 * cp.quad_form(x, cp.psd_wrap(problem.P.toarray()))
+    cons = [A[lo] @ x >= problem.l[lo], A[up] @ x <= problem.u[up]]
+    value = cp.Problem(cp.Minimize(objective), cons).solve(solver=cp.CLARABEL)  # an interior-point method: 1e-8
+    return value, x.value
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_small_qps_match_cvxpy(method, seed):
+    problem = _random_qp(seed)
+    result = mathopt.solve(problem, method=method)
+    assert result.status is Status.CONVERGED, result.message
+    value, x = _cvxpy_value(problem)
+    assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-5)
+    np.testing.assert_allclose(result.x, x, atol=1e-3)
+    # KKT conditions recomputed here: stationarity, complementarity signs, feasibility
+    y = result.y
+    assert result.y.shape == (problem.m,) and result.certificate is None
+    assert np.max(np.abs(problem.P @ result.x + problem.q + problem.A.T @ y)) < 1e-4
+    Ax = problem.A @ result.x
+    assert np.all(Ax >= problem.l - 1e-5) and np.all(Ax <= problem.u + 1e-5)
+    assert np.all(y[Ax < problem.u - 1e-4] <= 1e-5) and np.all(y[Ax > problem.l + 1e-4] >= -1e-5)
+    np.testing.assert_array_equal(result.extra["multipliers"], y)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_lp_matches_highs(method, needs_highs):
+    import highspy
+
+    from mathopt.problems.lp import read_mps
+
+    path = data_file("netlib-lp", "afiro.mps.gz")
+    highs = highspy.Highs()
+    highs.setOptionValue("output_flag", False)
+    highs.readModel(str(path))
+    highs.run()
+    reference = highs.getInfo().objective_function_value
+    result = mathopt.solve(read_mps(path), method=method)
+    assert result.status is Status.CONVERGED, result.message
+    assert result.fun == pytest.approx(reference, rel=1e-5)
+
+
+def test_maros_meszaros_hs21():
+    from mathopt.problems.qp import maros_meszaros
+
+    result = mathopt.solve(maros_meszaros(data_file("maros-meszaros", "HS21.mat")))
+    assert result.status is Status.CONVERGED
+    assert result.fun == pytest.approx(-99.96, rel=1e-6)  # published optimum of HS21
+
+
+def _infeasible_lp(k):
+    """x1 + x2 <= 1 with x1 >= 1 and x2 >= k (infeasible for k > 0): the step-by-step example."""
+    A = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    return mathopt.QP(None, [1.0, 1.0], A, [-np.inf, 1.0, k], [1.0, np.inf, np.inf])
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_primal_infeasible_certificate(method):
+    problem = _infeasible_lp(0.5)
+    result = mathopt.solve(problem, method=method)
+    assert result.status is Status.PRIMAL_INFEASIBLE, result.message
+    ok, why = check_certificate(problem, result)
+    assert ok, why
+    # the Farkas vector of this problem is proportional to (1, -1, -1)
+    np.testing.assert_allclose(result.certificate / result.certificate[0], [1.0, -1.0, -1.0], atol=1e-3)
+    assert not result.success
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_feasible_neighbour_converges(method):
+    result = mathopt.solve(_infeasible_lp(0.0), method=method)
+    assert result.status is Status.CONVERGED
+    assert result.fun == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_dual_infeasible_certificate(method):
+    # min -x1 - x2 s.t. x1 - x2 = 0, x1 >= 0: unbounded along (1, 1)
+    problem = mathopt.QP(np.diag([0.0, 0.0]), [-1.0, -1.0], np.array([[1.0, -1.0], [1.0, 0.0]]),
+                         [0.0, 0.0], [0.0, np.inf])
+    result = mathopt.solve(problem, method=method)
+    assert result.status is Status.DUAL_INFEASIBLE, result.message
+    ok, why = check_certificate(problem, result)
+    assert ok, why
+    np.testing.assert_allclose(result.certificate, [1.0, 1.0], atol=1e-4)
+
+
+def test_checker_rejects_wrong_certificates():
+    problem = _infeasible_lp(0.5)
+    A, l, u = problem.A, problem.l, problem.u
+    assert primal_certificate_ok(A, l, u, [1.0, -1.0, -1.0])[0]
+    assert not primal_certificate_ok(A, l, u, [-1.0, 1.0, 1.0])[0]      # signs against the infinite bounds
+    assert not primal_certificate_ok(A, l, u, [1.0, -1.0, -0.9])[0]     # A'y != 0
+    assert not primal_certificate_ok(A, l, u, np.zeros(3))[0]
+    feasible = _infeasible_lp(-1.0)                                       # support is 0 >= 0 there
+    assert not primal_certificate_ok(feasible.A, feasible.l, feasible.u, [1.0, -1.0, -1.0])[0]
+    assert not dual_certificate_ok(problem.P, problem.q, A, l, u, [1.0, 1.0])[0]  # q'x > 0
+
+
+@pytest.mark.parametrize("method", METHODS + ("pdhg-lp", "halpern-pdhg-lp"))
+@pytest.mark.parametrize("name", ["itest2", "itest6", "galenet", "woodinfe"])
+def test_netlib_infeasible_lps(method, name, needs_highs):
+    from mathopt.problems.lp import read_mps
+
+    problem = read_mps(data_file("netlib-infeas", f"{name}.mps.gz"))
+    result = mathopt.solve(problem, method=method, max_iter=20000)
+    assert result.status is Status.PRIMAL_INFEASIBLE, result.message
+    ok, why = check_certificate(problem, result)
+    assert ok, why
+
+
+def test_penalty_adaptation_refactors_and_fixed_penalty_does_not():
+    problem = _random_qp(3, n=8, m=12)
+    adaptive = mathopt.solve(problem, method="admm-qp", penalty=1e-4)
+    fixed = mathopt.solve(problem, method="admm-qp", penalty=1e-4, penalty_interval=0, max_iter=200)
+    assert adaptive.status is Status.CONVERGED and adaptive.extra["refactorizations"] > 1
+    assert fixed.extra["refactorizations"] == 1 and fixed.extra["penalty"] == 1e-4
+
+
+def test_halpern_restarts_recorded():
+    result = mathopt.solve(_random_qp(0), method="halpern-admm")
+    assert result.extra["restarts"] > 0
+    none = mathopt.solve(_random_qp(0), method="halpern-admm", restart_decay=0.0, restart_fraction=0.0,
+                         max_iter=100)
+    assert none.extra["restarts"] == 0
+
+
+def test_unconstrained_qp():
+    result = mathopt.solve(mathopt.QP(np.diag([1.0, 2.0]), [-1.0, -2.0], None, [], []))
+    assert result.status is Status.CONVERGED
+    np.testing.assert_allclose(result.x, [1.0, 1.0], atol=1e-5)
+
+
+@pytest.mark.parametrize("options, field", [
+    ({"relaxation": 2.5}, "relaxation"), ({"penalty": 0.0}, "penalty"), ({"sigma": -1.0}, "sigma"),
+    ({"check_interval": 0}, "check_interval"), ({"rel_tol": "1e-6"}, "rel_tol"), ({"scaling": 1.5}, "scaling"),
+    ({"feasibility_tol": np.nan}, "feasibility_tol"), ({"penalty_interval": -1}, "penalty_interval"),
+])
+def test_bad_options_name_the_field(options, field):
+    with pytest.raises(OptionError, match=field):
+        mathopt.solve(_random_qp(0), method="admm-qp", **options)
+
+
+@pytest.mark.parametrize("options, field", [({"restart_decay": 1.0}, "restart_decay"),
+                                            ({"restart_fraction": -0.1}, "restart_fraction")])
+def test_bad_halpern_options(options, field):
+    with pytest.raises(OptionError, match=field):
+        mathopt.solve(_random_qp(0), method="halpern-admm", **options)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("name", ["HS118", "QAFIRO", "GENHS28", "DUALC1"])
+def test_maros_meszaros_match_clarabel(method, name):
+    from mathopt.problems.qp import maros_meszaros
+
+    problem = maros_meszaros(data_file("maros-meszaros", f"{name}.mat"))
+    result = mathopt.solve(problem, method=method)
+    assert result.status is Status.CONVERGED, result.message
+    value, _ = _cvxpy_value(problem)
+    assert result.fun == pytest.approx(value, rel=2e-5)
