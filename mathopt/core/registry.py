@@ -100,16 +100,25 @@ def register(name: str, *, problem: type, options: type = CommonOptions,
 
 
 def _ensure_loaded() -> None:
+    """Import every family's solver modules once. A family whose import fails raises on every
+    registry access (never a silently shorter registry), after the other families are loaded."""
     global _loaded
-    if not _loaded:
-        _loaded = True
-        for family in FAMILY_PACKAGES:
-            name = f"mathopt.{family}"
-            if importlib.util.find_spec(name) is None:
-                continue
+    if _loaded:
+        return
+    errors = []
+    for family in FAMILY_PACKAGES:
+        name = f"mathopt.{family}"
+        if importlib.util.find_spec(name) is None:
+            continue
+        try:
             package = importlib.import_module(name)
             for module in getattr(package, "SOLVER_MODULES", ()):
                 importlib.import_module(f"{name}.{module}")
+        except ImportError as exc:
+            errors.append(exc)
+    if errors:
+        raise errors[0]
+    _loaded = True
 
 
 def get_solver(method: str) -> SolverSpec:
