@@ -50,11 +50,16 @@ def tiny_problems(mathopt):
     def metric_learning():
         return mathopt.MetricProblem.metric_learning(points, [[0, 1], [2, 3]], [[0, 2], [1, 3]], 1.0, 4.0)
 
+    def lp():  # min -x0 - x1 s.t. x0 + 2 x1 <= 4, 3 x0 + x1 <= 6, x >= 0: x* = (1.6, 1.2), f* = -2.8
+        A = np.array([[1.0, 2.0], [3.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+        return mathopt.QP(None, [-1.0, -1.0], A, [-np.inf, -np.inf, 0.0, 0.0], [4.0, 6.0, np.inf, np.inf])
+
     return {
         "NLP": [nlp],
         "BilevelProblem": [bilevel],
         "TransportProblem": [lambda: mathopt.TransportProblem(np.full(6, 1 / 6), np.full(5, 0.2), cost=cost)],
         "MetricProblem": [lambda: mathopt.MetricProblem(upper + upper.T), metric_learning],
+        "QP": [lp],
     }
 
 

@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import sys
 
 import numpy as np
 
 import mathopt
 from mathopt.feasibility import admm_operator as op
 from mathopt.feasibility import fixed_point
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _output import add_out_argument, output_dir, save_figure  # noqa: E402
 
 STEPS = (-0.5, 0.0, 0.25, 0.5)
 
@@ -116,28 +120,25 @@ def draw_rates(ax, T, z0, v, iterations: int, title: str) -> None:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default="mathopt-figures", help="folder for the figures")
+    parser = add_out_argument(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]))
     parser.add_argument("--iterations", type=int, default=3000, help="iterations of the rate figure")
     args = parser.parse_args(argv)
+    out = output_dir(args)
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    out = pathlib.Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, len(STEPS), figsize=(4.2 * len(STEPS), 4.2))
     for ax, k in zip(axes, STEPS):
         draw_lp(ax, k)
     fig.tight_layout()
-    fig.savefig(out / "feasibility_certificate.png", dpi=110)
+    save_figure(fig, out, "feasibility_certificate.png", dpi=110)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
     draw_rates(axes[0], *spread_operator(), args.iterations, "(a) averaged rotations + translation")
     draw_rates(axes[1], *lp_operator(), args.iterations, "(b) ADMM operator of the infeasible LP (k = 0.5)")
     fig.tight_layout()
-    fig.savefig(out / "feasibility_rates.png", dpi=110)
-    print(f"wrote {out / 'feasibility_certificate.png'} and {out / 'feasibility_rates.png'}")
+    save_figure(fig, out, "feasibility_rates.png", dpi=110)
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ EXAMPLES = {
     "metric_learning_knn": ["metric_learning_knn.png"],
     "transport_online": ["transport_online.png"],
     "transport_token_experts": ["transport_token_experts.png"],
+    "feasibility_certificate": ["feasibility_certificate.png", "feasibility_rates.png"],
 }
 
 #: figures (and generated tables) of docs/ written by a benchmark, and the command that writes them

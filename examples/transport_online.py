@@ -23,12 +23,12 @@ import numpy as np  # noqa: E402
 import ot  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _output import add_out_argument, output_dir, save_figure  # noqa: E402
 from mathopt.transport import OnlineMirrorSinkhorn  # noqa: E402
 
 parser = argparse.ArgumentParser(description="Online OT with Mirror Sinkhorn")
-parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("mathopt-figures"),
-                    help="folder for the figure (default: mathopt-figures/ in the current directory)")
-args = parser.parse_args()
+out_dir = output_dir(add_out_argument(parser).parse_args())
 
 rng = np.random.default_rng(0)
 n, m = 30, 25
@@ -65,7 +65,5 @@ axes[2].set_ylabel("sub-optimality E<C, P_t> - OT")
 axes[2].set_title("convergence vs the O(1/sqrt(t)) rate")
 axes[2].legend()
 fig.tight_layout()
-args.out.mkdir(parents=True, exist_ok=True)
-out = args.out / "transport_online.png"
-fig.savefig(out, dpi=100)
-print(f"final sub-optimality {gaps[-1]:.3e} (OT = {optimum:.4f}); wrote {out.resolve()}")
+save_figure(fig, out_dir, "transport_online.png", dpi=100)
+print(f"final sub-optimality {gaps[-1]:.3e} (OT = {optimum:.4f})")

@@ -21,12 +21,12 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from _output import add_out_argument, output_dir, save_figure  # noqa: E402
 import mathopt  # noqa: E402
 
 parser = argparse.ArgumentParser(description="Token-to-expert matching with sparse-ot")
-parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("mathopt-figures"),
-                    help="folder for the figure (default: mathopt-figures/ in the current directory)")
-args = parser.parse_args()
+out_dir = output_dir(add_out_argument(parser).parse_args())
 
 rng = np.random.default_rng(0)
 n_tokens, n_experts, capacity = 64, 8, 8
@@ -56,7 +56,4 @@ for ax, values, title in ((axes[0], plan, f"sparse-ot, k = {capacity} tokens / e
     fig.colorbar(image, ax=ax, label="routed mass P_ij")
 axes[0].set_ylabel("token")
 fig.tight_layout()
-args.out.mkdir(parents=True, exist_ok=True)
-out = args.out / "transport_token_experts.png"
-fig.savefig(out, dpi=100)
-print(f"wrote {out.resolve()}")
+save_figure(fig, out_dir, "transport_token_experts.png", dpi=100)

@@ -169,6 +169,9 @@ class LibraryRun:
             return solve()
         except _Abort:
             self.status = Status.NONFINITE
+        except StopIteration:  # our callback's stop, raised through SciPy < 1.17's SLSQP
+            if self.status is None:
+                raise
         except Exception as exc:  # noqa: BLE001 - only the library's own numerical failures become a status
             if exc is self.escaped or is_user_error(exc) or not isinstance(exc, _LIBRARY_FAILURES):
                 raise
@@ -267,7 +270,8 @@ def slsqp(problem: NLP, options: SLSQPOptions) -> Result:
     ev, checked = run.ev, run.checked
 
     def callback(intermediate_result):
-        if run.iterate(intermediate_result.x):
+        # SciPy >= 1.17 passes an OptimizeResult to SLSQP's callback, older versions the iterate itself
+        if run.iterate(getattr(intermediate_result, "x", intermediate_result)):
             raise StopIteration
 
     # SciPy counts iterations that end without a callback call: its own limit is only a backstop.
