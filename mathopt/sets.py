@@ -38,16 +38,13 @@ from typing import Callable
 
 import numpy as np
 
-from .core.problem import ProblemError
+from .core.problem import ProblemError, as_real_array
 
 __all__ = ["ConvexSet", "Reals", "NonnegativeOrthant", "Box", "Ball", "Simplex", "Projection"]
 
 
 def _float_array(value, field: str, *, allow_inf: bool = False) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ProblemError(field, f"cannot be converted to a float array ({exc})") from None
+    arr = as_real_array(value, field)
     if arr.ndim > 1:
         raise ProblemError(field, f"must be a scalar or a 1-D array, got shape {arr.shape}")
     bad = np.isnan(arr) if allow_inf else ~np.isfinite(arr)

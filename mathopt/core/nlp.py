@@ -23,7 +23,7 @@ from typing import Callable
 import numpy as np
 
 from . import differentiation as diff
-from .problem import Problem, ProblemError, as_float_vector, is_sparse
+from .problem import Problem, ProblemError, as_float_vector, is_sparse, reject_complex
 from .user import is_user_error, user_function
 
 _DERIVATIVE_MODES = ("auto", "jax", "finite-difference")
@@ -113,10 +113,7 @@ class NLP(Problem):
                 raise ProblemError(name, "must be callable or None")
         for name in _USER_FUNCTIONS:  # the user's exceptions then propagate unchanged from every solver
             set_(name, user_function(getattr(self, name), name))
-        _reject_complex(self.x0, "x0")
         x0 = as_float_vector(self.x0, "x0")
-        if x0.size == 0:
-            raise ProblemError("x0", "must have at least one entry")
         set_("x0", x0)
         n = x0.size
         if self.derivatives not in _DERIVATIVE_MODES:
@@ -302,18 +299,9 @@ class NLPEvaluator:
         return {"nfev": self.nfev, "ngev": self.ngev, "nhev": self.nhev}
 
 
-def _reject_complex(value, field_name):
-    """Complex input is an error naming the field (NumPy would only warn and drop the imaginary part)."""
-    data = value.data if is_sparse(value) else value
-    listed = not isinstance(data, np.ndarray) and np.ndim(data) > 0  # a list may mix complex and real entries
-    if np.iscomplexobj(data) or isinstance(data, complex) or (listed and any(
-            isinstance(v, complex) for v in np.ravel(np.asarray(data, dtype=object)))):
-        raise ProblemError(field_name, "has complex values; mathopt solves real problems")
-
-
 def _checked_value(value, field_name) -> np.ndarray:
     """``value`` (what a user function returned at x0) as a float array, or a ProblemError naming it."""
-    _reject_complex(value, field_name)
+    reject_complex(value, field_name)
     try:
         return np.asarray(value, dtype=float)
     except (TypeError, ValueError) as exc:
@@ -340,7 +328,7 @@ def _check_derivative(evaluate, shape, field_name):
             raise
         raise ProblemError(field_name, f"returned a value that is not a float array at x0 "
                                        f"({type(exc).__name__}: {exc})") from exc
-    _reject_complex(value, field_name)
+    reject_complex(value, field_name)
     got = value.shape if (is_sparse(value) or hasattr(value, "shape")) else np.shape(value)
     if tuple(got) != tuple(shape):
         raise ProblemError(field_name, f"must return shape {shape} at x0, got {tuple(got)}")
@@ -361,7 +349,7 @@ def _parse_bounds(bounds, n):
             value = fill
         if np.ndim(value) == 1:  # None entries mean "no bound"
             value = [fill if v is None else v for v in value]
-        _reject_complex(value, "bounds")
+        reject_complex(value, "bounds")
         try:
             arr = np.array(value, dtype=float)
         except (TypeError, ValueError):

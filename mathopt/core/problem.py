@@ -28,18 +28,39 @@ class Problem:
     """Marker base class of every problem family (used by the registry)."""
 
 
-def as_float_vector(value, field: str, *, size: int | None = None) -> np.ndarray:
-    """A finite 1-D float64 copy of ``value``, or a ProblemError naming ``field``."""
+def reject_complex(value, field: str) -> None:
+    """Complex input is an error naming the field (NumPy would only warn and drop the imaginary part)."""
+    data = value.data if is_sparse(value) else value
+    listed = not isinstance(data, np.ndarray) and np.ndim(data) > 0  # a list may mix complex and real entries
+    if np.iscomplexobj(data) or isinstance(data, complex) or (listed and any(
+            isinstance(v, complex) for v in np.ravel(np.asarray(data, dtype=object)))):
+        raise ProblemError(field, "has complex values; mathopt solves real problems")
+
+
+def as_real_array(value, field: str) -> np.ndarray:
+    """A float64 copy of ``value``; a ProblemError naming ``field`` for complex values (never a
+    silent loss of the imaginary part), strings, or anything NumPy cannot read as numbers."""
+    if isinstance(value, (str, bytes)):
+        raise ProblemError(field, f"must be numbers, got the string {value!r:.40}")
+    reject_complex(value, field)
     try:
-        arr = np.array(value, dtype=float)
+        return np.array(value, dtype=float)
     except (TypeError, ValueError) as exc:
         raise ProblemError(field, f"cannot be converted to a float array ({exc})") from None
+
+
+def as_float_vector(value, field: str, *, size: int | None = None, allow_empty: bool = False) -> np.ndarray:
+    """A finite, non-empty (unless ``allow_empty``) 1-D float64 copy of ``value``, or a ProblemError
+    naming ``field``."""
+    arr = as_real_array(value, field)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
         raise ProblemError(field, f"must be a 1-D array, got shape {arr.shape}")
     if size is not None and arr.shape[0] != size:
         raise ProblemError(field, f"must have length {size}, got {arr.shape[0]}")
+    if arr.shape[0] == 0 and not allow_empty:
+        raise ProblemError(field, "must have at least one entry")
     if not np.all(np.isfinite(arr)):
         raise ProblemError(field, "contains NaN or inf")
     return arr
@@ -48,10 +69,7 @@ def as_float_vector(value, field: str, *, size: int | None = None) -> np.ndarray
 def as_float_matrix(value, field: str, *, shape: tuple[int, int] | None = None,
                     allow_inf: bool = False) -> np.ndarray:
     """A 2-D float64 copy of ``value`` (finite unless ``allow_inf``)."""
-    try:
-        arr = np.array(value, dtype=float)
-    except (TypeError, ValueError) as exc:
-        raise ProblemError(field, f"cannot be converted to a float array ({exc})") from None
+    arr = as_real_array(value, field)
     if arr.ndim != 2:
         raise ProblemError(field, f"must be a 2-D array, got shape {arr.shape}")
     if shape is not None and arr.shape != shape:

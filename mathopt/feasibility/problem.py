@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..core.problem import Problem, ProblemError, as_float_matrix, is_sparse
+from ..core.problem import Problem, ProblemError, as_float_matrix, as_real_array, is_sparse
 from ..core.result import Result
 
 #: Largest n for which the constructor checks P >= 0 with a dense eigenvalue computation.
@@ -61,10 +61,7 @@ def _as_sparse(value, name: str, shape: tuple[int, int] | None):
 
 
 def _bounds(value, name: str, m: int, forbidden: float) -> np.ndarray:
-    try:
-        arr = np.array(value, dtype=float).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise ProblemError(name, f"cannot be converted to a float array ({exc})") from None
+    arr = as_real_array(value, name).reshape(-1)
     if arr.shape[0] != m:
         raise ProblemError(name, f"must have length {m} (the rows of A), got {arr.shape[0]}")
     if np.any(np.isnan(arr)):
@@ -117,8 +114,8 @@ class QP(Problem):
     def __post_init__(self):
         import scipy.sparse as sp
 
-        q = np.array(self.q, dtype=float) if not isinstance(self.q, str) else None
-        if q is None or q.ndim != 1 or q.shape[0] == 0:
+        q = as_real_array(self.q, "q")
+        if q.ndim != 1 or q.shape[0] == 0:
             raise ProblemError("q", f"must be a non-empty 1-D array, got {self.q!r:.60}")
         if not np.all(np.isfinite(q)):
             raise ProblemError("q", "contains NaN or inf")
