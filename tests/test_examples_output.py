@@ -129,10 +129,12 @@ def test_bilevel_example_command_line_writes_into_out(tmp_path, monkeypatch, cap
     class Result:
         def __init__(self, x, y, nit):
             self.x, self.y, self.nit = np.array([x]), np.array([y]), nit
-            self.history = {"lower_gap": np.geomspace(1.0, 1e-6, nit)}
+            # the driver's rule: history rows (and callback calls) for iterates 0..nit
+            self.history = {"nit": np.arange(nit + 1.0), "lower_gap": np.geomspace(1.0, 1e-6, nit + 1)}
 
     def fake_solve(problem, method, max_iter, history, callback, **options):
         x, y = float(problem.x0[0]), float(problem.y0[0])
+        callback(Info(x, y))
         for _ in range(max_iter):
             x, y = x + 0.5 * (1.2 - x), y + 0.5 * (-1.2 - y)
             callback(Info(x, y))
