@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import importlib
 import os
 import pathlib
 import shutil
@@ -217,6 +218,29 @@ def _pycutest():
     return pycutest
 
 
+def _follow_cache_folder() -> None:
+    """Make the imports of built problems read the current ``$PYCUTEST_CACHE``.
+
+    pycutest puts the cache folder on ``sys.path`` once, when it is imported, and Python then keeps
+    its package of built problems in ``sys.modules``: a process whose ``PYCUTEST_CACHE`` changed
+    since (a benchmark worker given the caller's variables, a test with a fresh cache) would look
+    for problems in the old folder.
+    """
+    import sys
+
+    folder = os.environ.get("PYCUTEST_CACHE")
+    if not folder:
+        return
+    holder = sys.modules.get(_CACHE_SUBFOLDER)
+    if holder is not None and all(not str(p).startswith(folder) for p in getattr(holder, "__path__", [])):
+        for module in [m for m in sys.modules if m == _CACHE_SUBFOLDER or m.startswith(_CACHE_SUBFOLDER + ".")]:
+            del sys.modules[module]
+    if folder in sys.path:
+        sys.path.remove(folder)
+    sys.path.insert(0, folder)
+    importlib.invalidate_caches()
+
+
 def load(name: str, sif_params: dict | None = None, sparse: bool | None = None) -> NLP:
     """The CUTEst problem ``name`` as an NLP with CUTEst's exact derivatives.
 
@@ -238,6 +262,7 @@ def load(name: str, sif_params: dict | None = None, sparse: bool | None = None) 
     """
     pycutest = _pycutest()
     build(name, sif_params)
+    _follow_cache_folder()
     prob = pycutest.import_problem(name, sifParams=sif_params)
     n, m = int(prob.n), int(prob.m)
     sparse = n >= 1000 if sparse is None else sparse
