@@ -22,7 +22,7 @@ class HalpernPDHGOptions(PDHGOptions, RestartOptions):
     """Options of ``halpern-pdhg-lp`` (those of ``pdhg-lp`` and the anchor's restarts)."""
 
 
-@register("halpern-pdhg-lp", problem=QP, options=HalpernPDHGOptions)
+@register("halpern-pdhg-lp", problem=QP, options=HalpernPDHGOptions, backends=("numba",), requires=("numba",))
 def halpern_pdhg_lp(problem: QP, options: HalpernPDHGOptions) -> QPResult:
     """PDHG for LPs with Halpern anchoring and restarts: O(1/k) infeasibility detection (Park & Ryu 2023)."""
     return solve_lp(problem, options, "halpern-pdhg-lp", halpern=True)

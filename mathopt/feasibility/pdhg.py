@@ -196,7 +196,7 @@ def solve_lp(problem: QP, options, name: str, halpern: bool) -> QPResult:
     return run(PDHGSolver(halpern=halpern), problem, options, name)
 
 
-@register("pdhg-lp", problem=QP, options=PDHGOptions)
+@register("pdhg-lp", problem=QP, options=PDHGOptions, backends=("numba",), requires=("numba",))
 def pdhg_lp(problem: QP, options: PDHGOptions) -> QPResult:
     """Matrix-free PDHG for LPs (Chambolle-Pock; PDLP without adaptive steps) with infeasibility certificates."""
     return solve_lp(problem, options, "pdhg-lp", halpern=False)
