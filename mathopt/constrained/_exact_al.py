@@ -127,7 +127,9 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.sparse as sp
+from ..core.lazy import lazy_module
+
+sp = lazy_module("scipy.sparse")
 
 from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_int, check_positive

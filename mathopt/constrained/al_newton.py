@@ -29,7 +29,9 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
+from ..core.lazy import lazy_module
+
+sp = lazy_module("scipy.sparse")
 
 from ..core.driver import run
 from ..core.nlp import NLP
