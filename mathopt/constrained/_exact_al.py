@@ -132,6 +132,7 @@ import scipy.sparse as sp
 from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_int, check_positive
 from ..core.status import Status
+from .kkt import infeasibility_check
 from .options import UnboundedTestOptions
 
 #: Iterations in a row without a usable Newton direction before NUMERICAL_ERROR.
@@ -352,14 +353,15 @@ class ExactALNewton(IterativeSolver):
         reason = options.unbounded_reason(p.f, p.x, feas)
         if reason:
             return Status.UNBOUNDED, reason
-        if feas > 100.0 * options.feasibility_tol and self._locally_infeasible(state.run.ev, p, feas):
+        if feas > 100.0 * options.feasibility_tol and self._locally_infeasible(state.run.ev, p,
+                                                                                 options.feasibility_tol):
             return Status.INFEASIBLE, (f"locally infeasible: a local minimizer of ||c||^2 with ||c||_inf = {feas:.3e} "
                                        f"(||G^T c||_inf = {_infeasibility_stationarity(p):.1e}): the constraints "
                                        "look inconsistent")
         return None, ""
 
     @staticmethod
-    def _locally_infeasible(ev, p: _Point, feas: float) -> bool:
+    def _locally_infeasible(ev, p: _Point, feasibility_tol: float) -> bool:
         """True at a local minimizer of ``phi = ||c||^2 / 2`` that is not feasible.
 
         First order: ``||G^T c||_inf <= 1e-8 ||c||_inf``. Second order (a
@@ -367,21 +369,11 @@ class ExactALNewton(IterativeSolver):
         where ``G = 0``, such as the centre of a circle constraint): the
         Hessian ``G^T G + sum_i c_i grad^2 c_i`` must have no eigenvalue below
         ``-1e-8 ||c||_inf``; it is formed (two Lagrangian Hessians) only when
-        the first-order test holds, and only for ``n <= 3000``.
+        the first-order test holds, and only for ``n <= 3000``
+        (:func:`mathopt.constrained.kkt.infeasibility_check`, shared with ``auglag`` and ``penalty``).
         """
-        if _infeasibility_stationarity(p) > 1e-8 * feas:
-            return False
-        n = p.x.size
-        if n > 3000:
-            return True
-        G = p.G.toarray() if sp.issparse(p.G) else np.asarray(p.G, dtype=float)
-        curvature = ev.lagrangian_hessian(p.x, p.c, np.zeros(0))
-        objective = ev.lagrangian_hessian(p.x, np.zeros(p.c.size), np.zeros(0))
-        dense = lambda M: M.toarray() if sp.issparse(M) else np.asarray(M, dtype=float)  # noqa: E731
-        hess_phi = G.T @ G + dense(curvature) - dense(objective)
-        if not np.all(np.isfinite(hess_phi)):
-            return False
-        return bool(np.linalg.eigvalsh(0.5 * (hess_phi + hess_phi.T))[0] >= -1e-8 * feas)
+        check = infeasibility_check(ev.problem, ev, p.x, p.c, p.G, np.zeros(0), None)
+        return check.locally_infeasible(feasibility_tol)
 
     def step(self, state: _State) -> _State:
         state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one

@@ -130,3 +130,69 @@ def evaluate_kkt(evaluator, x) -> tuple[float, dict[str, float], Multipliers]:
         return fun, {"stationarity": nan, "feasibility": nan}, empty
     mult = estimate_multipliers(problem, x, grad, jac_eq, jac_ineq, c_ineq)
     return fun, kkt_residuals(problem, x, grad, jac_eq, jac_ineq, c_eq, c_ineq, mult), mult
+
+
+#: Relative tolerance of the infeasibility certificate: ``||P grad phi||_inf <= 1e-8 v`` and no curvature
+#: of ``phi`` below ``-1e-8 v`` (``v`` the violation), for :class:`InfeasibilityCheck`.
+INFEASIBILITY_RTOL = 1e-8
+
+
+@dataclass(frozen=True)
+class InfeasibilityCheck:
+    r"""First- and second-order test of :math:`x` as a local minimizer of the infeasibility.
+
+    The measure is :math:`\varphi(x) = \tfrac12\|c_E(x)\|^2 + \tfrac12\|\max(0, c_I(x))\|^2` over the
+    bounds. ``stationarity`` is :math:`\|x - \Pi(x - \nabla\varphi)\|_\infty` (``Pi`` the projection on
+    the box; without bounds :math:`\|J_E^\top c_E + J_I^\top c_I^+\|_\infty`); ``curvature`` the least
+    eigenvalue of :math:`\nabla^2\varphi = J^\top J + \sum_i c_i \nabla^2 c_i` (violated rows)
+    restricted to the variables not held at a bound, NaN when it was not formed (first-order test
+    failed, or ``n > 3000``), and ``direction`` its eigenvector when it is negative (a direction
+    along which :math:`\varphi` decreases from a stationary point that is a saddle or maximizer,
+    e.g. a point where :math:`J = 0`).
+    """
+
+    violation: float
+    stationarity: float
+    curvature: float
+    direction: np.ndarray | None
+
+    def locally_infeasible(self, feasibility_tol: float) -> bool:
+        """A local minimizer of ``phi`` (to the relative tolerance) whose violation is above ``100 feasibility_tol``."""
+        v = self.violation
+        return bool(v > 100.0 * feasibility_tol and self.stationarity <= INFEASIBILITY_RTOL * v
+                    and not self.curvature < -INFEASIBILITY_RTOL * v)  # NaN (not formed): first order only
+
+
+def infeasibility_check(problem, ev, x, c_eq, j_eq, c_ineq, j_ineq, max_n: int = 3000) -> InfeasibilityCheck:
+    """:class:`InfeasibilityCheck` at ``x``; the Hessian (two Lagrangian Hessians from ``ev``) only when
+    the first-order test holds and ``n <= max_n``."""
+    c_eq = np.asarray(c_eq, dtype=float)
+    viol = np.maximum(np.asarray(c_ineq, dtype=float), 0.0)
+    violation = float(max(np.max(np.abs(c_eq), initial=0.0), np.max(viol, initial=0.0)))
+    grad = np.zeros(x.size)
+    if c_eq.size:
+        grad += np.asarray(j_eq.T @ c_eq).ravel()
+    if viol.size:
+        grad += np.asarray(j_ineq.T @ viol).ravel()
+    projected = x - np.clip(x - grad, problem.lb, problem.ub)
+    stationarity = float(np.max(np.abs(projected), initial=0.0))
+    nan = InfeasibilityCheck(violation, stationarity, float("nan"), None)
+    if not (stationarity <= INFEASIBILITY_RTOL * violation) or x.size > max_n:
+        return nan
+    near = 1e-8 * np.maximum(1.0, np.abs(x))
+    held = ((x <= problem.lb + near) & (grad > 0.0)) | ((x >= problem.ub - near) & (grad < 0.0))
+    free = ~held
+    rows = [_dense(j_eq)] if c_eq.size else []
+    if viol.size:
+        rows.append(_dense(j_ineq)[viol > 0.0])
+    J = np.vstack(rows) if rows else np.zeros((0, x.size))
+    curv = _dense(ev.lagrangian_hessian(x, c_eq, viol)) - _dense(ev.lagrangian_hessian(x, 0.0 * c_eq, 0.0 * viol))
+    hess = J.T @ J + 0.5 * (curv + curv.T)
+    if not (np.all(np.isfinite(hess)) and np.any(free)):
+        return nan
+    eig, vec = np.linalg.eigh(hess[np.ix_(free, free)])
+    direction = None
+    if eig[0] < -INFEASIBILITY_RTOL * violation:
+        direction = np.zeros(x.size)
+        direction[free] = vec[:, 0]
+    return InfeasibilityCheck(violation, stationarity, float(eig[0]), direction)
