@@ -107,12 +107,17 @@ Deviations, each a safeguard the built-in set needed:
 
 Statuses: ``CONVERGED``; ``INFEASIBLE`` ("locally infeasible") when the iterate
 is a local minimizer of :math:`\|c\|^2` with :math:`\|c\|_\infty > 100\,`
-``feasibility_tol``: :math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty` and no
+``feasibility_tol``: :math:`\|G^\top c\|_\infty \le 10^{-6}\|c\|_\infty \max(1, \|G^\top\|_\infty)` and no
 eigenvalue of :math:`G^\top G + \sum_i c_i \nabla^2 c_i` below
-:math:`-10^{-8}\|c\|_\infty` (a stationary point of the infeasibility that
-maximizes it, e.g. a start where :math:`G = 0`, is stepped away from; the
-result's ``residuals["infeasibility_stationarity"]`` is
-:math:`\|G^\top c\|_\infty`);
+:math:`-10^{-8}\|c\|_\infty` (:class:`mathopt.constrained.kkt.InfeasibilityCheck`; a stationary
+point of the infeasibility that maximizes it, e.g. a start where :math:`G = 0`, is stepped away
+from; the result's ``residuals["infeasibility_stationarity"]`` is :math:`\|G^\top c\|_\infty`);
+the test runs at every iterate, and also, when the method would stop with ``NUMERICAL_ERROR``
+(line search failed, no usable Newton direction) with violated constraints, at the local
+minimizer of :math:`\|c\|^2` that Gauss-Newton reaches from the last iterate
+(:func:`mathopt.constrained.kkt.minimize_infeasibility`; near such a minimizer the merit's
+penalty grows without bound and the line search fails before the first test holds, as on
+JUNKTURN and BRATU2DT of the S2X SIF set);
 ``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``
 or :math:`\|x\|_\infty >` ``divergence_threshold``;
 ``NUMERICAL_ERROR`` when 10 iterations in a row get no usable Newton
@@ -132,11 +137,16 @@ import scipy.sparse as sp
 from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_int, check_positive
 from ..core.status import Status
-from .kkt import infeasibility_check
+from .kkt import infeasibility_check, minimize_infeasibility
 from .options import UnboundedTestOptions
 
 #: Iterations in a row without a usable Newton direction before NUMERICAL_ERROR.
 _MAX_FAILED_SOLVES = 10
+#: Iterations in a row on stalled (inaccurate) sketch solves, with ||KKT|| not halved over them, before
+#: NUMERICAL_ERROR (the stagnation test of an inexact linear solver).
+_MAX_STALLED_ITERATIONS = 50
+#: Cap on the Hessian shift delta (it compounds over iterations; past 1e40 it only buries H).
+_MAX_SHIFT = 1e40
 
 
 @dataclass(frozen=True)
@@ -252,6 +262,8 @@ class _State:
     exact_fallbacks: int = 0
     inaccurate_steps: int = 0
     failures_in_a_row: int = 0
+    stalls_in_a_row: int = 0  # iterations in a row whose (inexact) solve missed the accuracy condition
+    stall_start_kkt: float = float("inf")  # ||KKT|| when that run of stalls began
     merit_grad_norm: float = float("nan")
     extra: dict = field(default_factory=dict)
 
@@ -364,7 +376,7 @@ class ExactALNewton(IterativeSolver):
     def _locally_infeasible(ev, p: _Point, feasibility_tol: float) -> bool:
         """True at a local minimizer of ``phi = ||c||^2 / 2`` that is not feasible.
 
-        First order: ``||G^T c||_inf <= 1e-8 ||c||_inf``. Second order (a
+        First order: ``||G^T c||_inf <= 1e-6 ||c||_inf max(1, ||G^T||_inf)``. Second order (a
         stationary point of ``phi`` can be a maximizer or saddle, e.g. any point
         where ``G = 0``, such as the centre of a circle constraint): the
         Hessian ``G^T G + sum_i c_i grad^2 c_i`` must have no eigenvalue below
@@ -388,7 +400,12 @@ class ExactALNewton(IterativeSolver):
         # P of the Hessian modification B = H + delta P: an SVD of G, computed only if delta > 0.
         projector = functools.cache(lambda: self._null_space_projector(p.G, H.shape[0]))
         state.shift = self._inertia_shift(H, p.G, state.shift, projector)
+        inaccurate_before = state.inaccurate_steps
         direction, slope = self._newton_direction(state, p, H, rhs, kkt_norm, theta, projector)
+        if not self.linear_solver.exact and self._stagnates(state, kkt_norm,
+                                                            direction is None or state.inaccurate_steps > inaccurate_before):
+            self._certify_infeasible(state)
+            return state
         gx, gl = merit_gradient(p, H, state.mu, state.nu)
         state.merit_grad_norm = float(np.linalg.norm(np.concatenate([gx, gl])))
         state.failures_in_a_row = 0 if direction is not None else state.failures_in_a_row + 1
@@ -396,6 +413,7 @@ class ExactALNewton(IterativeSolver):
             state.status = Status.NUMERICAL_ERROR
             state.message = (f"the linear solver gave no usable Newton direction in {_MAX_FAILED_SOLVES} iterations "
                              "in a row (inconsistent or badly conditioned KKT systems)")
+            self._certify_infeasible(state)
             return state
         if direction is None:  # safeguard: steepest descent on the merit function
             state.fallback_steps += 1
@@ -411,7 +429,63 @@ class ExactALNewton(IterativeSolver):
             state.status, state.message = None, ""
             state.fallback_steps += 1
             state.point = self._line_search(state, p, -gx, -gl, -float(gx @ gx + gl @ gl))
+        if state.status is None and np.array_equal(state.point.x, p.x) and np.array_equal(state.point.lam, p.lam):
+            # an accepted step below the rounding of the iterate (Armijo decided by round-off of a merit
+            # value inflated by mu): before this test BRATU2DT sat still for 950 iterations at mu = 2e19
+            state.status = Status.NUMERICAL_ERROR
+            state.message = (f"the accepted step no longer changes the iterate (penalty mu = {state.mu:.1e}, "
+                             f"||c||_inf = {float(np.max(np.abs(p.c), initial=0.0)):.3e})")
+        if state.status is Status.NUMERICAL_ERROR:
+            self._certify_infeasible(state)
         return state
+
+    @staticmethod
+    def _stagnates(state: _State, kkt_norm: float, stalled: bool) -> bool:
+        """The stagnation test of an inexact solver: True (and the state's status set) after
+        ``_MAX_STALLED_ITERATIONS`` iterations in a row whose solves missed the accuracy condition
+        while ``||KKT||`` did not fall below half its value when they began.
+
+        Randomized Kaczmarz needs about ``||K||_F^2 / sigma_min(K)^2`` steps per digit; on DTOC2
+        (S2X size, n = 54, m = 36) that is about 2e8 (``cond(K)`` about 3e3) and the sketch stops
+        (``_hopeless``) after some 2e4 steps in nearly every iteration. The directions it returns
+        still pass the descent test, so the run crawls (``||KKT||`` about 2e-4 for hundreds of
+        iterations) until the time limit. This test ends it with an honest ``NUMERICAL_ERROR``.
+        """
+        if not stalled:
+            state.stalls_in_a_row, state.stall_start_kkt = 0, float("inf")
+            return False
+        if state.stalls_in_a_row == 0:
+            state.stall_start_kkt = kkt_norm
+        state.stalls_in_a_row += 1
+        if state.stalls_in_a_row < _MAX_STALLED_ITERATIONS or kkt_norm <= 0.5 * state.stall_start_kkt:
+            if kkt_norm <= 0.5 * state.stall_start_kkt:  # progress: measure the next run from here
+                state.stalls_in_a_row, state.stall_start_kkt = 1, kkt_norm
+            return False
+        state.status = Status.NUMERICAL_ERROR
+        state.message = (f"the sketching solver stalls: {state.stalls_in_a_row} iterations in a row missed the "
+                         f"accuracy condition and ||KKT|| went only from {state.stall_start_kkt:.2e} to "
+                         f"{kkt_norm:.2e} (the KKT systems are too ill-conditioned for randomized sketching; "
+                         "exact_fallback=True or al-newton solve them exactly)")
+        return True
+
+    def _certify_infeasible(self, state: _State) -> None:
+        """Before a ``NUMERICAL_ERROR`` stop with violated constraints: move to the local minimizer of
+        ``||c||^2`` that Gauss-Newton reaches from the iterate and stop ``INFEASIBLE`` there when it
+        passes the test of :meth:`_locally_infeasible` (else the stop stays, the iterate unchanged)."""
+        p, run = state.point, state.run
+        tol = run.options.feasibility_tol
+        if not (p.finite() and float(np.max(np.abs(p.c), initial=0.0)) > 100.0 * tol):
+            return
+        x = minimize_infeasibility(run.problem, run.ev, p.x)
+        if x is None:
+            return
+        restored = self._evaluate(run.ev, x, p.lam)
+        if restored.finite() and self._locally_infeasible(run.ev, restored, tol):
+            feas = float(np.max(np.abs(restored.c), initial=0.0))
+            state.point, state.status = restored, Status.INFEASIBLE
+            state.message = (f"locally infeasible: a local minimizer of ||c||^2 with ||c||_inf = {feas:.3e} "
+                             f"(||G^T c||_inf = {_infeasibility_stationarity(restored):.1e}), reached by Gauss-Newton "
+                             f"on ||c||^2 after: {state.message}")
 
     def _newton_direction(self, state: _State, p: _Point, H, rhs, kkt_norm: float, theta: float, projector):
         """Steps 3-4 (module docstring): an (inexact) Newton direction passing the descent test.
@@ -473,7 +547,7 @@ class ExactALNewton(IterativeSolver):
             state.mu, state.nu = mu_before, nu_before  # the updates did not help: undo them
             if solved is not None and not solver.exact and stalls > 2:
                 break  # a shifted system is no easier to sketch: go to the fallback
-            state.shift = max(10.0 * state.shift, 1e-4)
+            state.shift = min(max(10.0 * state.shift, 1e-4), _MAX_SHIFT)
         return None, 0.0
 
     def _inertia_shift(self, H, G, last_shift: float, projector=None) -> float:
@@ -505,6 +579,8 @@ class ExactALNewton(IterativeSolver):
                 shift = 1e-4 if last_shift == 0.0 else max(1e-20, last_shift / 3.0)
             else:
                 shift *= 100.0 if last_shift == 0.0 else 8.0
+            if shift > _MAX_SHIFT:  # (before this cap, BRATU2DT's shifts overflowed to inf: NaN KKT matrices)
+                return _MAX_SHIFT
         return shift
 
     @staticmethod

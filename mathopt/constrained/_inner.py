@@ -17,7 +17,7 @@ import numpy as np
 from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_positive
 from ..core.status import Status
-from .kkt import InfeasibilityCheck, Multipliers, infeasibility_check, kkt_residuals
+from .kkt import InfeasibilityCheck, Multipliers, infeasibility_check, kkt_residuals, minimize_infeasibility
 from .options import UnboundedTestOptions
 
 
@@ -217,57 +217,36 @@ class SequentialMethod(IterativeSolver):
         """Once ``rho > penalty_max`` (or the inner solves are ``stuck``) with violated constraints:
         test for local infeasibility.
 
-        The iterate is first moved to a local minimizer of ``phi`` by L-BFGS-B on ``phi`` over the
-        bounds (projected gradient to ``1e-10`` times the violation), stepping along negative
+        The iterate is first moved to a local minimizer of ``phi`` over the bounds
+        (:func:`~mathopt.constrained.kkt.minimize_infeasibility`, Gauss-Newton), stepping along negative
         curvature (:meth:`_escape`) from saddles; the certificate of
         :class:`~mathopt.constrained.kkt.InfeasibilityCheck` is then checked there. When it holds
         the iterate becomes that point (the least-infeasible point found) and the method stops with
         ``INFEASIBLE``; otherwise the iterate stays and the stop is ``NUMERICAL_ERROR`` (no claim).
         """
         opts = state.run.options
+        violated = state.residuals.get("feasibility", np.inf) > opts.feasibility_tol
         if (state.status is not None or state.certificate is not None
-                or not (stuck or state.rho > opts.penalty_max) or not state.residuals.get("feasibility", np.inf) > opts.feasibility_tol):
+                or not (stuck or state.rho > opts.penalty_max) or not violated):
             return
-        from scipy.optimize import minimize
-
-        p, ev = state.run.problem, state.run.ev
-
-        def phi(x):
-            value = self._infeasibility(state, x)
-            c_eq, viol = ev.eq(x), np.maximum(ev.ineq(x), 0.0)
-            grad = np.zeros(p.n)
-            if p.n_eq:
-                grad += np.asarray(ev.eq_jacobian(x).T @ c_eq).ravel()
-            if p.n_ineq:
-                grad += np.asarray(ev.ineq_jacobian(x).T @ viol).ravel()
-            if not (math.isfinite(value) and np.all(np.isfinite(grad))):
-                raise _NonFinite
-            return value, grad
-
-        bounds = list(zip(np.where(np.isfinite(p.lb), p.lb, None), np.where(np.isfinite(p.ub), p.ub, None)))
         restored = dataclasses.replace(state)
         check = self._check(state, state.x)
-        for _ in range(4):
+        for _ in range(4):  # minimize phi; step off a saddle of it and minimize again
             if check is None:
                 break
-            try:
-                raw = minimize(phi, restored.x, jac=True, method="L-BFGS-B", bounds=bounds if p.has_bounds else None,
-                               options={"maxiter": opts.inner_max_iter, "ftol": 0.0,
-                                        "gtol": 1e-10 * max(check.violation, np.finfo(float).tiny)})
-            except _NonFinite:
+            x = minimize_infeasibility(state.run.problem, state.run.ev, restored.x)
+            if x is None:
                 check = None
                 break
-            restored.x = np.asarray(raw.x, dtype=float)
-            restored.inner_iters += int(raw.nit)
+            restored.x = x
             check = self._check(state, restored.x)
             if check is None or check.direction is None or not self._escape(restored):
                 break
         if check is not None and check.locally_infeasible(opts.feasibility_tol):
-            state.x, state.inner_iters = restored.x, restored.inner_iters
+            state.x = restored.x
             self.measure(state)
             state.certificate = check
         else:
-            state.inner_iters = restored.inner_iters
             state.certificate = check if check is not None else InfeasibilityCheck(
                 float("nan"), float("nan"), float("nan"), None)
 

@@ -1,8 +1,9 @@
 """auglag and penalty claim INFEASIBLE only at a local minimizer of the infeasibility (issue 18, section 1).
 
-Once the penalty passes ``penalty_max`` with violated constraints, the methods minimize
-``phi = ||c_E||^2/2 + ||max(0, c_I)||^2/2`` over the bounds from the last iterate and claim
-"locally infeasible" only where the projected gradient of ``phi`` vanishes (relative 1e-8) and
+Once the penalty passes ``penalty_max`` (or the inner solves stop moving) with violated
+constraints, the methods minimize ``phi = ||c_E||^2/2 + ||max(0, c_I)||^2/2`` over the bounds from
+the last iterate and claim "locally infeasible" only where the projected gradient of ``phi``
+vanishes (relative 1e-8, see mathopt.constrained.kkt.InfeasibilityCheck) and
 its Hessian has no negative eigenvalue; ``residuals["infeasibility_stationarity"]`` is the
 projected gradient there. A start where the Jacobian and the objective's gradient vanish (a
 saddle of the merit function that L-BFGS-B cannot leave) is escaped along negative curvature.
@@ -76,6 +77,7 @@ def test_inconsistent_constraints_infeasible_with_its_certificate(method, option
     result = mathopt.solve(make(), method=method, **options)
     assert result.status is Status.INFEASIBLE, result.message
     assert "locally infeasible" in result.message
-    assert result.residuals["infeasibility_stationarity"] <= 1e-8 * result.residuals["feasibility"]
+    # the certificate's scale max(1, ||J^T||_inf) is at most 2 on these problems
+    assert result.residuals["infeasibility_stationarity"] <= 2e-8 * result.residuals["feasibility"]
     assert result.residuals["feasibility"] == pytest.approx(violation, rel=1e-6)
     assert result.x[0] == pytest.approx(x0_star, rel=1e-6)
