@@ -2,10 +2,8 @@
 
 The sizes are those of the shared SIF set (``modified for S2X tests``); see the section
 "Stalls on equality-constrained CUTEst problems" of docs/benchmarks.md for the diagnosis.
-Skipped without CUTEst/pycutest. The stagnation test itself is checked without CUTEst.
+Skipped without CUTEst/pycutest (except the Hessian-shift unit test at the end).
 """
-import types
-
 import numpy as np
 import pytest
 
@@ -16,27 +14,6 @@ from mathopt.problems import cutest
 
 UNAVAILABLE = cutest.unavailable_reason()
 requires_cutest = pytest.mark.skipif(UNAVAILABLE is not None, reason=f"CUTEst/pycutest not available: {UNAVAILABLE}")
-
-
-def _fake_state():
-    return types.SimpleNamespace(stalls_in_a_row=0, stall_start_kkt=float("inf"), status=None, message="")
-
-
-def test_stagnation_test_stops_after_a_run_of_stalls_without_progress():
-    state = _fake_state()
-    stops = [_exact_al.ExactALNewton._stagnates(state, 1e-4 * (1 - 1e-3 * k), True) for k in range(60)]
-    assert stops.index(True) == _exact_al._MAX_STALLED_ITERATIONS - 1
-    assert state.status is Status.NUMERICAL_ERROR and "sketching solver stalls" in state.message
-
-
-def test_stagnation_test_resets_on_progress_or_an_accurate_solve():
-    state = _fake_state()
-    # ||KKT|| halves every 20 stalled iterations: progress, never a stop
-    assert not any(_exact_al.ExactALNewton._stagnates(state, 0.5 ** (k / 20 + 0.01), True) for k in range(200))
-    state = _fake_state()
-    flags = [(k % 40) != 39 for k in range(200)]  # an accurate solve every 40 iterations
-    assert not any(_exact_al.ExactALNewton._stagnates(state, 1e-4, stalled) for stalled in flags)
-    assert state.status is None
 
 
 @requires_cutest
@@ -56,12 +33,26 @@ def test_bratu2dt_at_the_turning_point_is_locally_infeasible(method):
 
 @requires_cutest
 def test_dtoc2_sketch_stall_is_reported_and_exact_fallback_solves_it():
-    """DTOC2: cond(K) about 3e3, randomized Kaczmarz needs about 2e8 steps per digit. Before: the run
-    crawled on inaccurate sketched directions to the time limit (MAX_TIME at 30 s and 120 s)."""
+    """DTOC2: cond(K) about 3e3, randomized Kaczmarz needs about 5e7 steps per e-fold on the
+    equilibrated KKT matrix (2e8 without), the sketch misses the accuracy condition in nearly every
+    iteration and the run crawls on the inaccurate directions. Before: MAX_TIME or NUMERICAL_ERROR
+    with no word on why; now the message says so. exact_fallback=True solves it in 7 iterations."""
     problem = cutest.load("DTOC2")
-    result = mathopt.solve(problem, method="al-sketch", seed=0, max_time=120)
-    assert result.status is Status.NUMERICAL_ERROR and "sketching solver stalls" in result.message
-    assert result.nit < 300
+    result = mathopt.solve(problem, method="al-sketch", seed=0, max_time=10)
+    assert not result.success
+    assert "missed the accuracy condition" in result.message and "exact_fallback=True" in result.message
     solved = mathopt.solve(problem, method="al-sketch", seed=0, max_time=120, exact_fallback=True)
     assert solved.status is Status.CONVERGED
     assert solved.fun == pytest.approx(0.485982541, rel=1e-7)
+
+
+def test_no_hessian_shift_when_the_jacobian_has_full_column_rank():
+    """n = m with a nonsingular but badly scaled G: the reduced Hessian is empty, the shift must stay 0.
+    Before: K's tiny eigenvalues (about ||H|| / sigma_min(G)^2 below the largest) failed the inertia
+    count, the shift grew 8x per try to 1e16 - 1e40 (DRCAVTY2) and multiplied P's round-off."""
+    solver = _exact_al.ExactALNewton(None)
+    H, G = np.diag([1e4, -1e4]), np.diag([1.0, 1e-5])
+    P = _exact_al.ExactALNewton._null_space_projector(G, 2)
+    assert not np.any(P)
+    assert solver._inertia_shift(H, G, 0.0, lambda: P) == 0.0
+    assert solver._inertia_shift(H, G, 1e3, lambda: P) == 0.0
