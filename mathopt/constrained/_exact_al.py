@@ -121,8 +121,13 @@ JUNKTURN and BRATU2DT of the S2X SIF set);
 ``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``
 or :math:`\|x\|_\infty >` ``divergence_threshold``;
 ``NUMERICAL_ERROR`` when 10 iterations in a row get no usable Newton
-direction (e.g. a sketching solver on an inconsistent KKT system), or the line search fails (step below ``1e-14``) along
-the Newton direction and then along :math:`-\nabla\mathcal L_{\mu,\nu}`; ``NONFINITE`` when a function returns NaN/inf.
+direction (e.g. a sketching solver on an inconsistent KKT system), the line search fails (step below ``1e-14``) along
+the Newton direction and then along :math:`-\nabla\mathcal L_{\mu,\nu}`, or an accepted step leaves the iterate
+unchanged (below its rounding); ``NONFINITE`` when a function returns NaN/inf. A run of an
+inexact solver that did not converge and took at least half of its steps on directions that
+missed the accuracy condition (or on :math:`-\nabla\mathcal L_{\mu,\nu}`) says so in its message.
+The Hessian shift :math:`\delta` is capped at ``1e40`` and is 0 when :math:`G` has full column
+rank (``P = 0``).
 """
 from __future__ import annotations
 

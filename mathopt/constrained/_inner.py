@@ -30,8 +30,10 @@ class SequentialOptions(UnboundedTestOptions):
     penalty : float, default 10.0
         Initial penalty parameter ``rho``.
     penalty_max : float, default 1e12
-        When ``rho`` exceeds it the solve stops: ``Status.INFEASIBLE`` if the
-        constraints are still violated, else ``Status.CONVERGED_INACCURATE``.
+        When ``rho`` exceeds it the solve stops: ``Status.CONVERGED_INACCURATE``
+        if the constraints are met; else ``Status.INFEASIBLE`` at a certified local
+        minimizer of the infeasibility (reached from the iterate), or
+        ``Status.NUMERICAL_ERROR`` (no claim) when the certificate fails.
     inner_max_iter : int, default 1000
         Iteration limit of each L-BFGS-B solve (which also stops, with
         ``Status.UNBOUNDED``, when the merit function falls below
@@ -161,7 +163,8 @@ class SequentialMethod(IterativeSolver):
         state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one
         previous = state.x.copy()
         self.minimize(state, self.inner_tolerance(state))
-        if state.status is None and self._did_not_move(state.x, previous):
+        if (state.status is None and self._did_not_move(state.x, previous)
+                and state.residuals.get("feasibility", 0.0) > state.run.options.feasibility_tol):
             self._escape(state)  # a stationary point of the merit function that is a saddle of ||c||^2
         if state.status is None:
             self.update(state)
