@@ -107,17 +107,27 @@ Deviations, each a safeguard the built-in set needed:
 
 Statuses: ``CONVERGED``; ``INFEASIBLE`` ("locally infeasible") when the iterate
 is a local minimizer of :math:`\|c\|^2` with :math:`\|c\|_\infty > 100\,`
-``feasibility_tol``: :math:`\|G^\top c\|_\infty \le 10^{-8}\|c\|_\infty` and no
+``feasibility_tol``: :math:`\|G^\top c\|_\infty \le 10^{-6}\|c\|_\infty \max(1, \|G^\top\|_\infty)` and no
 eigenvalue of :math:`G^\top G + \sum_i c_i \nabla^2 c_i` below
-:math:`-10^{-8}\|c\|_\infty` (a stationary point of the infeasibility that
-maximizes it, e.g. a start where :math:`G = 0`, is stepped away from; the
-result's ``residuals["infeasibility_stationarity"]`` is
-:math:`\|G^\top c\|_\infty`);
+:math:`-10^{-8}\|c\|_\infty` (:class:`mathopt.constrained.kkt.InfeasibilityCheck`; a stationary
+point of the infeasibility that maximizes it, e.g. a start where :math:`G = 0`, is stepped away
+from; the result's ``residuals["infeasibility_stationarity"]`` is :math:`\|G^\top c\|_\infty`);
+the test runs at every iterate, and also, when the method would stop with ``NUMERICAL_ERROR``
+(line search failed, no usable Newton direction) with violated constraints, at the local
+minimizer of :math:`\|c\|^2` that Gauss-Newton reaches from the last iterate
+(:func:`mathopt.constrained.kkt.minimize_infeasibility`; near such a minimizer the merit's
+penalty grows without bound and the line search fails before the first test holds, as on
+JUNKTURN and BRATU2DT of the S2X SIF set);
 ``UNBOUNDED`` when a feasible iterate has :math:`f <` ``unbounded_threshold``
 or :math:`\|x\|_\infty >` ``divergence_threshold``;
 ``NUMERICAL_ERROR`` when 10 iterations in a row get no usable Newton
-direction (e.g. a sketching solver on an inconsistent KKT system), or the line search fails (step below ``1e-14``) along
-the Newton direction and then along :math:`-\nabla\mathcal L_{\mu,\nu}`; ``NONFINITE`` when a function returns NaN/inf.
+direction (e.g. a sketching solver on an inconsistent KKT system), the line search fails (step below ``1e-14``) along
+the Newton direction and then along :math:`-\nabla\mathcal L_{\mu,\nu}`, or an accepted step leaves the iterate
+unchanged (below its rounding); ``NONFINITE`` when a function returns NaN/inf. A run of an
+inexact solver that did not converge and took at least half of its steps on directions that
+missed the accuracy condition (or on :math:`-\nabla\mathcal L_{\mu,\nu}`) says so in its message.
+The Hessian shift :math:`\delta` is capped at ``1e40`` and is 0 when :math:`G` has full column
+rank (``P = 0``).
 """
 from __future__ import annotations
 
@@ -134,10 +144,13 @@ sp = lazy_module("scipy.sparse")
 from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_int, check_positive
 from ..core.status import Status
+from .kkt import infeasibility_check, minimize_infeasibility
 from .options import UnboundedTestOptions
 
 #: Iterations in a row without a usable Newton direction before NUMERICAL_ERROR.
 _MAX_FAILED_SOLVES = 10
+#: Cap on the Hessian shift delta (it compounds over iterations; past 1e40 it only buries H).
+_MAX_SHIFT = 1e40
 
 
 @dataclass(frozen=True)
@@ -354,36 +367,27 @@ class ExactALNewton(IterativeSolver):
         reason = options.unbounded_reason(p.f, p.x, feas)
         if reason:
             return Status.UNBOUNDED, reason
-        if feas > 100.0 * options.feasibility_tol and self._locally_infeasible(state.run.ev, p, feas):
+        if feas > 100.0 * options.feasibility_tol and self._locally_infeasible(state.run.ev, p,
+                                                                                 options.feasibility_tol):
             return Status.INFEASIBLE, (f"locally infeasible: a local minimizer of ||c||^2 with ||c||_inf = {feas:.3e} "
                                        f"(||G^T c||_inf = {_infeasibility_stationarity(p):.1e}): the constraints "
                                        "look inconsistent")
         return None, ""
 
     @staticmethod
-    def _locally_infeasible(ev, p: _Point, feas: float) -> bool:
+    def _locally_infeasible(ev, p: _Point, feasibility_tol: float) -> bool:
         """True at a local minimizer of ``phi = ||c||^2 / 2`` that is not feasible.
 
-        First order: ``||G^T c||_inf <= 1e-8 ||c||_inf``. Second order (a
+        First order: ``||G^T c||_inf <= 1e-6 ||c||_inf max(1, ||G^T||_inf)``. Second order (a
         stationary point of ``phi`` can be a maximizer or saddle, e.g. any point
         where ``G = 0``, such as the centre of a circle constraint): the
         Hessian ``G^T G + sum_i c_i grad^2 c_i`` must have no eigenvalue below
         ``-1e-8 ||c||_inf``; it is formed (two Lagrangian Hessians) only when
-        the first-order test holds, and only for ``n <= 3000``.
+        the first-order test holds, and only for ``n <= 3000``
+        (:func:`mathopt.constrained.kkt.infeasibility_check`, shared with ``auglag`` and ``penalty``).
         """
-        if _infeasibility_stationarity(p) > 1e-8 * feas:
-            return False
-        n = p.x.size
-        if n > 3000:
-            return True
-        G = p.G.toarray() if sp.issparse(p.G) else np.asarray(p.G, dtype=float)
-        curvature = ev.lagrangian_hessian(p.x, p.c, np.zeros(0))
-        objective = ev.lagrangian_hessian(p.x, np.zeros(p.c.size), np.zeros(0))
-        dense = lambda M: M.toarray() if sp.issparse(M) else np.asarray(M, dtype=float)  # noqa: E731
-        hess_phi = G.T @ G + dense(curvature) - dense(objective)
-        if not np.all(np.isfinite(hess_phi)):
-            return False
-        return bool(np.linalg.eigvalsh(0.5 * (hess_phi + hess_phi.T))[0] >= -1e-8 * feas)
+        check = infeasibility_check(ev.problem, ev, p.x, p.c, p.G, np.zeros(0), None)
+        return check.locally_infeasible(feasibility_tol)
 
     def step(self, state: _State) -> _State:
         state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one
@@ -406,6 +410,7 @@ class ExactALNewton(IterativeSolver):
             state.status = Status.NUMERICAL_ERROR
             state.message = (f"the linear solver gave no usable Newton direction in {_MAX_FAILED_SOLVES} iterations "
                              "in a row (inconsistent or badly conditioned KKT systems)")
+            self._certify_infeasible(state)
             return state
         if direction is None:  # safeguard: steepest descent on the merit function
             state.fallback_steps += 1
@@ -421,7 +426,34 @@ class ExactALNewton(IterativeSolver):
             state.status, state.message = None, ""
             state.fallback_steps += 1
             state.point = self._line_search(state, p, -gx, -gl, -float(gx @ gx + gl @ gl))
+        if state.status is None and np.array_equal(state.point.x, p.x) and np.array_equal(state.point.lam, p.lam):
+            # an accepted step below the rounding of the iterate (Armijo decided by round-off of a merit
+            # value inflated by mu): before this test BRATU2DT sat still for 950 iterations at mu = 2e19
+            state.status = Status.NUMERICAL_ERROR
+            state.message = (f"the accepted step no longer changes the iterate (penalty mu = {state.mu:.1e}, "
+                             f"||c||_inf = {float(np.max(np.abs(p.c), initial=0.0)):.3e})")
+        if state.status is Status.NUMERICAL_ERROR:
+            self._certify_infeasible(state)
         return state
+
+    def _certify_infeasible(self, state: _State) -> None:
+        """Before a ``NUMERICAL_ERROR`` stop with violated constraints: move to the local minimizer of
+        ``||c||^2`` that Gauss-Newton reaches from the iterate and stop ``INFEASIBLE`` there when it
+        passes the test of :meth:`_locally_infeasible` (else the stop stays, the iterate unchanged)."""
+        p, run = state.point, state.run
+        tol = run.options.feasibility_tol
+        if not (p.finite() and float(np.max(np.abs(p.c), initial=0.0)) > 100.0 * tol):
+            return
+        x = minimize_infeasibility(run.problem, run.ev, p.x)
+        if x is None:
+            return
+        restored = self._evaluate(run.ev, x, p.lam)
+        if restored.finite() and self._locally_infeasible(run.ev, restored, tol):
+            feas = float(np.max(np.abs(restored.c), initial=0.0))
+            state.point, state.status = restored, Status.INFEASIBLE
+            state.message = (f"locally infeasible: a local minimizer of ||c||^2 with ||c||_inf = {feas:.3e} "
+                             f"(||G^T c||_inf = {_infeasibility_stationarity(restored):.1e}), reached by Gauss-Newton "
+                             f"on ||c||^2 after: {state.message}")
 
     def _newton_direction(self, state: _State, p: _Point, H, rhs, kkt_norm: float, theta: float, projector):
         """Steps 3-4 (module docstring): an (inexact) Newton direction passing the descent test.
@@ -483,7 +515,7 @@ class ExactALNewton(IterativeSolver):
             state.mu, state.nu = mu_before, nu_before  # the updates did not help: undo them
             if solved is not None and not solver.exact and stalls > 2:
                 break  # a shifted system is no easier to sketch: go to the fallback
-            state.shift = max(10.0 * state.shift, 1e-4)
+            state.shift = min(max(10.0 * state.shift, 1e-4), _MAX_SHIFT)
         return None, 0.0
 
     def _inertia_shift(self, H, G, last_shift: float, projector=None) -> float:
@@ -497,6 +529,14 @@ class ExactALNewton(IterativeSolver):
         n, m = H.shape[0], G.shape[0]
         if n + m > 3000:
             return 0.0
+        if m >= n and projector is not None:
+            P = projector()
+            if P is not None and not np.any(P):
+                # G has full column rank: the reduced Hessian is empty and a shift delta P = 0 changes
+                # nothing. Before this test the inertia count (which sees K's eigenvalues below 1e-12
+                # of the largest as zero) kept failing on DRCAVTY2 (n = m = 100, sigma_min(G) = 5e-3)
+                # and the shift grew to 1e16 - 1e40, multiplying P's round-off into garbage.
+                return 0.0
         from scipy.linalg import eigvalsh, ldl
 
         dense_h = H.toarray() if sp.issparse(H) else H
@@ -515,6 +555,8 @@ class ExactALNewton(IterativeSolver):
                 shift = 1e-4 if last_shift == 0.0 else max(1e-20, last_shift / 3.0)
             else:
                 shift *= 100.0 if last_shift == 0.0 else 8.0
+            if shift > _MAX_SHIFT:  # (before this cap, BRATU2DT's shifts overflowed to inf: NaN KKT matrices)
+                return _MAX_SHIFT
         return shift
 
     @staticmethod
@@ -535,6 +577,8 @@ class ExactALNewton(IterativeSolver):
         dense_g = G.toarray() if sp.issparse(G) else np.asarray(G, dtype=float)
         _, sv, vt = np.linalg.svd(dense_g, full_matrices=False)
         rank = int(np.sum(sv > 1e-10 * max(1.0, float(sv[0]) if sv.size else 1.0)))
+        if rank >= n:  # trivial null space (e.g. a square system): exactly 0, not I - V^T V's round-off
+            return np.zeros((n, n))
         basis = vt[:rank]
         return np.eye(n) - basis.T @ basis
 
@@ -583,6 +627,14 @@ class ExactALNewton(IterativeSolver):
         ev = state.run.ev
         verdict, note = self.verdict(state) if state.point.finite() else (None, "")
         note = note if verdict is status else state.message
+        stalled = state.inaccurate_steps + state.fallback_steps
+        if not self.linear_solver.exact and status is not Status.CONVERGED and info.nit and stalled >= 0.5 * info.nit:
+            # the honest report of a crawl on stalled sketches (DTOC2, DRCAVTY1: see docs/benchmarks.md)
+            note = "; ".join(filter(None, [note, (
+                f"{stalled} of {info.nit} iterations stepped along sketched directions that missed the accuracy "
+                f"condition ({state.inaccurate_steps}) or along -grad of the merit ({state.fallback_steps}): the KKT "
+                "systems look too ill-conditioned for randomized sketching within inner_max_iter (exact_fallback=True "
+                "or al-newton solve them exactly)")]))
         message = f"{status.message}: {note}" if note else ""
         if status is Status.INFEASIBLE:  # the certificate: ||G^T c|| (about 0) next to ||c||
             info = dataclasses.replace(info, residuals={

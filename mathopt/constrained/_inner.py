@@ -17,7 +17,7 @@ import numpy as np
 from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_positive
 from ..core.status import Status
-from .kkt import Multipliers, kkt_residuals
+from .kkt import InfeasibilityCheck, Multipliers, infeasibility_check, kkt_residuals, minimize_infeasibility
 from .options import UnboundedTestOptions
 
 
@@ -30,8 +30,10 @@ class SequentialOptions(UnboundedTestOptions):
     penalty : float, default 10.0
         Initial penalty parameter ``rho``.
     penalty_max : float, default 1e12
-        When ``rho`` exceeds it the solve stops: ``Status.INFEASIBLE`` if the
-        constraints are still violated, else ``Status.CONVERGED_INACCURATE``.
+        When ``rho`` exceeds it the solve stops: ``Status.CONVERGED_INACCURATE``
+        if the constraints are met; else ``Status.INFEASIBLE`` at a certified local
+        minimizer of the infeasibility (reached from the iterate), or
+        ``Status.NUMERICAL_ERROR`` (no claim) when the certificate fails.
     inner_max_iter : int, default 1000
         Iteration limit of each L-BFGS-B solve (which also stops, with
         ``Status.UNBOUNDED``, when the merit function falls below
@@ -77,6 +79,8 @@ class OuterState:
     eta: float = 0.0
     omega: float = 0.0
     smoothing: float = 0.0
+    certificate: InfeasibilityCheck | None = None  # set once rho > penalty_max with violated constraints
+    escapes: int = 0  # steps along negative curvature of the infeasibility (away from a saddle of it)
     extra: dict = field(default_factory=dict)
 
 
@@ -95,6 +99,7 @@ class SequentialMethod(IterativeSolver):
                            y_eq=np.zeros(problem.n_eq), y_ineq=np.zeros(problem.n_ineq), rho=options.penalty)
         self.setup(state)
         self.measure(state)
+        self._certify(state)
         return state
 
     def setup(self, state: OuterState) -> None:
@@ -158,18 +163,106 @@ class SequentialMethod(IterativeSolver):
         state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one
         previous = state.x.copy()
         self.minimize(state, self.inner_tolerance(state))
+        if (state.status is None and self._did_not_move(state.x, previous)
+                and state.residuals.get("feasibility", 0.0) > state.run.options.feasibility_tol):
+            self._escape(state)  # a stationary point of the merit function that is a saddle of ||c||^2
         if state.status is None:
             self.update(state)
             self.measure(state)
             self._check_stall(state, previous)
+            self._certify(state)
         return state
+
+    @staticmethod
+    def _did_not_move(x, previous) -> bool:
+        return bool(np.all(np.abs(x - previous) <= 1e-14 * (1.0 + np.abs(previous))))
+
+    def _check(self, state: OuterState, x) -> InfeasibilityCheck | None:
+        """The :class:`~mathopt.constrained.kkt.InfeasibilityCheck` at ``x`` (None: non-finite values)."""
+        p, ev = state.run.problem, state.run.ev
+        _, _, c_eq, j_eq, c_ineq, j_ineq = self.values(ev, x)
+        if not (np.all(np.isfinite(c_eq)) and np.all(np.isfinite(c_ineq))):
+            return None
+        check = infeasibility_check(p, ev, x, c_eq, j_eq, c_ineq, j_ineq)
+        return check if np.isfinite(check.stationarity) else None
+
+    def _infeasibility(self, state: OuterState, x) -> float:
+        """``phi(x) = ||c_E||^2 / 2 + ||max(0, c_I)||^2 / 2`` (NaN when not finite)."""
+        ev = state.run.ev
+        c_eq, viol = ev.eq(x), np.maximum(ev.ineq(x), 0.0)
+        return 0.5 * float(c_eq @ c_eq + viol @ viol)
+
+    def _escape(self, state: OuterState) -> bool:
+        """Step from a stationary point of ``phi`` that is not a minimizer of it, along negative curvature.
+
+        L-BFGS-B cannot leave a stationary point of the merit function (e.g. a start where the
+        constraint Jacobian and the objective's gradient vanish): there the step is
+        ``x + t d``, ``d`` the eigenvector of the least (negative) eigenvalue of the Hessian of
+        ``phi`` on the free variables, ``t`` the first of ``1, 1/2, ...`` (clipped to the bounds)
+        that lowers ``phi``. Returns whether it stepped (counted in ``extra["escapes"]``).
+        """
+        p, opts = state.run.problem, state.run.options
+        check = self._check(state, state.x)
+        if check is None or check.direction is None or check.violation <= opts.feasibility_tol:
+            return False
+        phi0 = self._infeasibility(state, state.x)
+        scale = max(1.0, float(np.max(np.abs(state.x), initial=0.0)))
+        t = scale
+        while t >= 1e-8 * scale:
+            trial = np.clip(state.x + t * check.direction, p.lb, p.ub)
+            if self._infeasibility(state, trial) < phi0:
+                state.x, state.escapes, state.stalls = trial, state.escapes + 1, 0
+                return True
+            t *= 0.5
+        return False
+
+    def _certify(self, state: OuterState, stuck: bool = False) -> None:
+        """Once ``rho > penalty_max`` (or the inner solves are ``stuck``) with violated constraints:
+        test for local infeasibility.
+
+        The iterate is first moved to a local minimizer of ``phi`` over the bounds
+        (:func:`~mathopt.constrained.kkt.minimize_infeasibility`, Gauss-Newton), stepping along negative
+        curvature (:meth:`_escape`) from saddles; the certificate of
+        :class:`~mathopt.constrained.kkt.InfeasibilityCheck` is then checked there. When it holds
+        the iterate becomes that point (the least-infeasible point found) and the method stops with
+        ``INFEASIBLE``; otherwise the iterate stays and the stop is ``NUMERICAL_ERROR`` (no claim).
+        """
+        opts = state.run.options
+        violated = state.residuals.get("feasibility", np.inf) > opts.feasibility_tol
+        if (state.status is not None or state.certificate is not None
+                or not (stuck or state.rho > opts.penalty_max) or not violated):
+            return
+        restored = dataclasses.replace(state)
+        check = self._check(state, state.x)
+        for _ in range(4):  # minimize phi; step off a saddle of it and minimize again
+            if check is None:
+                break
+            x = minimize_infeasibility(state.run.problem, state.run.ev, restored.x)
+            if x is None:
+                check = None
+                break
+            restored.x = x
+            check = self._check(state, restored.x)
+            if check is None or check.direction is None or not self._escape(restored):
+                break
+        if check is not None and check.locally_infeasible(opts.feasibility_tol):
+            state.x = restored.x
+            self.measure(state)
+            state.certificate = check
+        else:
+            state.certificate = check if check is not None else InfeasibilityCheck(
+                float("nan"), float("nan"), float("nan"), None)
 
     def _check_stall(self, state: OuterState, previous: np.ndarray) -> None:
         """Stop when three inner solves in a row no longer move the iterate."""
-        still = np.all(np.abs(state.x - previous) <= 1e-14 * (1.0 + np.abs(previous)))
-        state.stalls = state.stalls + 1 if still else 0
+        state.stalls = state.stalls + 1 if self._did_not_move(state.x, previous) else 0
         if state.stalls >= 3 and not state.run.options.meets_tolerances(state.residuals):
             feasible = state.residuals.get("feasibility", np.inf) <= state.run.options.feasibility_tol
+            if not feasible:  # stuck while infeasible: INFEASIBLE only with the certificate
+                self._certify(state, stuck=True)
+                if state.certificate.locally_infeasible(state.run.options.feasibility_tol):
+                    state.status, state.message = self._infeasible_verdict(state)
+                    return
             state.status = Status.CONVERGED_INACCURATE if feasible else Status.NUMERICAL_ERROR
             state.message = "three inner solves in a row did not move the iterate"
 
@@ -187,11 +280,26 @@ class SequentialMethod(IterativeSolver):
             return Status.UNBOUNDED, reason
         if state.rho > state.run.options.penalty_max:
             if state.residuals["feasibility"] > state.run.options.feasibility_tol:
-                return Status.INFEASIBLE, (f"penalty {state.rho:.1e} > penalty_max with constraint violation "
-                                           f"{state.residuals['feasibility']:.3e}: the constraints look inconsistent")
+                return self._infeasible_verdict(state)
             return Status.CONVERGED_INACCURATE, (f"penalty {state.rho:.1e} > penalty_max: feasible, but the "
                                                  "ill-conditioned inner problems did not reach stationarity_tol")
         return None, ""
+
+    @staticmethod
+    def _infeasible_verdict(state: OuterState) -> tuple[Status, str]:
+        """``rho > penalty_max`` with violated constraints: INFEASIBLE only with a certificate."""
+        cert, tol = state.certificate, state.run.options.feasibility_tol
+        violation = state.residuals["feasibility"]
+        if cert is not None and cert.locally_infeasible(tol):
+            return Status.INFEASIBLE, (f"locally infeasible: a local minimizer of ||c||^2 with violation "
+                                       f"{cert.violation:.3e} (projected gradient {cert.stationarity:.1e}, least "
+                                       f"curvature {cert.curvature:.1e}): the constraints look inconsistent")
+        where = "" if cert is None or not np.isfinite(cert.violation) else (
+            f"; minimizing ||c||^2 from it reaches violation {cert.violation:.3e}, projected gradient "
+            f"{cert.stationarity:.1e}, least curvature {cert.curvature:.1e}")
+        return Status.NUMERICAL_ERROR, (f"penalty {state.rho:.1e} > penalty_max with constraint violation "
+                                        f"{violation:.3e} at a point that is not a local minimizer of the "
+                                        f"infeasibility{where}: no infeasibility claim")
 
     def info(self, state: OuterState, nit: int, elapsed: float) -> IterationInfo:
         fun = float("nan") if state.status is Status.NONFINITE else state.fun
@@ -204,8 +312,12 @@ class SequentialMethod(IterativeSolver):
         note = note if verdict is status else ""
         message = f"{status.message}: {note}" if note else ""
         bounds = state.bounds_mult if state.bounds_mult is not None else np.zeros(p.n)
+        if status is Status.INFEASIBLE and state.certificate is not None:  # the certificate beside ||c||
+            info = dataclasses.replace(info, residuals={
+                **info.residuals, "infeasibility_stationarity": state.certificate.stationarity})
         extra = {"multipliers": {"eq": state.y_eq.copy(), "ineq": state.y_ineq.copy(), "bounds": bounds},
-                 "penalty": state.rho, "inner_iterations": state.inner_iters, "njev": state.run.ev.njev}
+                 "penalty": state.rho, "inner_iterations": state.inner_iters, "njev": state.run.ev.njev,
+                 "escapes": state.escapes}
         return make_result(info, status, history, counters=state.run.ev.counters(), message=message, extra=extra)
 
 

@@ -36,9 +36,13 @@ multipliers read from the gradient at active bounds), ``feasibility`` and
 ``complementarity`` (when there are inequalities or bounds; it must be below
 ``stationarity_tol``).
 
-Statuses: ``INFEASIBLE`` when :math:`\rho >` ``penalty_max`` with the
-constraints still violated; ``UNBOUNDED`` when the inner objective falls
-below ``unbounded_threshold``; ``NONFINITE`` on NaN/inf from the functions.
+Statuses: ``INFEASIBLE`` ("locally infeasible") when :math:`\rho >` ``penalty_max`` (or
+three inner solves in a row did not move the iterate) with the constraints still violated
+and the local minimizer of the infeasibility reached from the iterate passes the certificate
+of :class:`mathopt.constrained.kkt.InfeasibilityCheck` (``residuals["infeasibility_stationarity"]``),
+else ``NUMERICAL_ERROR`` with no infeasibility claim (see
+:meth:`mathopt.constrained._inner.SequentialMethod._certify`); ``UNBOUNDED`` when the inner
+objective falls below ``unbounded_threshold``; ``NONFINITE`` on NaN/inf from the functions.
 
 References
 ----------

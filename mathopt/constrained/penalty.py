@@ -32,7 +32,8 @@ since the derivative of the smoothed penalty term,
 :math:`\rho\, c_E/\sqrt{c_E^2+\epsilon^2}`, is too noisy near feasibility.
 
 Statuses as for ``auglag``: ``INFEASIBLE`` (penalty above ``penalty_max``
-with violated constraints), ``UNBOUNDED``, ``NONFINITE``.
+with violated constraints, only at a certified local minimizer of the infeasibility, else
+``NUMERICAL_ERROR``), ``UNBOUNDED``, ``NONFINITE``.
 
 References
 ----------
