@@ -257,7 +257,7 @@ class SketchKKTSolver(KKTLinearSolver):
 
 
 #: Chunks over which the sketch's rate of progress is measured.
-_WINDOW = 8
+_WINDOW = 16
 
 
 def _hopeless(residuals: list, accuracy: float, chunks_left: float) -> bool:
