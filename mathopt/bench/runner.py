@@ -43,6 +43,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 
+from ..core.batch import pickle_by_value
 from ..core.registry import SolverSpec
 
 #: Modules imported once by the forkserver, so child processes start warm.
@@ -106,8 +107,7 @@ def execute(task: RunTask) -> dict:
                                   f"{_hint() if process.exitcode == 1 else ''}",
                                   time.perf_counter() - start)
         else:
-            record = _failure(task, "TIMEOUT", f"killed after {deadline:g} s (time limit {task.time_limit:g} s "
-                              f"+ grace {task.grace:g} s)", time.perf_counter() - start)
+            record = _timed_out(task, start)
     finally:
         receiver.close()
         _kill_group(process)
@@ -121,19 +121,15 @@ def _execute_in_subprocess(task: RunTask, start: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="mathopt-run-") as folder:
         task_path, record_path = os.path.join(folder, "task.pkl"), os.path.join(folder, "record.pkl")
         with open(task_path, "wb") as handle:
-            _dump(task, handle)
+            handle.write(pickle_by_value(task))  # solvers defined in scripts travel too
         process = subprocess.Popen([sys.executable, "-m", "mathopt.bench._run_one", task_path, record_path],
                                    stdin=subprocess.DEVNULL, start_new_session=True)
         try:
             process.wait(timeout=deadline)
         except subprocess.TimeoutExpired:
-            return _failure(task, "TIMEOUT", f"killed after {deadline:g} s (time limit {task.time_limit:g} s "
-                            f"+ grace {task.grace:g} s)", time.perf_counter() - start)
+            return _timed_out(task, start)
         finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            _kill_process_group(process.pid)
             process.wait()
         if not os.path.exists(record_path):
             return _failure(task, "CRASHED", f"worker process died (exit code {process.returncode})",
@@ -142,23 +138,15 @@ def _execute_in_subprocess(task: RunTask, start: float) -> dict:
             return pickle.load(handle)
 
 
-def _dump(obj, handle) -> None:
-    """Pickle ``obj``; with cloudpickle when installed, so solvers defined in scripts travel too."""
-    try:
-        import cloudpickle
-    except ImportError:
-        pickle.dump(obj, handle)
-    else:
-        cloudpickle.dump(obj, handle)
+def _timed_out(task: RunTask, start: float) -> dict:
+    return _failure(task, "TIMEOUT", f"killed after {task.time_limit + task.grace:g} s (time limit "
+                    f"{task.time_limit:g} s + grace {task.grace:g} s)", time.perf_counter() - start)
 
 
 def _subprocess_main(task_path: str, record_path: str) -> None:
     with open(task_path, "rb") as handle:
         task = pickle.load(handle)
-    try:
-        record = _solve_record(task)
-    except BaseException as exc:  # noqa: BLE001 - report every failure to the parent
-        record = _failure(task, "ERROR", _describe(exc), math.nan)
+    record = _record_or_error(task)
     with open(record_path + ".part", "wb") as handle:
         pickle.dump(record, handle)
     os.replace(record_path + ".part", record_path)
@@ -166,14 +154,20 @@ def _subprocess_main(task_path: str, record_path: str) -> None:
 
 def _kill_group(process) -> None:
     """Kill the child's process group (it called ``os.setsid``), then the child itself."""
-    if hasattr(os, "killpg") and process.pid is not None:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):  # not yet its own group, or already gone
-            pass
+    if process.pid is not None:
+        _kill_process_group(process.pid)
     if process.is_alive():
         process.kill()
     process.join(5.0)
+
+
+def _kill_process_group(pid: int) -> None:
+    """SIGKILL the process group led by ``pid`` (a run's child started its own session)."""
+    if hasattr(os, "killpg"):
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):  # not yet its own group, or already gone
+            pass
 
 
 def _hint() -> str:
@@ -373,14 +367,19 @@ def _check_not_in_worker_bootstrap() -> None:
 def _child(sender, task: RunTask) -> None:
     if hasattr(os, "setsid"):
         os.setsid()  # a process group of our own: the parent kills it whole
-    try:
-        record = _solve_record(task)
-    except BaseException as exc:  # noqa: BLE001 - report every failure to the parent
-        record = _failure(task, "ERROR", _describe(exc), math.nan)
+    record = _record_or_error(task)
     try:
         sender.send(record)
     finally:
         sender.close()
+
+
+def _record_or_error(task: RunTask) -> dict:
+    """The run's record, or an ERROR record for any exception (a child reports every failure)."""
+    try:
+        return _solve_record(task)
+    except BaseException as exc:  # noqa: BLE001 - report every failure to the parent
+        return _failure(task, "ERROR", _describe(exc), math.nan)
 
 
 def _solve_record(task: RunTask) -> dict:

@@ -52,7 +52,8 @@ def solve_many(problems, method: str | None = None, *, executor: Executor | None
         executor = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1)
     local = isinstance(executor, ThreadPoolExecutor)
     try:
-        futures = [executor.submit(_solve, (problem, method, options) if local else _pack(problem, method, options))
+        futures = [executor.submit(_solve, (problem, method, options) if local
+                                   else pickle_by_value((problem, method, options)))
                    for problem in problems]
         results = []
         for future in futures:
@@ -70,12 +71,14 @@ def solve_many(problems, method: str | None = None, *, executor: Executor | None
             executor.shutdown(wait=True)
 
 
-def _pack(problem, method, options) -> bytes:
+def pickle_by_value(obj) -> bytes:
+    """``obj`` pickled with cloudpickle when installed (functions and lambdas defined in scripts travel
+    by value), else with the standard pickle; ``pickle.loads`` reads either."""
     try:
         import cloudpickle
     except ImportError:
-        return pickle.dumps((problem, method, options))
-    return cloudpickle.dumps((problem, method, options))
+        return pickle.dumps(obj)
+    return cloudpickle.dumps(obj)
 
 
 def _solve(payload):

@@ -317,7 +317,7 @@ def run(solver: IterativeSolver, problem, options: CommonOptions, name: str = ""
         if compiled:
             chunks.update((after - before) / max(done, 1), time.perf_counter() - after, after - reporter.start)
             reporter.records(records, nit + 1, done - 1)
-        method_status = from_code(code) if code != CONTINUE else None
+        method_status = from_code(code)
         if method_status is Status.NONFINITE:  # the kernel kept its last finite iterate
             if done > 0 and new_info.is_finite():
                 state, info, nit = new_state, new_info, nit + done
