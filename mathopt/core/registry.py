@@ -27,7 +27,7 @@ from .result import Result
 #: ``SOLVER_MODULES``, the (relative) names of its modules that call :func:`register`;
 #: they are imported on the first registry access.
 #: A new family adds its package here.
-FAMILY_PACKAGES: tuple[str, ...] = ("constrained", "bilevel", "transport", "metric", "feasibility")
+FAMILY_PACKAGES: tuple[str, ...] = ("constrained", "bilevel", "transport", "metric", "feasibility", "prox")
 
 
 class UnknownMethodError(ValueError):
