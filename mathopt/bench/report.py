@@ -157,8 +157,9 @@ def write_report(records: list[dict], out_dir, *, metric: str = "wall_time", com
     text = ["# mathopt benchmark summary", ""]
     if command:
         text += ["Command:", "", f"    {command}", ""]
-    text += [f"Solved: {SOLVED_CRITERION}. Medians are over solved runs; time excludes process start and JAX "
-             "compilation (recorded as `setup_time`).", "", summary_table(rows), "", "## Per problem", "",
+    text += [f"Solved: {SOLVED_CRITERION}. Medians are over solved runs; time excludes process start, JAX "
+             "compilation and the loading of compiled kernels (an untimed one-iteration warm-up solve; all "
+             "recorded as `setup_time`).", "", summary_table(rows), "", "## Per problem", "",
              problem_table(rows), ""]
     failed = {r["problem"]: r["error"] for r in rows if r["status"] == BUILD_FAILED}
     if failed:

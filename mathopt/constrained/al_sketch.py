@@ -292,7 +292,11 @@ def _subspace_correction(V, KV, r, limit: float) -> tuple[np.ndarray, float]:
     ``c = argmin ||r + K V c||``, which never raises the residual. The new
     residual norm comes from ``K V`` (no further product with ``K``).
     """
-    coef = -np.linalg.pinv(V.T @ KV, rcond=1e-12, hermitian=True) @ (V.T @ r)
+    # (V^T K V)^+ by one symmetric eigendecomposition (numpy's pinv costs more in overhead than in
+    # flops on these k x k matrices, k <= recycle + 1)
+    values, vectors = np.linalg.eigh(0.5 * (V.T @ KV + KV.T @ V))
+    keep = np.abs(values) > 1e-12 * np.max(np.abs(values), initial=0.0)
+    coef = -(vectors[:, keep] @ ((vectors[:, keep].T @ (V.T @ r)) / values[keep]))
     if np.all(np.isfinite(coef)):
         res = float(np.linalg.norm(r + KV @ coef))
         if res <= limit:

@@ -14,7 +14,12 @@ class _LazyModule:
         self._name = name
 
     def __getattr__(self, attribute: str):
-        return getattr(importlib.import_module(self._name), attribute)
+        # called only for names not in the instance dict: keep the module there after the first
+        # import, so a solver's hot loop pays one dict lookup, not importlib's lock, per access
+        module = self.__dict__.get("_module")
+        if module is None:
+            module = self.__dict__["_module"] = importlib.import_module(self._name)
+        return getattr(module, attribute)
 
     def __repr__(self) -> str:
         return f"<module {self._name!r}, imported on first use>"
