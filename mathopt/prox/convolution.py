@@ -38,7 +38,7 @@ class Convolution:
         kernel = as_real_array(kernel, "kernel")
         try:
             shape = tuple(int(s) for s in shape)
-        except TypeError:
+        except (TypeError, ValueError):
             raise ProblemError("shape", f"must be a tuple of integers, got {shape!r}") from None
         if not shape or any(s < 1 for s in shape):
             raise ProblemError("shape", f"must be a non-empty tuple of positive integers, got {shape!r}")
