@@ -184,7 +184,7 @@ class TotalVariation(Prox):
 
     traceable = False
 
-    def __init__(self, weight=1.0, *, tol: float = 1e-5, max_num_iter: int = 500):
+    def __init__(self, weight=1.0, *, tol: float = 1e-6, max_num_iter: int = 1000):
         self.weight = _weight(weight)
         tol = as_real_array(tol, "tol")
         if tol.ndim != 0 or not (np.isfinite(tol) and tol > 0):

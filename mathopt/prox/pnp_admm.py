@@ -22,6 +22,16 @@ Cholesky factorization (computed once) for a matrix with at most 2000 columns, a
 conjugate gradients (SciPy, warm-started at :math:`x_k`, relative tolerance ``cg_tol``) otherwise.
 Start: :math:`x_0` = the problem's ``x0``, :math:`z_0 = \\operatorname{prox}(x_0)`, :math:`u_0 = 0`.
 
+Penalty: fixed, or with ``adaptive_penalty=True`` residual balancing (Boyd et al. [1]_, eq. 3.13):
+:math:`\\rho \\leftarrow \\tau\\rho` when :math:`r > \\mu s`, :math:`\\rho \\leftarrow \\rho/\\tau` when
+:math:`s > \\mu r` (``penalty_growth`` :math:`\\tau`, ``balance_ratio`` :math:`\\mu`), with the scaled
+dual rescaled by the old over the new :math:`\\rho`; it is frozen after
+:data:`ADAPT_ITERATIONS` iterations so that the fixed-penalty convergence theory applies to
+the tail. For a convex g with an exact prox this does not change the solution (and often
+speeds it up); it is off by default because it changes the strength reg/rho at which the
+denoiser is applied, which matters for learned and inexact proxes (with scikit-image's TV we
+saw it settle in a cycle at the prox's accuracy). ``extra["penalty"]`` is the final value.
+
 Stopping test (Boyd et al. [1]_, Section 3.3.1, with infinity norms): the primal residual
 :math:`r = \\|x_{k+1} - z_{k+1}\\|_\\infty` and the dual residual
 :math:`s = \\rho\\|z_{k+1} - z_k\\|_\\infty` (``residuals["primal"]``, ``residuals["dual"]``) meet
@@ -55,7 +65,7 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from ..core.driver import IterationInfo, IterativeSolver, run
-from ..core.options import OptionError, check_choice, check_int, check_positive
+from ..core.options import OptionError, check_bool, check_choice, check_int, check_positive
 from ..core.problem import is_sparse
 from ..core.registry import register
 from ..core.status import Status
@@ -63,6 +73,8 @@ from ._pnp import NAN, PnPOptions, all_finite, infinity_norm, objective, pnp_res
 from .problem import DENSE_MAX_N, InverseProblem, ProxResult
 
 LINEAR_SOLVERS = ("auto", "fft", "cholesky", "cg")
+#: Iterations during which the adaptive penalty may change.
+ADAPT_ITERATIONS = 500
 
 
 @dataclass(frozen=True)
@@ -72,7 +84,7 @@ class PnPADMMOptions(PnPOptions):
     Parameters
     ----------
     penalty : float, default 1.0
-        The ADMM penalty rho > 0 (the prox is taken with step reg / penalty).
+        The (initial) ADMM penalty rho > 0; the prox is taken with step reg / rho.
     primal_tol : float, default 1e-06
         Absolute tolerance on ``residuals["primal"]`` = ``||x - z||_inf``.
     dual_tol : float, default 1e-06
@@ -87,6 +99,12 @@ class PnPADMMOptions(PnPOptions):
         Relative residual tolerance of conjugate gradients.
     inner_max_iter : int, default 500
         Most conjugate-gradient iterations per x-update (``extra["inner_iterations"]`` counts them).
+    adaptive_penalty : bool, default False
+        Residual balancing of the penalty during the first 500 iterations (module docstring).
+    penalty_growth : float, default 2.0
+        The factor tau > 1 by which the adaptive penalty grows or shrinks.
+    balance_ratio : float, default 10.0
+        The ratio mu > 1 between the residuals that triggers a change of the penalty.
     """
 
     penalty: float = 1.0
@@ -96,6 +114,9 @@ class PnPADMMOptions(PnPOptions):
     linear_solver: str = "auto"
     cg_tol: float = 1e-10
     inner_max_iter: int = 500
+    adaptive_penalty: bool = False
+    penalty_growth: float = 2.0
+    balance_ratio: float = 10.0
 
     def __post_init__(self):
         super().__post_init__()
@@ -105,6 +126,11 @@ class PnPADMMOptions(PnPOptions):
         check_choice(self, "linear_solver", LINEAR_SOLVERS)
         check_positive(self, "cg_tol", allow_inf=False)
         check_int(self, "inner_max_iter", minimum=1)
+        check_bool(self, "adaptive_penalty")
+        for name in ("penalty_growth", "balance_ratio"):
+            check_positive(self, name, allow_inf=False)
+            if getattr(self, name) <= 1.0:
+                raise OptionError(f"{name} must be > 1, got {getattr(self, name)!r}")
 
 
 class ADMMState(NamedTuple):
@@ -117,6 +143,8 @@ class ADMMState(NamedTuple):
     converged: bool
     iteration: int
     inner_iterations: int
+    penalty: float
+    solve_x: Callable    # (rhs, warm) -> (x, inner iterations) for the current penalty
 
 
 class PnPADMM(IterativeSolver):
@@ -125,22 +153,22 @@ class PnPADMM(IterativeSolver):
 
     def __init__(self, problem: InverseProblem, options: PnPADMMOptions):
         self.problem, self.options = problem, options
-        self.solve_x = _x_solver(problem, options)
         self.rhs0 = problem.apply_adjoint(problem.data)
 
     def init(self, problem, options):
         x = problem.x0.copy()
-        z = options.prox.prox_numpy(x, options.reg / options.penalty)
+        rho = options.penalty
+        z = options.prox.prox_numpy(x, options.reg / rho)
         return ADMMState(x, z, np.zeros_like(x), objective(problem, options, z), infinity_norm(x - z),
-                         options.penalty * infinity_norm(z - x), False, 0, 0)
+                         rho * infinity_norm(z - x), False, 0, 0, rho, _x_solver(problem, options, rho))
 
     def step(self, state: ADMMState) -> ADMMState:
         problem, options = self.problem, self.options
-        rho = options.penalty
+        rho = state.penalty
         rhs = self.rhs0 + rho * (state.z - state.u)
         if not all_finite(rhs):  # never hand NaN to the linear algebra
             return state._replace(fun=NAN)
-        x, inner = self.solve_x(rhs, state.x)
+        x, inner = state.solve_x(rhs, state.x)
         if not all_finite(x):
             return state._replace(fun=NAN)
         z = options.prox.prox_numpy(x + state.u, options.reg / rho)
@@ -148,8 +176,16 @@ class PnPADMM(IterativeSolver):
         primal, dual = infinity_norm(x - z), rho * infinity_norm(z - state.z)
         converged = (primal <= options.primal_tol + options.rel_tol * max(infinity_norm(x), infinity_norm(z))
                      and dual <= options.dual_tol + options.rel_tol * rho * infinity_norm(u))
+        new_rho, solve_x = rho, state.solve_x
+        if options.adaptive_penalty and state.iteration < ADAPT_ITERATIONS and not converged:
+            if primal > options.balance_ratio * dual:
+                new_rho = rho * options.penalty_growth
+            elif dual > options.balance_ratio * primal:
+                new_rho = rho / options.penalty_growth
+            if new_rho != rho:
+                u, solve_x = u * (rho / new_rho), _x_solver(problem, options, new_rho)
         return ADMMState(x, z, u, objective(problem, options, z), primal, dual, converged,
-                         state.iteration + 1, state.inner_iterations + inner)
+                         state.iteration + 1, state.inner_iterations + inner, new_rho, solve_x)
 
     def terminate(self, state: ADMMState):
         return Status.CONVERGED if state.converged else None
@@ -160,15 +196,15 @@ class PnPADMM(IterativeSolver):
 
     def finalize(self, state: ADMMState, status, info, history) -> ProxResult:
         return pnp_result(self.problem, self.options, info, status, history,
-                          multipliers=(self.options.penalty * state.u).ravel().copy(),
-                          inner_iterations=state.inner_iterations)
+                          multipliers=(state.penalty * state.u).ravel().copy(),
+                          inner_iterations=state.inner_iterations, penalty=state.penalty)
 
 
-def _x_solver(problem: InverseProblem, options: PnPADMMOptions) -> Callable:
+def _x_solver(problem: InverseProblem, options: PnPADMMOptions, rho: float) -> Callable:
     """``solve(rhs, warm) -> (x, inner iterations)`` for (A'A + rho I) x = rhs."""
     from .convolution import Convolution
 
-    rho, choice = options.penalty, options.linear_solver
+    choice = options.linear_solver
     n = int(np.prod(problem.shape))
     if choice == "auto":
         choice = ("fft" if isinstance(problem.forward, Convolution)
@@ -187,13 +223,13 @@ def _x_solver(problem: InverseProblem, options: PnPADMMOptions) -> Callable:
         dense = problem.forward.toarray() if is_sparse(problem.forward) else problem.forward
         factor = cho_factor(dense.T @ dense + rho * np.eye(n))
         return lambda rhs, warm: (cho_solve(factor, rhs.ravel(), check_finite=False).reshape(problem.shape), 0)
-    return _cg_solver(problem, options)
+    return _cg_solver(problem, options, rho)
 
 
-def _cg_solver(problem, options):
+def _cg_solver(problem, options, rho):
     from scipy.sparse.linalg import LinearOperator, cg
 
-    n, rho = int(np.prod(problem.shape)), options.penalty
+    n = int(np.prod(problem.shape))
     normal = LinearOperator((n, n), dtype=float,
                             matvec=lambda v: (problem.apply_adjoint(problem.apply(v)) + rho * v.reshape(problem.shape)).ravel())
 
