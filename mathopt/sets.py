@@ -4,7 +4,8 @@ Every set is a :class:`~mathopt.prox.base.Prox`: the proximal operator of the in
 :math:`\\iota_C` (0 on C, ``inf`` outside) is the projection for every step,
 ``prox(v, step) = project(v)``, and ``value(x)`` is 0 on C and ``inf`` outside.
 Every set has a JAX-traceable :meth:`ConvexSet.project` (usable inside
-``jit``, ``vmap`` and ``lax.while_loop``) and is validated at construction
+``jit``, ``vmap`` and ``lax.while_loop``; on NumPy input the sets of this module compute with
+NumPy, without JAX dispatch) and is validated at construction
 (:class:`~mathopt.core.problem.ProblemError` naming the field at fault).
 The sets are registered as JAX pytrees when a JAX solver first uses them
 (their arrays are leaves), so two sets of the same kind and shape share one
