@@ -8,8 +8,10 @@ import numpy as np
 
 from ..core.driver import IterationInfo, make_result
 from ..core.options import CommonOptions, OptionError, check_positive
-from .base import Prox
+from .base import Prox, has_value, value_or_zero
 from .problem import ProxResult
+
+NAN = math.nan
 
 
 @dataclass(frozen=True)
@@ -42,27 +44,11 @@ class PnPOptions(CommonOptions):
         check_positive(self, "reg", allow_inf=False)
 
 
-def regularizer_value(prox: Prox, x) -> float:
-    """g(x), or 0 when the prox has no computable value (then ``fun`` is the data term alone)."""
-    try:
-        return float(prox.value(x))
-    except NotImplementedError:
-        return 0.0
-
-
 def objective(problem, options: PnPOptions, x, residual=None) -> float:
     """:math:`\\frac12\\|Ax - y\\|^2 + \\lambda g(x)` (``residual`` = Ax - y when already known)."""
     if residual is None:
         residual = problem.apply(x) - problem.data
-    return 0.5 * float(np.vdot(residual, residual)) + options.reg * regularizer_value(options.prox, x)
-
-
-def has_value(prox: Prox, x) -> bool:
-    try:
-        prox.value(x)
-    except NotImplementedError:
-        return False
-    return True
+    return 0.5 * float(np.vdot(residual, residual)) + options.reg * value_or_zero(options.prox, x)
 
 
 def all_finite(*arrays) -> bool:
@@ -78,5 +64,3 @@ def pnp_result(problem, options, info: IterationInfo, status, history, **extra) 
     return make_result(info, status, history, result_cls=ProxResult, array=info.x.reshape(problem.shape),
                        extra={**extra, "g_value": has_value(options.prox, problem.x0)})
 
-
-NAN = math.nan

@@ -80,3 +80,21 @@ class Prox:
 
         with enable_x64():
             return np.asarray(self.prox(jnp.asarray(v, dtype=float), step), dtype=float)
+
+
+def has_value(g: Prox, x) -> bool:
+    """Whether ``g.value`` is implemented (probed at ``x``, a point of the problem's shape)."""
+    try:
+        g.value(x)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def value_or_zero(g: Prox, x) -> float:
+    """``g.value(x)``, or 0 where g has no computable value (a solver's ``fun`` is then the
+    smooth part alone, and says so with ``extra["g_value"] = False``)."""
+    try:
+        return float(g.value(x))
+    except NotImplementedError:
+        return 0.0

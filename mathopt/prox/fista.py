@@ -56,6 +56,7 @@ from ..core.driver import IterationInfo, IterativeSolver, make_result, run
 from ..core.options import CommonOptions, OptionError, check_bool, check_number, check_positive
 from ..core.registry import register
 from ..core.status import Status
+from .base import has_value, value_or_zero
 from .problem import CompositeProblem, ProxResult
 
 #: Most increases of L in one backtracking search.
@@ -132,7 +133,7 @@ class Fista(IterativeSolver):
         x = problem.x0.copy()
         fx, gx = problem.objective(x), problem.gradient(x)
         lipschitz, nfev, ngev = _initial_lipschitz(problem, options, x, gx)
-        if not math.isfinite(_g_value(problem.g, x)):  # outside dom g: start from its prox
+        if not math.isfinite(value_or_zero(problem.g, x)):  # outside dom g: start from its prox
             x = problem.g.prox_numpy(x, 1.0 / lipschitz)
             fx, gx = problem.objective(x), problem.gradient(x)
             nfev, ngev = nfev + 1, ngev + 1
@@ -172,7 +173,7 @@ class Fista(IterativeSolver):
         return Status.CONVERGED if state.stationarity <= self.options.stationarity_tol else None
 
     def info(self, state: FistaState, nit: int, elapsed: float) -> IterationInfo:
-        fun = state.fx + _g_value(self.problem.g, state.x)
+        fun = state.fx + value_or_zero(self.problem.g, state.x)
         return IterationInfo(nit=nit, x=state.x.ravel().copy(), fun=fun,
                              residuals={"stationarity": state.stationarity}, elapsed=elapsed)
 
@@ -181,7 +182,7 @@ class Fista(IterativeSolver):
                            counters={"nfev": state.nfev, "ngev": state.ngev},
                            array=info.x.reshape(self.problem.shape),
                            extra={"lipschitz": state.lipschitz, "restarts": state.restarts,
-                                  "g_value": _has_value(self.problem.g)})
+                                  "g_value": has_value(self.problem.g, info.x.reshape(self.problem.shape))})
 
 
 def _initial_lipschitz(problem, options, x, gx):
@@ -202,23 +203,6 @@ def _stationarity(problem, x, gx, lipschitz) -> float:
     t = 1.0 / lipschitz
     mapped = problem.g.prox_numpy(x - t * gx, t)
     return float(np.max(np.abs(x - mapped))) / t
-
-
-def _has_value(g) -> bool:
-    try:
-        g.value(np.zeros(1))
-    except NotImplementedError:
-        return False
-    except Exception:  # noqa: BLE001 - a shape error on the probe: g has a value
-        return True
-    return True
-
-
-def _g_value(g, x) -> float:
-    try:
-        return float(g.value(x))
-    except NotImplementedError:
-        return 0.0
 
 
 @register("fista", problem=CompositeProblem, options=FistaOptions, default=True)
