@@ -187,7 +187,7 @@ class InverseProblem(ProxProblem):
         Starting point of the solvers (``shape``); default :math:`A^T y`.
 
     A function pair is checked at construction on a random pair (seeded, reproducible):
-    :math:`|\\langle Ax, w\\rangle - \\langle x, A^Tw\\rangle| \\le 10^{-6}\\|Ax\\|\\|w\\|`
+    :math:`|\\langle Ax, w\\rangle - \\langle x, A^Tw\\rangle| \\le 10^{-6}(\\|Ax\\|\\|w\\| + \\|x\\|\\|A^Tw\\|)`
     (:data:`ADJOINT_RTOL`), and output sizes are checked.
 
     Raises
