@@ -156,6 +156,8 @@ class Fista(IterativeSolver):
         lipschitz = state.lipschitz
         for _ in range(MAX_BACKTRACKS):
             z = problem.g.prox_numpy(y - gy / lipschitz, 1.0 / lipschitz)
+            if not np.all(np.isfinite(z)):  # a prox (e.g. a learned one) that returned NaN
+                return state._replace(fx=math.nan, nfev=nfev, ngev=ngev)
             fz = problem.objective(z)
             nfev += 1
             d = z - y
