@@ -266,7 +266,7 @@ def _osqp(problem, max_iter, time_limit):
     solver.setup(sp.triu(problem.P, format="csc"), problem.q, problem.A, problem.l, problem.u, verbose=False,
                  max_iter=max_iter, eps_abs=RESIDUAL_TOL, eps_rel=RESIDUAL_TOL, eps_prim_inf=1e-5,
                  eps_dual_inf=1e-5, time_limit=float(time_limit), polishing=False)
-    result = solver.solve()
+    result = solver.solve(raise_error=False)
     status = result.info.status.lower()
     if "primal infeasible" in status:
         name, cert = "PRIMAL_INFEASIBLE", result.prim_inf_cert
