@@ -188,7 +188,7 @@ class ADMMSolver(CertifyingSolver):
         iteration = state.iteration + 1
         code, certificate = CONTINUE, None
         if iteration % options.check_interval == 0:
-            code, certificate = termination_test(setup, image)
+            code, certificate = termination_test(setup, image, iteration)
         penalty, rho, factor, refactorizations = state.penalty, state.rho, state.factor, state.refactorizations
         if code == CONTINUE and _adapts_at(iteration, options.penalty_interval):
             wanted = op.adapted_penalty(setup.scaled, image, penalty)

@@ -29,6 +29,10 @@ class QPOptions(CommonOptions):
         Ruiz equilibration passes (0: no scaling).
     check_interval : int, default 25
         Test termination every this many iterations.
+    polish_interval : int, default 100
+        Try certificate polishing (:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`)
+        when the primal-infeasibility test fails, at the first test at or after each iteration
+        ``polish_interval * 2^j``, j = 0, 1, ...; 0 never polishes.
     """
 
     feasibility_tol: float = 1e-6
@@ -38,6 +42,7 @@ class QPOptions(CommonOptions):
     infeasibility_tol: float = 1e-5
     scaling: int = 10
     check_interval: int = 25
+    polish_interval: int = 100
 
     def __post_init__(self):
         super().__post_init__()
@@ -45,6 +50,7 @@ class QPOptions(CommonOptions):
             check_positive(self, name, strict=False, allow_inf=False)
         check_int(self, "scaling", minimum=0)
         check_int(self, "check_interval", minimum=1)
+        check_int(self, "polish_interval", minimum=0)
 
     def residual_tolerances(self) -> dict:
         """Absolute tolerance of each residual, by residual name."""

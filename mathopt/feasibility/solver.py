@@ -9,11 +9,21 @@ from . import admm_operator as op
 from .problem import QPResult
 
 
-def termination_test(setup, image: op.Image) -> tuple[int, np.ndarray | None]:
-    """(status code, certificate) of the termination test at ``image`` (see admm_operator.check)."""
+def polishes_at(iteration: int, interval: int, check_interval: int) -> bool:
+    """Certificate polishing at the first test at or after each of the iterations ``interval * 2^j``
+    (tests come every ``check_interval``): at most log2(max_iter / interval) + 1 tries in a run."""
+    if interval <= 0 or iteration < interval:
+        return False
+    return (iteration // interval).bit_length() != (max(iteration - check_interval, 0) // interval).bit_length()
+
+
+def termination_test(setup, image: op.Image, iteration: int = 0) -> tuple[int, np.ndarray | None]:
+    """(status code, certificate) of the termination test at ``image`` (see admm_operator.check), with
+    certificate polishing at the iterations of :func:`polishes_at` (option ``polish_interval``)."""
     options = setup.options
+    polish = polishes_at(iteration, getattr(options, "polish_interval", 0), options.check_interval)
     verdict = op.check(setup.problem, setup.scaled, image, options.residual_tolerances(), options.rel_tol,
-                       options.infeasibility_tol)
+                       options.infeasibility_tol, polish=polish)
     return verdict.code, verdict.certificate
 
 
