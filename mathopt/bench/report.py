@@ -115,7 +115,8 @@ def problem_table(records: list[dict]) -> str:
     cell = {(r["problem"], r["solver"]): r for r in records}
     lines = ["| problem | f* | " + " | ".join(solvers) + " |", "|---|---:|" + "---|" * len(solvers)]
     for p in problems:
-        known = next((cell[p, s]["known_optimum"] for s in solvers if (p, s) in cell), None)
+        known = next((cell[p, s]["known_optimum"] for s in solvers
+                      if (p, s) in cell and cell[p, s]["known_optimum"] is not None), None)
         row = []
         for s in solvers:
             r = cell.get((p, s))
