@@ -6,7 +6,8 @@ the iterations, the time and whether the primal infeasibility certificate passes
 independent check of ``tests/feasibility/certificates.py`` (||A'y||_inf <= 1e-4,
 u'y_+ + l'y_- <= -1e-4 after scaling y to ||y||_inf = 1). OSQP's certificate is its
 ``prim_inf_cert``; SCS's dual ray on its split rows is mapped back to one multiplier per
-row (y_eq + y_upper - y_lower).
+row (y_eq + y_upper - y_lower); the peers are those of :mod:`mathopt.bench.qp` (also
+``mathopt bench --suite netlib-infeas --solvers halpern-admm,osqp,scs``).
 
 Run from the repository root::
 
@@ -24,14 +25,12 @@ import statistics
 import sys
 import time
 
-import numpy as np
-
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import mathopt  # noqa: E402
 from mathopt.problems.lp import read_mps  # noqa: E402
-from tests.feasibility.certificates import primal_certificate_ok  # noqa: E402
+from mathopt.bench.qp import PEERS, primal_certificate_ok  # noqa: E402
 
 SOLVERS = ("halpern-admm", "admm-qp", "halpern-pdhg-lp", "pdhg-lp", "osqp", "scs")
 
@@ -42,58 +41,10 @@ def run_mathopt(problem, method, max_iter, time_limit):
     return result.status.name, result.nit, cert
 
 
-def run_osqp(problem, max_iter, time_limit):
-    import osqp
-    import scipy.sparse as sp
-
-    solver = osqp.OSQP()
-    P = sp.triu(problem.P, format="csc") if problem.P.nnz else sp.csc_matrix((problem.n, problem.n))
-    solver.setup(P, problem.q, problem.A, problem.l, problem.u, verbose=False, max_iter=max_iter,
-                 eps_abs=1e-6, eps_rel=1e-6, eps_prim_inf=1e-5, eps_dual_inf=1e-5, time_limit=time_limit,
-                 polishing=False)
-    result = solver.solve()
-    status = result.info.status
-    cert = np.array(result.prim_inf_cert) if "primal infeasible" in status and result.prim_inf_cert is not None else None
-    name = "PRIMAL_INFEASIBLE" if cert is not None else status.upper().replace(" ", "_")
-    return name, int(result.info.iter), cert
-
-
-def run_scs(problem, max_iter, time_limit):
-    """SCS on the cone form: equality rows in the zero cone, finite upper and lower bounds in
-    the nonnegative cone (A x + s = b, s >= 0)."""
-    import scipy.sparse as sp
-    import scs
-
-    A, lower, upper = problem.A.tocsr(), problem.l, problem.u
-    eq = np.flatnonzero(lower == upper)
-    up = np.flatnonzero(np.isfinite(upper) & (lower != upper))
-    lo = np.flatnonzero(np.isfinite(lower) & (lower != upper))
-    matrix = sp.vstack([A[eq], A[up], -A[lo]], format="csc")
-    b = np.concatenate([upper[eq], upper[up], -lower[lo]])
-    data = {"A": matrix, "b": b, "c": problem.q}
-    if problem.P.nnz:
-        data["P"] = sp.triu(problem.P, format="csc")
-    solver = scs.SCS(data, {"z": eq.size, "l": up.size + lo.size}, verbose=False, max_iters=max_iter,
-                     time_limit_secs=float(time_limit), eps_abs=1e-6, eps_rel=1e-6)
-    sol = solver.solve()
-    info = sol["info"]
-    cert = None
-    if info["status"].startswith("infeasible"):
-        ray = np.asarray(sol["y"])
-        cert = np.zeros(problem.m)
-        np.add.at(cert, eq, ray[:eq.size])
-        np.add.at(cert, up, ray[eq.size:eq.size + up.size])
-        np.add.at(cert, lo, -ray[eq.size + up.size:])
-    name = "PRIMAL_INFEASIBLE" if cert is not None else info["status"].upper().replace(" ", "_")
-    return name, int(info["iter"]), cert
-
-
 def run_one(problem, solver, max_iter, time_limit):
     start = time.perf_counter()
-    if solver == "osqp":
-        status, nit, cert = run_osqp(problem, max_iter, time_limit)
-    elif solver == "scs":
-        status, nit, cert = run_scs(problem, max_iter, time_limit)
+    if solver in PEERS:
+        status, _, _, cert, nit = PEERS[solver][1](problem, max_iter, time_limit)
     else:
         status, nit, cert = run_mathopt(problem, solver, max_iter, time_limit)
     seconds = time.perf_counter() - start

@@ -5,6 +5,8 @@ Example::
     mathopt bench --out bench-out                     # built-in equality set, all NLP solvers
     mathopt bench --solvers scipy-slsqp --problems HS6,BT9 --max-iter 200 --time-limit 30
     mathopt bench --suite cutest --classification "QQR2-AN-*-*" --workers 4
+    mathopt bench --suite netlib-infeas --solvers halpern-admm,osqp,scs --max-iter 100000 --workers 1
+    mathopt bench --suite maros-meszaros --classification max-size=1000 --data-dir ../shared/data
 """
 from __future__ import annotations
 
@@ -12,19 +14,27 @@ import os
 import shlex
 import sys
 
+from .suites import QP_SUITES, SUITES
+
 
 def add_arguments(parser) -> None:
     """Add the ``bench`` options to an argparse (sub)parser."""
-    parser.add_argument("--suite", default="builtin", choices=("builtin", "cutest"),
-                        help="problem suite (default: builtin = mathopt.problems.hs)")
+    parser.add_argument("--suite", default="builtin", choices=SUITES,
+                        help="problem suite (default: builtin = mathopt.problems.hs); maros-meszaros, netlib-lp "
+                             "and netlib-infeas are the LP/QP suites of mathopt.bench.qp")
+    parser.add_argument("--data-dir", default=None,
+                        help="folder of the LP/QP collections (holding maros-meszaros/, netlib-lp/, netlib-infeas/); "
+                             "default $MATHOPT_DATA_DIR, else ../shared/data")
     parser.add_argument("--solvers", default=None,
                         help="comma-separated methods (default: every available NLP solver that handles "
-                             "equality constraints)")
+                             "equality constraints; for the LP/QP suites every QP solver); the LP/QP suites also "
+                             "take the peers osqp, scs, pdlp (OR-Tools) and highs")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--problems", default=None, help="comma-separated problem names")
     group.add_argument("--classification", default=None,
                        help="builtin: equality (default), general or all; cutest: a pycutest "
-                            "classification pattern such as 'QQR2-AN-*-*' or key=value filters")
+                            "classification pattern such as 'QQR2-AN-*-*' or key=value filters; LP/QP suites: "
+                            "max-size=N (the problems with n + m <= N)")
     parser.add_argument("--out", default="bench-out", help="output directory (default: bench-out)")
     parser.add_argument("--max-iter", type=int, default=1000, help="iteration limit per run (default 1000)")
     parser.add_argument("--time-limit", type=float, default=60.0,
@@ -41,11 +51,15 @@ def add_arguments(parser) -> None:
                         help="no progress bar (default: a bar on a terminal, else a line every 5 s)")
 
 
-def default_solvers() -> list[str]:
-    """Available NLP solvers that handle equality constraints."""
+def default_solvers(suite: str = "builtin") -> list[str]:
+    """Available NLP solvers that handle equality constraints; for the LP/QP suites, the QP solvers."""
     from ..core.nlp import NLP
     from ..core.registry import list_solvers
 
+    if suite in QP_SUITES:
+        from ..feasibility.problem import QP
+
+        return [s.name for s in list_solvers(QP) if s.available()]
     return [s.name for s in list_solvers(NLP) if s.available() and "eq" in s.constraints]
 
 
@@ -53,8 +67,8 @@ def run_from_args(args) -> int:
     """Run the benchmark described by parsed ``args``; print the summary and the output paths.
 
     Exit code 2 before any run when a solver or problem name is unknown, a
-    solver is not an available NLP solver, or the cutest suite lacks
-    pycutest/CUTEst; 1 when no run could take place (every problem failed to
+    solver is not an available solver of the suite's problem class, the cutest suite lacks
+    pycutest/CUTEst, or an LP/QP suite's data folder is absent; 1 when no run could take place (every problem failed to
     build or no solver handles any problem); else 0.
     """
     from ..core.registry import UnknownMethodError
@@ -62,7 +76,11 @@ def run_from_args(args) -> int:
     from .runner import BUILD_FAILED, run_benchmark
     from .suites import suite_problems
 
-    solvers = args.solvers.split(",") if args.solvers else default_solvers()
+    if getattr(args, "data_dir", None):
+        from .qp import DATA_ENV
+
+        os.environ[DATA_ENV] = os.path.abspath(args.data_dir)
+    solvers = args.solvers.split(",") if args.solvers else default_solvers(args.suite)
     cluster = None
     try:
         problems = (args.problems.split(",") if args.problems

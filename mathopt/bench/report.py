@@ -11,7 +11,11 @@ A run counts as **solved** (:func:`is_solved`, :data:`SOLVED_CRITERION`) when
 * ``stationarity <= 1e-6`` and ``feasibility <= 1e-8`` at the returned point, and
 * where the problem's optimal value ``f*`` is known, ``|f - f*| / max(1, |f*|) <= 1e-6``
 
-(so a KKT point that is not the known global minimizer is not counted). The
+(so a KKT point that is not the known global minimizer is not counted). The LP/QP suites
+(``maros-meszaros``, ``netlib-lp``, ``netlib-infeas``) have their own criteria, residuals and
+certificate check, :data:`mathopt.bench.qp.SOLVED_CRITERIA` (their records add ``gap`` and
+``certified``, and ``feasibility``/``stationarity`` are the relative residuals of
+:func:`mathopt.bench.qp.evaluate`). The
 solver's own status is recorded but does not enter the criterion. Medians of
 evaluations and time in the summary are over the solved runs of each solver.
 Runs that could not take place (``UNSUPPORTED``: the solver does not handle the
@@ -30,6 +34,8 @@ import pathlib
 import numpy as np
 
 from .profile import plot_profile
+from .qp import SOLVED_CRITERIA as QP_SOLVED_CRITERIA
+from .qp import is_solved as qp_is_solved
 from .runner import BUILD_FAILED, FAILURE_STATUSES
 
 STATIONARITY_TOL = 1e-6
@@ -38,7 +44,7 @@ OPTIMUM_RTOL = 1e-6
 SOLVED_CRITERION = (f"stationarity <= {STATIONARITY_TOL:g} and feasibility <= {FEASIBILITY_TOL:g} at the returned "
                     f"point, and |f - f*| / max(1, |f*|) <= {OPTIMUM_RTOL:g} where the optimal value f* is known")
 FIELDS = ("problem", "solver", "status", "success", "solved", "fun", "known_optimum", "rel_error", "stationarity",
-          "feasibility", "nit", "nfev", "ngev", "nhev", "wall_time", "setup_time", "build_time", "error", "suite", "n",
+          "feasibility", "gap", "certified", "nit", "nfev", "ngev", "nhev", "wall_time", "setup_time", "build_time", "error", "suite", "n",
           "n_eq", "n_ineq")
 
 
@@ -51,7 +57,9 @@ def relative_error(record: dict) -> float:
 
 
 def is_solved(record: dict) -> bool:
-    """The solved criterion of :data:`SOLVED_CRITERION`."""
+    """The solved criterion of :data:`SOLVED_CRITERION` (of :data:`mathopt.bench.qp.SOLVED_CRITERIA` for the LP/QP suites)."""
+    if record.get("suite") in QP_SOLVED_CRITERIA:
+        return qp_is_solved(record)
     stat, feas = record.get("stationarity", math.nan), record.get("feasibility", math.nan)
     if not (stat <= STATIONARITY_TOL and feas <= FEASIBILITY_TOL):
         return False
@@ -107,7 +115,8 @@ def problem_table(records: list[dict]) -> str:
     cell = {(r["problem"], r["solver"]): r for r in records}
     lines = ["| problem | f* | " + " | ".join(solvers) + " |", "|---|---:|" + "---|" * len(solvers)]
     for p in problems:
-        known = next((cell[p, s]["known_optimum"] for s in solvers if (p, s) in cell), None)
+        known = next((cell[p, s]["known_optimum"] for s in solvers
+                      if (p, s) in cell and cell[p, s]["known_optimum"] is not None), None)
         row = []
         for s in solvers:
             r = cell.get((p, s))
@@ -157,7 +166,10 @@ def write_report(records: list[dict], out_dir, *, metric: str = "wall_time", com
     text = ["# mathopt benchmark summary", ""]
     if command:
         text += ["Command:", "", f"    {command}", ""]
-    text += [f"Solved: {SOLVED_CRITERION}. Medians are over solved runs; time excludes process start, JAX "
+    suites = list(dict.fromkeys(r["suite"] for r in rows))
+    criterion = "; ".join(f"{suite}: {QP_SOLVED_CRITERIA[suite]}" if suite in QP_SOLVED_CRITERIA else SOLVED_CRITERION
+                          for suite in suites) or SOLVED_CRITERION
+    text += [f"Solved: {criterion}. Medians are over solved runs; time excludes process start, JAX "
              "compilation and the loading of compiled kernels (an untimed one-iteration warm-up solve; all "
              "recorded as `setup_time`).", "", summary_table(rows), "", "## Per problem", "",
              problem_table(rows), ""]

@@ -45,6 +45,7 @@ from dataclasses import dataclass, field
 
 from ..core.batch import pickle_by_value
 from ..core.registry import SolverSpec
+from .suites import QP_SUITES
 
 #: Modules imported once by the forkserver, so child processes start warm.
 _PRELOAD = ["numpy", "scipy.optimize", "mathopt", "mathopt.constrained.kkt", "mathopt.problems.hs", "jax.numpy"]
@@ -190,11 +191,12 @@ def run_benchmark(problems, solvers, executor: Executor | None = None, *, suite:
     problems : list of str
         Problem names in ``suite`` (loaded by name in the worker).
     solvers : list of str
-        Registered method names (their registry entries travel with the tasks).
+        Registered method names (their registry entries travel with the tasks); for the LP/QP
+        suites also the peers of :data:`mathopt.bench.qp.PEERS` (osqp, scs, pdlp, highs).
     executor : concurrent.futures.Executor, optional
         Where tasks run. Default: a thread pool of ``workers`` threads, each
         driving one child process per run.
-    suite : {"builtin", "cutest"}
+    suite : {"builtin", "cutest", "maros-meszaros", "netlib-lp", "netlib-infeas"}
     max_iter, time_limit : per-run limits (``max_iter`` and ``max_time`` options
         of the solver; ``time_limit + grace`` is the hard kill limit).
     isolate : bool, default True
@@ -217,7 +219,10 @@ def run_benchmark(problems, solvers, executor: Executor | None = None, *, suite:
     ------
     UnknownProblemError, UnknownMethodError, CUTEstUnavailable
         Before any run: a problem not in the suite, a solver that is unknown,
-        not installed or not an NLP solver, the cutest suite without pycutest/CUTEst.
+        not installed or not a solver of the suite's problem class, the cutest suite without
+        pycutest/CUTEst.
+    DataUnavailable
+        Before any run: an LP/QP suite whose data folder is absent (see :mod:`mathopt.bench.qp`).
     RuntimeError
         When called while a worker process re-imports the calling script
         (a script without ``if __name__ == "__main__":``; see docs/benchmarks.md).
@@ -226,10 +231,14 @@ def run_benchmark(problems, solvers, executor: Executor | None = None, *, suite:
     from .suites import check_problems
 
     problems, options = list(problems), options or {}
-    specs = _check_solvers(solvers)
+    specs = _check_solvers(solvers, suite)
     check_problems(suite, problems)
     workers = workers or os.cpu_count() or 1
     env, build_times, build_errors = {}, {}, {}
+    if suite in QP_SUITES:
+        from .qp import DATA_ENV, data_dir
+
+        env = {DATA_ENV: str(data_dir())}  # the workers read the files where the caller found them
     if suite == "cutest":
         from ..problems import cutest
 
@@ -300,22 +309,39 @@ def dask_executor(address: str, workers: int | None = None):
     return client.get_executor(), _DaskSession(client, cluster)
 
 
-def _check_solvers(solvers) -> dict:
-    """Registry entries of ``solvers``; UnknownMethodError for unknown, missing or non-NLP solvers."""
+def _check_solvers(solvers, suite: str = "builtin") -> dict:
+    """Registry entries of ``solvers`` (None for the peers of the LP/QP suites, :data:`mathopt.bench.qp.PEERS`);
+    UnknownMethodError for unknown or missing solvers, or solvers of another problem class than the suite's."""
     from ..core.nlp import NLP
     from ..core.registry import UnknownMethodError, get_solver, list_solvers
 
     if not list(solvers):
         raise UnknownMethodError("no solvers given")
-    specs = {name: get_solver(name) for name in solvers}
-    valid = ", ".join(s.name for s in list_solvers(NLP) if s.available())
+    if suite in QP_SUITES:
+        from ..feasibility.problem import QP
+        from .qp import PEERS, peer_available
+
+        kind, label = QP, "LP/QP"
+        specs = {name: None if name in PEERS else get_solver(name) for name in solvers}
+        valid = ", ".join([s.name for s in list_solvers(QP) if s.available()]
+                          + [f"{p} (peer)" for p in PEERS if peer_available(p)])
+        for name in solvers:
+            if name in PEERS and not peer_available(name):
+                raise UnknownMethodError(f"peer {name!r} needs the Python package {PEERS[name][0]!r}, which is not "
+                                         f"installed; available LP/QP solvers: {valid}")
+    else:
+        kind, label = NLP, "NLP"
+        specs = {name: get_solver(name) for name in solvers}
+        valid = ", ".join(s.name for s in list_solvers(NLP) if s.available())
     for name, spec in specs.items():
-        if not issubclass(NLP, spec.problem):
-            raise UnknownMethodError(f"method {name!r} solves {spec.problem.__name__} problems, not the NLPs of "
-                                     f"the benchmark suites; NLP solvers: {valid}")
+        if spec is None:
+            continue
+        if not issubclass(kind, spec.problem):
+            raise UnknownMethodError(f"method {name!r} solves {spec.problem.__name__} problems, not the "
+                                     f"{label} problems of suite {suite!r}; {label} solvers: {valid}")
         if not spec.available():
             raise UnknownMethodError(f"method {name!r} needs {', '.join(spec.requires)}, which is not installed; "
-                                     f"available NLP solvers: {valid}")
+                                     f"available {label} solvers: {valid}")
     return specs
 
 
@@ -393,6 +419,10 @@ def _solve_record(task: RunTask) -> dict:
     registry.list_solvers()  # load the registered families first
     if task.solver not in registry._REGISTRY and task.solver_spec is not None:
         registry._REGISTRY[task.solver] = task.solver_spec
+    if task.suite in QP_SUITES:
+        from . import qp
+
+        return qp.solve_record(task, _base, _warm_up_solver)
     setup_start = time.perf_counter()
     problem = load_problem(task.suite, task.problem)
     _warm_up(problem)

@@ -1,7 +1,10 @@
 """Problem suites the benchmark runner knows: problems are loaded by name in each worker."""
 from __future__ import annotations
 
-SUITES = ("builtin", "cutest")
+NLP_SUITES = ("builtin", "cutest")
+#: The LP/QP suites (files of the shared collections; see :mod:`mathopt.bench.qp`).
+QP_SUITES = ("maros-meszaros", "netlib-lp", "netlib-infeas")
+SUITES = NLP_SUITES + QP_SUITES
 
 #: Hong, Na, Mahoney & Kolar (ICML 2023, arXiv:2305.18379): their 47 equality-constrained CUTEst
 #: problems, in the order of the authors' released ``CUTEst/Parameter/problems.txt``.
@@ -24,7 +27,9 @@ class UnknownProblemError(ValueError):
 def check_problems(suite: str, names) -> None:
     """Raise before any run if a suite cannot be used or a problem name is not in it.
 
-    ``builtin``: :class:`UnknownProblemError` listing the valid names. ``cutest``:
+    ``builtin``: :class:`UnknownProblemError` listing the valid names. LP/QP suites:
+    :class:`~mathopt.bench.qp.DataUnavailable` (an OSError) without the data folder,
+    :class:`UnknownProblemError` listing the valid names. ``cutest``:
     :class:`~mathopt.problems.cutest.CUTEstUnavailable` without pycutest/CUTEst,
     :class:`UnknownProblemError` naming the problems with no ``$MASTSIF/<NAME>.SIF``.
     """
@@ -39,6 +44,11 @@ def check_problems(suite: str, names) -> None:
         if unknown:
             raise UnknownProblemError(f"unknown builtin problem(s) {', '.join(unknown)}; valid names: "
                                       f"{', '.join(valid)}")
+        return
+    if suite in QP_SUITES:
+        from . import qp
+
+        qp.check_problems(suite, names)
         return
     if suite == "cutest":
         from ..problems import cutest
@@ -57,7 +67,12 @@ def check_problems(suite: str, names) -> None:
 
 
 def load_problem(suite: str, name: str):
-    """The NLP named ``name`` in ``suite`` ("builtin": :mod:`mathopt.problems.hs`; "cutest": pycutest)."""
+    """The problem named ``name`` in ``suite`` ("builtin": :mod:`mathopt.problems.hs`; "cutest": pycutest;
+    the LP/QP suites: :func:`mathopt.bench.qp.load`)."""
+    if suite in QP_SUITES:
+        from . import qp
+
+        return qp.load(suite, name)
     if suite == "builtin":
         from ..problems import hs
 
@@ -76,7 +91,12 @@ def suite_problems(suite: str, classification: str | None = None) -> list[str]:
     or ``"all"``. ``cutest``: a pycutest classification string such as
     ``"QQR2-AN-*-*"`` or a comma-separated ``key=value`` filter understood by
     :func:`mathopt.problems.cutest.names` (required: CUTEst has ~1500 problems).
+    LP/QP suites: every file of the suite's folder, or ``"max-size=N"`` for those with n + m <= N.
     """
+    if suite in QP_SUITES:
+        from . import qp
+
+        return qp.names(suite, classification)
     if suite == "builtin":
         from ..problems import hs
 

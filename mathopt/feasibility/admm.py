@@ -40,7 +40,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.driver import Advance, run
-from ..core.options import OptionError, check_int, check_positive
+from ..core.options import OptionError, check_bool, check_int, check_positive
 from ..core.registry import register
 from ..core.status import CODE_NONFINITE, CONTINUE
 from . import admm_operator as op
@@ -70,6 +70,11 @@ class ADMMOptions(QPOptions):
         Proximal weight on x (regularizes the KKT matrix).
     relaxation : float, default 1.6
         Relaxation alpha in (0, 2].
+    freeze_penalty : bool, default True
+        Skip a penalty update while the difference of the dual iterates looks like a Farkas vector
+        (:func:`~mathopt.feasibility.admm_operator.farkas_candidate`): OSQP's rule balances primal
+        and dual residuals, which an infeasible problem never balances, and each change of rho
+        changes the operator whose displacement the test estimates.
     """
 
     max_iter: int = 10000
@@ -77,6 +82,7 @@ class ADMMOptions(QPOptions):
     penalty_interval: int = 25
     sigma: float = 1e-6
     relaxation: float = 1.6
+    freeze_penalty: bool = True
 
     def __post_init__(self):
         super().__post_init__()
@@ -85,6 +91,7 @@ class ADMMOptions(QPOptions):
         if self.relaxation > 2.0:
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
+        check_bool(self, "freeze_penalty")
 
 
 class Setup(NamedTuple):
@@ -188,9 +195,10 @@ class ADMMSolver(CertifyingSolver):
         iteration = state.iteration + 1
         code, certificate = CONTINUE, None
         if iteration % options.check_interval == 0:
-            code, certificate = termination_test(setup, image)
+            code, certificate = termination_test(setup, image, iteration)
         penalty, rho, factor, refactorizations = state.penalty, state.rho, state.factor, state.refactorizations
-        if code == CONTINUE and _adapts_at(iteration, options.penalty_interval):
+        if (code == CONTINUE and _adapts_at(iteration, options.penalty_interval)
+                and not (options.freeze_penalty and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, penalty)
             if wanted > PENALTY_CHANGE * penalty or wanted < penalty / PENALTY_CHANGE:
                 new_rho = op.rho_vector(setup.scaled, wanted)

@@ -43,7 +43,7 @@ Primal infeasible ([2]_, Section 5) when the difference :math:`\\delta y = y^+ -
 application of :math:`T` (its limit is a block of the infimal displacement vector), projected
 on the polar of the recession cone of :math:`C`, has
 :math:`\\|A^T \\delta y\\|_\\infty \\le \\epsilon_{inf} \\|\\delta y\\|_\\infty` and
-:math:`S_C(\\delta y) \\le -\\epsilon_{inf} \\|\\delta y\\|_\\infty`; dual infeasible when
+:math:`S_C(\\delta y) \\le -10\\,\\epsilon_{inf} \\|\\delta y\\|_\\infty`; dual infeasible when
 :math:`\\delta x = x^+ - x` has :math:`\\|P \\delta x\\|_\\infty \\le \\epsilon_{inf}\\|\\delta x\\|_\\infty`,
 :math:`q^T \\delta x \\le -\\epsilon_{inf}\\|\\delta x\\|_\\infty` and :math:`A \\delta x` in the
 recession cone of :math:`C` up to :math:`\\epsilon_{inf}\\|\\delta x\\|_\\infty`.
@@ -218,15 +218,100 @@ def polar_projection(problem, y: np.ndarray) -> np.ndarray:
     return np.where(np.isinf(problem.l), np.maximum(y, 0.0), y)
 
 
+#: A primal certificate needs S(y) <= -SUPPORT_MARGIN * tol: a support value clearly below 0 next to
+#: the Farkas residual ||A'y||_inf <= tol (with 1, halpern-admm stopped on gran with S(y) above -1e-4, a vector that fails
+#: the independent check at 1e-4).
+SUPPORT_MARGIN = 10.0
+
+
 def primal_certificate(problem, dy: np.ndarray, tol: float) -> np.ndarray | None:
-    """The normalized Farkas vector ``dy / ||dy||_inf`` if it passes the test, else None."""
+    """The normalized Farkas vector ``dy / ||dy||_inf`` if ``||A'y||_inf <= tol`` and
+    ``S(y) <= -SUPPORT_MARGIN * tol``, else None."""
     dy = polar_projection(problem, dy)
     size = float(np.max(np.abs(dy), initial=0.0))
     if size <= 1e-300:
         return None
     y = dy / size
-    if np.max(np.abs(problem.A.T @ y), initial=0.0) <= tol and support(problem, y) <= -tol:
+    if np.max(np.abs(problem.A.T @ y), initial=0.0) <= tol and support(problem, y) <= -SUPPORT_MARGIN * tol:
         return y
+    return None
+
+
+#: :func:`farkas_candidate`: largest ||A'y||_inf / max_j ||A e_j||_inf of a candidate (||y||_inf = 1).
+CANDIDATE_TOL = 0.1
+
+
+def farkas_candidate(problem, dy: np.ndarray) -> bool:
+    """True when the unscaled dual difference ``dy``, projected on the polar of the recession cone of
+    [l, u] and scaled to ||y||_inf = 1, has a negative support value S(y) < 0 and
+    ||A'y||_inf <= CANDIDATE_TOL * (largest column inf-norm of A): a rough Farkas vector."""
+    y = polar_projection(problem, dy)
+    size = float(np.max(np.abs(y), initial=0.0))
+    if size <= 1e-300 or not np.isfinite(size):
+        return False
+    y = y / size
+    scale = float(np.max(np.abs(problem.A.data), initial=0.0)) if problem.A.nnz else 0.0
+    return support(problem, y) < 0.0 and float(np.max(np.abs(problem.A.T @ y), initial=0.0)) <= CANDIDATE_TOL * scale
+
+
+#: Support thresholds (relative to ||y||_inf) tried by :func:`polished_primal_certificate`.
+POLISH_THRESHOLDS = (1e-2, 1e-4, 1e-6)
+#: Regularization of the polishing system [[I, A_S], [A_S', -delta I]] (always quasi-definite).
+POLISH_DELTA = 1e-12
+
+
+def polished_primal_certificate(problem, dy: np.ndarray, tol: float, passes: int = 3) -> np.ndarray | None:
+    r"""Certificate polishing: a Farkas vector near the candidate ``dy``, or None.
+
+    The difference sequence may show the support of the certificate well before its entries satisfy
+    :math:`A^Ty = 0` to the tolerance (its error decays as :math:`O(1/k)` for Halpern,
+    :math:`O(1/\sqrt k)` plain). Like OSQP's solution polishing for the primal-dual pair, this guesses
+    the support :math:`S = \{i : |\hat y_i| > \theta\|\hat y\|_\infty\}` of the candidate
+    :math:`\hat y` (projected on the polar of the recession cone of :math:`[l, u]`) and projects it on
+    :math:`\{y : A^Ty = 0, y_i = 0 \ (i \notin S)\}`,
+
+    .. math::
+
+       \min_{y_S} \|y_S - \hat y_S\|^2 \ \text{s.t.}\ A_S^Ty_S = 0, \qquad
+       \begin{bmatrix} I & A_S \\ A_S^T & -\delta I \end{bmatrix}
+       \begin{bmatrix} y_S \\ w \end{bmatrix} = \begin{bmatrix} \hat y_S \\ 0 \end{bmatrix},
+
+    (one sparse LDL'-type factorization; :math:`\delta` = :data:`POLISH_DELTA`), then onto the polar
+    cone again, ``passes`` times, for each threshold of :data:`POLISH_THRESHOLDS`. The result is
+    returned only if it passes the same test as an unpolished certificate
+    (:func:`primal_certificate`), so polishing can shorten a run but never change a verdict's meaning.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    start = polar_projection(problem, dy)
+    size = float(np.max(np.abs(start), initial=0.0))
+    if size <= 1e-300 or not np.isfinite(size) or support(problem, start / size) >= 0.0:
+        return None  # not a candidate: the support-function value must already be negative
+    start = start / size
+    rows = problem.A.tocsr()
+    for threshold in POLISH_THRESHOLDS:
+        y = start
+        for _ in range(passes):
+            S = np.flatnonzero(np.abs(y) > threshold * np.max(np.abs(y), initial=0.0))
+            if S.size == 0:
+                break
+            A_S = rows[S]
+            kkt = sp.bmat([[sp.eye(S.size), A_S], [A_S.T, -POLISH_DELTA * sp.eye(problem.n)]], format="csc")
+            try:
+                solution = splu(kkt, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                                options={"SymmetricMode": True}).solve(np.concatenate([y[S], np.zeros(problem.n)]))
+            except RuntimeError:  # singular despite the regularization: give up polishing
+                return None
+            polished = np.zeros_like(y)
+            polished[S] = solution[:S.size]
+            polished = polar_projection(problem, polished)
+            if not np.all(np.isfinite(polished)) or np.max(np.abs(polished), initial=0.0) <= 1e-300:
+                break
+            certificate = primal_certificate(problem, polished, tol)
+            if certificate is not None:
+                return certificate
+            y = polished / np.max(np.abs(polished))
     return None
 
 
@@ -244,14 +329,80 @@ def dual_certificate(problem, dx: np.ndarray, tol: float) -> np.ndarray | None:
     return x if np.all(lower_ok & upper_ok) else None
 
 
+#: Regularization and iterative-refinement steps of :func:`polish_solution` (OSQP's defaults).
+SOLUTION_POLISH_DELTA = 1e-6
+SOLUTION_POLISH_REFINE = 3
+
+
+def polish_solution(problem, point: Unscaled, passes: int = 3) -> Unscaled | None:
+    r"""OSQP's solution polishing (Stellato et al. 2020, Section 4.2), on the unscaled problem.
+
+    Guess the active constraints from the converged ``point`` :math:`(x_0, z, y)`: lower-active
+    :math:`L = \{i : z_i - l_i < -y_i\}`, upper-active :math:`U = \{i : u_i - z_i < y_i\}`; solve the
+    equality-constrained QP on them with a proximal term that fixes the directions the active rows
+    leave free, :math:`\min \tfrac12 x^TPx + q^Tx + \tfrac\delta2\|x - x_0\|^2` s.t.
+    :math:`A_Lx = l_L, A_Ux = u_U`:
+
+    .. math::
+
+       \begin{bmatrix} P + \delta I & A_L^T & A_U^T \\ A_L & 0 & 0 \\ A_U & 0 & 0 \end{bmatrix}
+       \begin{bmatrix} x \\ y_L \\ y_U \end{bmatrix} = \begin{bmatrix} \delta x_0 - q \\ l_L \\ u_U \end{bmatrix},
+
+    through the quasi-definite matrix with :math:`-\delta I` on the second diagonal block
+    (:data:`SOLUTION_POLISH_DELTA`) and :data:`SOLUTION_POLISH_REFINE` steps of iterative refinement.
+    Rows whose multiplier comes out with the wrong sign (:math:`y_i > 0` on L, :math:`< 0` on U)
+    leave the active set and the system is solved again, up to ``passes`` times. Returns the
+    polished (x, z = Pi(Ax), y), or None when the factorization fails, the result is not finite
+    or the signs never settle; the caller keeps it only if it is better.
+    """
+    import scipy.sparse as sp
+    from scipy.sparse.linalg import splu
+
+    delta, n = SOLUTION_POLISH_DELTA, problem.n
+    lower = np.flatnonzero(point.z - problem.l < -point.y)
+    upper = np.flatnonzero(problem.u - point.z < point.y)
+    rows = problem.A.tocsr()
+    for _ in range(passes):
+        active = np.concatenate([lower, upper])
+        k = active.size
+        A_act = rows[active]
+        top = (problem.P + delta * sp.eye(n)).tocsc()
+        exact = sp.bmat([[top, A_act.T], [A_act, sp.csc_matrix((k, k))]], format="csc") if k else top
+        regular = (exact - sp.diags(np.concatenate([np.zeros(n), np.full(k, delta)]))).tocsc()
+        rhs = np.concatenate([delta * point.x - problem.q, problem.l[lower], problem.u[upper]])
+        try:
+            factor = splu(regular, permc_spec="MMD_AT_PLUS_A", diag_pivot_thresh=0.0,
+                          options={"SymmetricMode": True})
+        except RuntimeError:
+            return None
+        solution = factor.solve(rhs)
+        for _ in range(SOLUTION_POLISH_REFINE):
+            solution = solution + factor.solve(rhs - exact @ solution)
+        if not np.all(np.isfinite(solution)):
+            return None
+        y_lower, y_upper = solution[n:n + lower.size], solution[n + lower.size:]
+        wrong_lower, wrong_upper = y_lower > 0.0, y_upper < 0.0
+        if not (wrong_lower.any() or wrong_upper.any()):
+            x = solution[:n]
+            y = np.zeros(problem.m)
+            y[lower] = y_lower
+            y[upper] += y_upper
+            return Unscaled(x=x, z=np.clip(problem.A @ x, problem.l, problem.u), y=y)
+        lower, upper = lower[~wrong_lower], upper[~wrong_upper]
+    return None
+
+
 class Verdict(NamedTuple):
     code: int
     values: dict
     certificate: np.ndarray | None
 
 
-def check(problem, scaled: ScaledQP, image: Image, tols: dict, rel_tol: float, infeasibility_tol: float) -> Verdict:
-    """The termination test at the point ``image`` (converged, primal or dual infeasible, or CONTINUE)."""
+def check(problem, scaled: ScaledQP, image: Image, tols: dict, rel_tol: float, infeasibility_tol: float,
+          polish: bool = False) -> Verdict:
+    """The termination test at the point ``image`` (converged, primal or dual infeasible, or CONTINUE);
+    with ``polish``, a failed primal-infeasibility test is retried on the polished candidate
+    (:func:`polished_primal_certificate`)."""
     point = unscale(scaled, image.x, image.z, image.y)
     values, scales = residuals(problem, point)
     if all(values[k] <= tols[k] + rel_tol * scales[k] for k in values):
@@ -262,6 +413,10 @@ def check(problem, scaled: ScaledQP, image: Image, tols: dict, rel_tol: float, i
     certificate = dual_certificate(problem, scaled.D * image.dx, infeasibility_tol)
     if certificate is not None:
         return Verdict(CODE_DUAL_INFEASIBLE, values, certificate)
+    if polish:
+        certificate = polished_primal_certificate(problem, scaled.E * image.dy, infeasibility_tol)
+        if certificate is not None:
+            return Verdict(CODE_PRIMAL_INFEASIBLE, values, certificate)
     return Verdict(CONTINUE, values, None)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.options import CommonOptions, OptionError, check_int, check_number, check_positive
+from ..core.options import CommonOptions, OptionError, check_bool, check_int, check_number, check_positive
 
 TOLERANCES = ("feasibility_tol", "stationarity_tol", "gap_tol", "rel_tol", "infeasibility_tol")
 
@@ -29,6 +29,15 @@ class QPOptions(CommonOptions):
         Ruiz equilibration passes (0: no scaling).
     check_interval : int, default 25
         Test termination every this many iterations.
+    polish : bool, default True
+        After convergence, polish the solution (OSQP's polishing: solve the KKT system of the
+        guessed active constraints, :func:`~mathopt.feasibility.admm_operator.polish_solution`) and
+        keep it when its largest residual, relative to its tolerance, is lower;
+        ``extra["polished"]`` says whether it was kept.
+    polish_interval : int, default 100
+        Try certificate polishing (:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`)
+        when the primal-infeasibility test fails, at the first test at or after each iteration
+        ``polish_interval * 2^j``, j = 0, 1, ...; 0 never polishes.
     """
 
     feasibility_tol: float = 1e-6
@@ -38,6 +47,8 @@ class QPOptions(CommonOptions):
     infeasibility_tol: float = 1e-5
     scaling: int = 10
     check_interval: int = 25
+    polish: bool = True
+    polish_interval: int = 100
 
     def __post_init__(self):
         super().__post_init__()
@@ -45,6 +56,8 @@ class QPOptions(CommonOptions):
             check_positive(self, name, strict=False, allow_inf=False)
         check_int(self, "scaling", minimum=0)
         check_int(self, "check_interval", minimum=1)
+        check_int(self, "polish_interval", minimum=0)
+        check_bool(self, "polish")
 
     def residual_tolerances(self) -> dict:
         """Absolute tolerance of each residual, by residual name."""

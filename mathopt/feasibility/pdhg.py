@@ -171,7 +171,7 @@ class PDHGSolver(CertifyingSolver):
             iteration = state.iteration + count
             code, certificate = CONTINUE, None
             if iteration % interval == 0:
-                code, certificate = termination_test(setup, image)
+                code, certificate = termination_test(setup, image, iteration)
             state = State(setup=setup, iteration=iteration, x=x, y=y, image=image, anchor_x=anchor_x,
                           anchor_y=anchor_y, since_anchor=int(since), anchor_residual=float(anchor_residual),
                           code=code, certificate=certificate, restarts=state.restarts + int(restarts))

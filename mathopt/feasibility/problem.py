@@ -172,8 +172,9 @@ class QP(Problem):
 class QPResult(Result):
     """Result of a QP solve.
 
-    ``x`` is the primal point, ``fun`` the objective there (``nan`` after an
-    infeasibility verdict, where the point is not a solution).
+    ``x`` is the primal point and ``fun`` the objective there; after an infeasibility
+    verdict they are those of the last iterate, which is not a solution (the answer is then
+    ``certificate``).
 
     Attributes
     ----------

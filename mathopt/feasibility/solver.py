@@ -1,6 +1,8 @@
 """What the QP solvers share: the termination test, the reported point and the result."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..core.driver import IterationInfo, IterativeSolver, make_result
@@ -9,11 +11,21 @@ from . import admm_operator as op
 from .problem import QPResult
 
 
-def termination_test(setup, image: op.Image) -> tuple[int, np.ndarray | None]:
-    """(status code, certificate) of the termination test at ``image`` (see admm_operator.check)."""
+def polishes_at(iteration: int, interval: int, check_interval: int) -> bool:
+    """Certificate polishing at the first test at or after each of the iterations ``interval * 2^j``
+    (tests come every ``check_interval``): at most log2(max_iter / interval) + 1 tries in a run."""
+    if interval <= 0 or iteration < interval:
+        return False
+    return (iteration // interval).bit_length() != (max(iteration - check_interval, 0) // interval).bit_length()
+
+
+def termination_test(setup, image: op.Image, iteration: int = 0) -> tuple[int, np.ndarray | None]:
+    """(status code, certificate) of the termination test at ``image`` (see admm_operator.check), with
+    certificate polishing at the iterations of :func:`polishes_at` (option ``polish_interval``)."""
     options = setup.options
+    polish = polishes_at(iteration, getattr(options, "polish_interval", 0), options.check_interval)
     verdict = op.check(setup.problem, setup.scaled, image, options.residual_tolerances(), options.rel_tol,
-                       options.infeasibility_tol)
+                       options.infeasibility_tol, polish=polish)
     return verdict.code, verdict.certificate
 
 
@@ -50,10 +62,37 @@ class CertifyingSolver(IterativeSolver):
         return IterationInfo(nit=nit, x=point.x, fun=setup.problem.objective(point.x), residuals=values,
                              elapsed=elapsed, extra={"y": point.y, "z": point.z})
 
+    def polished(self, state, info: IterationInfo) -> IterationInfo | None:
+        """The reported point after solution polishing (:func:`admm_operator.polish_solution`), or None
+        when polishing fails or does not lower the largest residual relative to its tolerance."""
+        setup = state.setup
+        problem, options = setup.problem, setup.options
+        start = op.Unscaled(x=info.x, z=info.extra["z"], y=info.extra["y"])
+        point = op.polish_solution(problem, start)
+        if point is None:
+            return None
+        tols = options.residual_tolerances()
+
+        def worst(p):
+            values, scales = op.residuals(problem, p)
+            return max(values[k] / (tols[k] + options.rel_tol * scales[k]) for k in values), values
+
+        before, _ = worst(start)
+        after, values = worst(point)
+        if not (np.isfinite(after) and after < before):
+            return None
+        values["displacement"] = info.residuals["displacement"]
+        return replace(info, x=point.x, fun=problem.objective(point.x), residuals=values,
+                       extra={"y": point.y, "z": point.z})
+
     def finalize(self, state, status: Status, info: IterationInfo, history) -> QPResult:
         infeasible = status in (Status.PRIMAL_INFEASIBLE, Status.DUAL_INFEASIBLE)
+        polished = None
+        if status is Status.CONVERGED and state.setup.options.polish:
+            polished = self.polished(state, info)
+            info = polished or info
         y = info.extra["y"]
-        extra = {"multipliers": y, "z": info.extra["z"], **self.extra(state)}
+        extra = {"multipliers": y, "z": info.extra["z"], "polished": polished is not None, **self.extra(state)}
         if self.halpern:
             extra["restarts"] = state.restarts
         return make_result(info, status, history, result_cls=QPResult, y=y,
