@@ -82,8 +82,9 @@ full data, Euclidean norms like the family's other residuals,
 each below its tolerance (``stationarity_tol``, ``multiplier_tol``, ``lower_gap_tol``).
 Together they certify a KKT point of the value-function-free reformulation; for a
 lower level convex in y and an upper level convex in (x, y) along the lower solution
-set, a bilevel stationary point. (The multiplier v is not in the result yet: the
-engine's ``finalize`` has no hook for a method's extra fields.)
+set, a bilevel stationary point. The multiplier v is ``result.multipliers`` (through the
+engine's ``result_fields`` hook, from the coupled-constraints branch; without that hook
+the result does not carry it).
 
 Defaults and sources: ``averaging`` :math:`\\mu_0 = 0.9` (authors' code ``mu0``);
 ``averaging_power`` p = 10 (README command ``--p0 10``); the line-search multiplier
@@ -315,6 +316,13 @@ class _SLBAMM(Method):
         cross, hess = vjp(v)
         return {"stationarity": oracles.stationarity([(x, upper_x - cross, oracles.project_x)]),
                 "multiplier": jnp.linalg.norm(hess - upper_y)}
+
+    def result_fields(self, state):
+        """``result.multipliers``: the multiplier v of grad^2_yy f v = grad_y F (the engine's
+        ``result_fields`` hook; the family's field for Lagrange multipliers)."""
+        import numpy as np
+
+        return {"multipliers": np.asarray(state["v"], dtype=float)}
 
     def oracle_calls(self, opts):
         # y: 1 gradient + 1 HVP; v and x: 2 gradients + 4 HVPs (two linearizations, two cotangents)
