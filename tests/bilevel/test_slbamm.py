@@ -78,3 +78,12 @@ def test_bad_options_name_the_field(options, field):
 def test_constant_lower_step():
     # the authors' code's constant y step (y_lr = 0.1) instead of the line search
     solve_and_check(problems.quadratic_toy(2), "slbamm", x_tol=1e-4, lower_step_size=0.1, max_iter=5000)
+
+
+def test_multiplier_in_the_result():
+    result = mathopt.solve(problems.quadratic_toy(2), "slbamm")
+    if not hasattr(result, "multipliers"):
+        pytest.skip("BilevelResult.multipliers and the result_fields hook come with the coupled-constraints branch")
+    # quadratic toy: grad^2_yy f = I and grad_y F = y, so the multiplier v of grad^2_yy f v = grad_y F is y
+    np.testing.assert_allclose(result.multipliers, result.y, atol=1e-6)
+    np.testing.assert_allclose(result.multipliers, 0.5, atol=1e-5)
