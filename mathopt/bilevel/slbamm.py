@@ -52,9 +52,9 @@ Step sizes (scale-free; the authors' code uses the first rule for v, the other t
 Averaging schedule :math:`\\mu_k` (``averaging_schedule``):
 
 * ``"power"``: :math:`\\mu_k = \\mu_0 (k+1)^{-1/p}` (``averaging`` = :math:`\\mu_0`,
-  ``averaging_power`` = p), the schedule of the paper's analysis and of the
-  authors' code (``--thelr``: ``alpha = mu0 / (k+1)**(1/p0)``, ``mu0 = 0.9``; the
-  README's command uses ``--p0 10``);
+  ``averaging_power`` = p), the schedule of the authors' code (``--thelr``:
+  ``alpha = mu0 / (k+1)**(1/p0)``, ``mu0 = 0.9``; the README's command uses
+  ``--p0 10``); that it is the paper's analysis schedule could not be checked;
 * ``"adaptive"`` (default; ours): :math:`\\mu` is kept while the averaged problem is
   not yet solved and multiplied by ``averaging_decrease`` once its KKT residual
   (the largest of :math:`\\|g_k\\|_\\infty`, :math:`\\|r_k\\|_\\infty` and the projected
@@ -103,14 +103,21 @@ and our reading of the paper:
    :math:`\\tau = 1/40` (the :math:`\\mu_k^3` of the analysis); mathopt's is the
    Lipschitz-estimated :math:`1/L_k`, which does not vanish with :math:`\\mu_k`;
 3. the code's x-direction uses the multiplier before its update (:math:`v_k`);
-   mathopt uses :math:`v_{k+1}` (the order of the paper's updates as we read it);
+   mathopt uses :math:`v_{k+1}` (ours: the freshest estimate);
 4. the averaging schedule ``"adaptive"`` (default) is ours; ``"power"`` is theirs;
 5. Y must be the whole space (the KKT system above has no lower-level constraint;
-   the paper's setting); a ``lower_set`` is refused.
+   the setting of the authors' toys); a ``lower_set`` is refused.
 
-Provenance: the authors' repository vis-opt-group/sl-BAMM was read in full
-(``merely_convex/strategy3.py``, ``strongly_convex/strongly_convex.py``,
-``hypergrad/``). Of the paper only the abstract and the opening of the introduction
+Stochastic oracles: each step draws one upper and one lower batch for all its
+gradients and Hessian-vector products. The line searches and the secant estimate
+are not designed for noise: on ``stochastic_quadratic()`` (batches of 8) the
+defaults end 7.6e-2 from x* after 1000 iterations (MAX_ITER).
+
+Provenance: from the authors' repository vis-opt-group/sl-BAMM, read:
+``README.md`` and ``merely_convex/strategy3.py`` in full, the BAMM branches and
+schedules of ``strongly_convex/strongly_convex.py``, and the parts of
+``hypergrad/`` the BAMM branch calls (``GradientDescent``, the gradient helpers).
+Of the paper only the abstract and the opening of the introduction
 could be retrieved (the search corpora return page openings), so no algorithm or
 equation number is cited and the update order above is the code's, with the
 averaging of the abstract.
@@ -152,7 +159,7 @@ class SLBAMMOptions(BilevelOptions):
     averaging : float, default 0.9
         mu_0 in (0, 1), the initial weight of F in (1 - mu) f + mu F (authors' code).
     averaging_schedule : {"adaptive", "power"}, default "adaptive"
-        "power": mu_k = mu_0 (k + 1)^(-1/p) (paper, authors' code); "adaptive":
+        "power": mu_k = mu_0 (k + 1)^(-1/p) (authors' code); "adaptive" (ours):
         mu decreases when the averaged problem is solved to within
         ``averaging_trigger`` times the original problem's KKT residual.
     averaging_power : float, default 10.0
