@@ -25,7 +25,8 @@ import numpy as np
 from ..bilevel.problem import BilevelProblem
 from ..sets import Box
 
-__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "merely_convex_toy", "stochastic_quadratic", "PBGD_TOY_X"]
+__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "merely_convex_toy",
+           "stochastic_quadratic", "PBGD_TOY_X"]
 
 
 def _toy_upper(x, y):

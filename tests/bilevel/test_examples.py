@@ -56,8 +56,8 @@ def test_shared_plot_module(tmp_path):
 
 
 def test_slbamm_example(tmp_path, monkeypatch, capsys):
-    """examples/bilevel_slbamm.py (its own layout: two convergence panels and the PBGD toy): valid options,
-    starts in X, and its figure drawn from stand-in runs (no compilation)."""
+    """examples/bilevel_slbamm.py (its own layout: two convergence panels and the PBGD toy): valid
+    options, starts in X, and its figure drawn from stand-in runs (no compilation)."""
     module = _load("bilevel_slbamm")
     assert set(module.RUNS) == {"merely_convex_toy", "quadratic_toy", "pbgd_toy"}
     for runs in module.RUNS.values():
@@ -72,8 +72,8 @@ def test_slbamm_example(tmp_path, monkeypatch, capsys):
             self.history = {"nit": np.arange(n), "stationarity": np.logspace(0, -6, n)}
 
     monkeypatch.setattr(module, "errors", lambda name, options, max_iter: (np.logspace(0, -6, 11), Result(11)))
-    monkeypatch.setattr(module, "trajectory",
-                        lambda name, method, options, start, max_iter: (np.linspace(start, (1.2, -1.2), 11), Result(11)))
+    monkeypatch.setattr(module, "trajectory", lambda name, method, options, start, max_iter:
+                        (np.linspace(start, (1.2, -1.2), 11), Result(11)))
     module.main(["--out", str(tmp_path), "--scale", "0.01"])
     assert (tmp_path / "bilevel_slbamm.png").stat().st_size > 20_000
     assert "wrote" in capsys.readouterr().out

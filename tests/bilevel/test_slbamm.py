@@ -66,7 +66,8 @@ def test_lower_set_refused():
         mathopt.solve(problems.box_toy(), "slbamm")
 
 
-@pytest.mark.parametrize("options, field", [({"averaging": 1.0}, "averaging"), ({"lipschitz_decay": 0.0}, "lipschitz_decay"),
+@pytest.mark.parametrize("options, field", [({"averaging": 1.0}, "averaging"),
+                                            ({"lipschitz_decay": 0.0}, "lipschitz_decay"),
                                             ({"averaging_schedule": "linear"}, "averaging_schedule"),
                                             ({"averaging_min": 0.95}, "averaging_min"),
                                             ({"lower_step_size": -1.0}, "lower_step_size")])
