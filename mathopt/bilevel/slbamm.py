@@ -42,8 +42,9 @@ Step sizes (scale-free; the authors' code uses the first rule for v, the other t
 * :math:`t_k = \\|g_k\\|^2 / g_k^\\top \\nabla^2_{yy}\\varphi_k\\, g_k` with
   :math:`g_k = \\nabla_y\\varphi_k(x_k, y_k)`, the same exact line search on the local
   quadratic model of :math:`\\varphi_k` (``lower_step_size`` sets a constant instead,
-  as the code's ``y_lr``); curvature below :math:`\\|g\\|^2/t_{\\max}` (nonconvex or
-  flat directions) is replaced by that floor, :math:`t_{\\max} = 10^4`;
+  as the code's ``y_lr``). Where the curvature is not positive (a nonconvex or flat
+  direction: no minimizer along it) or the step would exceed :math:`10^4`, the last
+  line-search step is reused (the first: 1), for :math:`t_k` and :math:`\\eta_k` alike;
 * :math:`\\beta_k = 1/L_k`, :math:`L_k = \\max(\\rho_L L_{k-1},\\,
   \\|d_k - d_{k-1}\\| / \\|x_k - x_{k-1}\\|)` (a secant estimate of the Lipschitz
   constant of the x-direction that forgets at rate ``lipschitz_decay`` =
@@ -137,7 +138,7 @@ from ..core.registry import register
 from .options import BilevelOptions, Method, split
 from .problem import BilevelProblem
 
-#: Largest y step of the line search (where the averaged objective is flat or concave).
+#: Largest step of the line searches; beyond it (flat or concave direction) the last step is reused.
 _MAX_LINE_STEP = 1e4
 
 
@@ -210,13 +211,15 @@ def _dot(a, b):
     return jnp.vdot(a, b)
 
 
-def _exact_step(direction, curvature, max_step):
-    """||d||^2 / d'Hd with the curvature floored at ||d||^2 / max_step (0 when d = 0)."""
+def _exact_step(direction, curvature, previous):
+    """(step, the step to remember): ||d||^2 / d'Hd, or ``previous`` where d'Hd <= ||d||^2 / _MAX_LINE_STEP
+    (no minimizer along d, or a huge step); 0 when d = 0."""
     import jax.numpy as jnp
 
     norm_sq = _dot(direction, direction)
-    step = norm_sq / jnp.maximum(curvature, norm_sq / max_step)
-    return jnp.where(norm_sq > 0, step, 0.0)
+    curved = curvature > norm_sq / _MAX_LINE_STEP
+    step = jnp.where(curved, norm_sq / jnp.where(curved, curvature, 1.0), previous)
+    return jnp.where(norm_sq > 0, step, 0.0), jnp.where(norm_sq > 0, step, previous)
 
 
 def _inf_norm(a):
@@ -248,7 +251,8 @@ class _SLBAMM(Method):
         return {"x": x0, "y": y0, "v": jnp.zeros_like(y0), "key": key,
                 "averaging": jnp.asarray(opts.averaging, dtype=float),
                 "lipschitz": jnp.asarray(1.0 / opts.step_size, dtype=float),
-                "x_prev": x0, "direction_prev": jnp.zeros_like(x0)}
+                "x_prev": x0, "direction_prev": jnp.zeros_like(x0),
+                "lower_step": jnp.asarray(1.0), "multiplier_step": jnp.asarray(1.0)}
 
     def _averaging(self, opts, state, k):
         import jax.numpy as jnp
@@ -271,9 +275,9 @@ class _SLBAMM(Method):
         # 1. one y step on the averaged lower objective
         grad_avg, hvp = jax.linearize(lambda b: jax.grad(averaged, argnums=1)(x, b), y)
         if opts.lower_step_size is None:
-            t = _exact_step(grad_avg, _dot(grad_avg, hvp(grad_avg)), _MAX_LINE_STEP)
+            t, lower_step = _exact_step(grad_avg, _dot(grad_avg, hvp(grad_avg)), state["lower_step"])
         else:
-            t = opts.lower_step_size
+            t, lower_step = opts.lower_step_size, state["lower_step"]
         y_new = oracles.project_y(y - t * grad_avg)
 
         # 2. one multiplier step (exact line search) with Hessian-vector products at (x_k, y_{k+1})
@@ -289,7 +293,7 @@ class _SLBAMM(Method):
         pv = products(v)
         residual = pv[3] - upper_y
         pr = products(residual)
-        eta = _exact_step(residual, _dot(residual, pr[3]), _MAX_LINE_STEP)
+        eta, multiplier_step = _exact_step(residual, _dot(residual, pr[3]), state["multiplier_step"])
         v_new = v - eta * residual
         cross_f, hess_f, cross_avg, _ = (a - eta * b for a, b in zip(pv, pr))  # linear in v
 
@@ -310,7 +314,8 @@ class _SLBAMM(Method):
             solved = averaged_kkt <= opts.averaging_trigger * original_kkt
             mu = jnp.where(solved, jnp.maximum(mu * opts.averaging_decrease, opts.averaging_min), mu)
         return {"x": x_new, "y": y_new, "v": v_new, "key": key, "averaging": jnp.asarray(mu, dtype=float),
-                "lipschitz": lipschitz, "x_prev": x, "direction_prev": direction}
+                "lipschitz": lipschitz, "x_prev": x, "direction_prev": direction,
+                "lower_step": lower_step, "multiplier_step": multiplier_step}
 
     def residuals(self, oracles, opts, state):
         """The original problem's KKT residuals (mu = 0) at (x, y, v), full data; with the engine's
