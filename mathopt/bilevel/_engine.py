@@ -11,12 +11,15 @@ least ``x``, ``y`` and ``key``); this module turns it into an
   ``lax.while_loop`` (:func:`~mathopt.core.jax_utils.jax_while_loop`) with the
   status code in the carry: ``CODE_NONFINITE`` when an iterate, a value of
   either level or a residual is not finite (the step is not committed),
-  ``CODE_CONVERGED`` when ``lower_gap <= lower_gap_tol and step <= step_tol``.
-  Without callback the driver asks for the whole budget in one call: one
-  kernel call per solve;
-* residuals ``lower_gap`` and ``step`` after every iteration, history of both
-  levels (``fun`` = ``upper_value``, ``lower_value``, ``lower_gap``, ``step``),
-  the seeded key, float64;
+  ``CODE_CONVERGED`` when the method's own certified test
+  ``method.converged(opts, residuals)`` holds (``CODE_CONVERGED_INACCURATE``
+  when ``method.inaccurate(opts, residuals)`` holds as well). Without callback
+  the driver asks for the whole budget in one call: one kernel call per solve;
+* residuals after every iteration: the engine's ``lower_gap`` and ``step``
+  merged with the method's own ``method.residuals(oracles, opts, state)``
+  (full data; a method's key replaces the engine's of the same name); history
+  of both levels (``fun`` = ``upper_value``, ``lower_value``) and of every
+  residual; the seeded key, float64;
 * compilation keyed on structure only: the method, the objective functions,
   the batch size, the options that shape the computation (integers, booleans,
   choices) and, with history, the record capacity (a power of two, 64 to 4096). Real-valued
@@ -39,10 +42,12 @@ import numpy as np
 from ..core.driver import Advance, IterationInfo, IterativeSolver, make_result
 from ..core.jax_utils import enable_x64, jax_while_loop
 from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE, Status
+
+CODE_CONVERGED_INACCURATE = int(Status.CONVERGED_INACCURATE)
 from ..sets import register_pytrees
 from .problem import BilevelResult
 
-#: Per-iteration values: history columns and the scalars of the host report, in this order.
+#: The engine's per-iteration values (the method's residuals follow them in the history and report).
 _VALUES = ("fun", "lower_value", "lower_gap", "step")
 #: Options that never enter the compiled computation.
 _DRIVER_OPTIONS = frozenset({"callback", "verbose", "seed", "max_time", "max_iter", "history"})
@@ -113,16 +118,22 @@ class Oracles:
     def project_y(self, y):
         return self.lower_set.project(y)
 
+    def stationarity(self, pairs):
+        """Euclidean norm of the projected-gradient mapping ``v - P(v - g)`` over the
+        ``(v, g, project)`` triples (zero iff each v is stationary for its gradient g)."""
+        return jnp.sqrt(sum(jnp.sum((v - project(v - g)) ** 2) for v, g, project in pairs))
+
     def lower_value_and_gap(self, x, y):
         """``(f(x, y), ||y - P_Y(y - grad_y f(x, y))||_2)`` on the full data, one forward/backward pass."""
         value, grad = jax.value_and_grad(lambda b: self._call(self._lower, x, b, self.lower_data))(y)
         return value, jnp.linalg.norm(y - self.project_y(y - grad))
 
     def lower_descent(self, x, y, step_size, steps, key):
-        """``steps`` projected (stochastic) gradient steps on f(x, .) from y; returns (y, key)."""
+        """``steps`` projected (stochastic) gradient steps on f(x, .) from y; returns (y, key)
+        (``key=None``: full data)."""
         def body(_, carry):
             z, k = carry
-            k, sub = jax.random.split(k)
+            k, sub = (None, None) if k is None else jax.random.split(k)
             return self.project_y(z - step_size * self.lower_grad_y(x, z, sub)), k
 
         return jax.lax.fori_loop(0, steps, body, (y, key))
@@ -168,6 +179,7 @@ def _unwrapped(fn):
 class _Compiled(NamedTuple):
     init: Any      # jitted (x0, y0, udata, ldata, uset, lset, params, rng) -> (state, report)
     advance: Any   # jitted (state, udata, ldata, uset, lset, params, max_steps, capacity) -> ...
+    names: list    # the per-iteration values: _VALUES, then the method's residuals (set when init traces)
 
 
 _CACHE: collections.OrderedDict = collections.OrderedDict()
@@ -190,28 +202,37 @@ def compiled(method, problem, static: dict, traced_names) -> _Compiled:
 
 
 def _build(method, upper, lower, batch_size, static) -> _Compiled:
-    def evaluate(oracles, inner, x_prev, k):
+    names = list(_VALUES)
+
+    def evaluate(oracles, opts, inner, x_prev, k):
         x, y = inner["x"], inner["y"]
-        # f and its y-gradient in one pass: the residuals cost one upper and one lower
+        # f and its y-gradient in one pass: the engine's values cost one upper and one lower
         # forward pass plus one lower backward pass per iteration
         lower_value, lower_gap = oracles.lower_value_and_gap(x, y)
-        return {"inner": inner, "k": k, "fun": oracles.upper(x, y), "lower_value": lower_value,
-                "lower_gap": lower_gap, "step": jnp.linalg.norm(x - x_prev)}
+        values = {"fun": oracles.upper(x, y), "lower_value": lower_value, "lower_gap": lower_gap,
+                  "step": jnp.linalg.norm(x - x_prev)}
+        own = {name: jnp.reshape(jnp.asarray(v, dtype=float), ()) for name, v in
+               method.residuals(oracles, opts, inner).items()}
+        values.update(own)
+        names[:] = list(_VALUES) + [name for name in own if name not in _VALUES]
+        return {"inner": inner, "k": k, "values": values}
 
-    def status(state, params):
-        inner = state["inner"]
-        finite = (jnp.all(jnp.isfinite(jnp.stack([state[name] for name in _VALUES])))
+    def status(state, opts):
+        inner, values = state["inner"], state["values"]
+        finite = (jnp.all(jnp.isfinite(jnp.stack(list(values.values()))))
                   & jnp.all(jnp.isfinite(inner["x"])) & jnp.all(jnp.isfinite(inner["y"])))
-        converged = ((state["k"] > 0) & (state["lower_gap"] <= params["lower_gap_tol"])
-                     & (state["step"] <= params["step_tol"]))
-        return jnp.where(finite, jnp.where(converged, CODE_CONVERGED, CONTINUE), CODE_NONFINITE)
+        residuals = {name: v for name, v in values.items() if name not in ("fun", "lower_value")}
+        converged = (state["k"] > 0) & method.converged(opts, residuals)
+        code = jnp.where(method.inaccurate(opts, residuals), CODE_CONVERGED_INACCURATE, CODE_CONVERGED)
+        return jnp.where(finite, jnp.where(converged, code, CONTINUE), CODE_NONFINITE)
 
     def init(x0, y0, udata, ldata, uset, lset, params, rng):
         TRACES[method.name, "init"] += 1
         oracles = Oracles(upper, lower, udata, ldata, batch_size, uset, lset)
-        inner = method.init(oracles, OptionsView(static, params), uset.project(x0), lset.project(y0), rng)
-        state = evaluate(oracles, inner, inner["x"], jnp.asarray(0))
-        return state, _report(state, jnp.asarray(0), jnp.asarray(CONTINUE))
+        opts = OptionsView(static, params)
+        inner = method.init(oracles, opts, uset.project(x0), lset.project(y0), rng)
+        state = evaluate(oracles, opts, inner, inner["x"], jnp.asarray(0))
+        return state, _report(state, names, jnp.asarray(0), jnp.asarray(CONTINUE))
 
     def advance(state, udata, ldata, uset, lset, params, max_steps, capacity):
         TRACES[method.name, "advance"] += 1
@@ -220,19 +241,20 @@ def _build(method, upper, lower, batch_size, static) -> _Compiled:
 
         def step(s):
             inner = method.step(oracles, opts, s["inner"], s["k"])
-            return evaluate(oracles, inner, s["inner"]["x"], s["k"] + 1)
+            return evaluate(oracles, opts, inner, s["inner"]["x"], s["k"] + 1)
 
-        record = (lambda s: {name: s[name] for name in _VALUES}) if capacity else None
-        out = jax_while_loop(step, lambda s: status(s, params), state, max_steps, record, capacity)
-        return out.state, _report(out.state, out.nit, out.code), out.history
+        record = (lambda s: dict(s["values"])) if capacity else None
+        out = jax_while_loop(step, lambda s: status(s, opts), state, max_steps, record, capacity)
+        return out.state, _report(out.state, names, out.nit, out.code), out.history
 
-    return _Compiled(jax.jit(init), jax.jit(advance, static_argnums=7))
+    return _Compiled(jax.jit(init), jax.jit(advance, static_argnums=7), names)
 
 
-def _report(state, done, code):
-    """x, y, the values of ``_VALUES``, done and code in one flat vector (one device-to-host copy)."""
-    inner = state["inner"]
-    tail = jnp.stack([state[name] for name in _VALUES] + [done.astype(float), code.astype(float)])
+def _report(state, names, done, code):
+    """x, y, the per-iteration values (in the order of ``names``), done and code in one flat
+    vector (one device-to-host copy)."""
+    inner, values = state["inner"], state["values"]
+    tail = jnp.stack([values[name] for name in names] + [done.astype(float), code.astype(float)])
     return jnp.concatenate([inner["x"], inner["y"], tail])
 
 
@@ -306,24 +328,25 @@ class BilevelSolver(IterativeSolver):
         return None  # the compiled loop's status code carries the method's test
 
     def info(self, run: _Run, nit: int, elapsed: float) -> IterationInfo:
-        values = dict(zip(_VALUES, run.report[-len(_VALUES) - 2:-2].tolist()))
+        names = run.compiled.names
+        values = dict(zip(names, run.report[-len(names) - 2:-2].tolist()))
+        fun = values.pop("fun")
         # lower_value rides with the residuals so that a NaN there ends the run and the
         # history has it at every iterate; finalize leaves it out of result.residuals
-        return IterationInfo(nit=int(nit), x=run.report[:run.dim_x].copy(), fun=values["fun"],
-                             residuals={"lower_gap": values["lower_gap"], "step": values["step"],
-                                        "lower_value": values["lower_value"]},
-                             elapsed=elapsed, extra={"y": run.report[run.dim_x:-len(_VALUES) - 2].copy()})
+        return IterationInfo(nit=int(nit), x=run.report[:run.dim_x].copy(), fun=fun, residuals=values,
+                             elapsed=elapsed, extra={"y": run.report[run.dim_x:-len(names) - 2].copy()})
 
     def finalize(self, run: _Run, status: Status, info: IterationInfo, history) -> BilevelResult:
         calls = self.method.oracle_calls(run.opts)
         counters = {"nfev": 0, "ngev": int(calls.get("ngev", 0)) * info.nit,
                     "nhev": int(calls.get("nhev", 0)) * info.nit}
-        lower_value = info.residuals["lower_value"]
-        residuals = {name: info.residuals[name] for name in ("lower_gap", "step")}
+        residuals = dict(info.residuals)
+        lower_value = residuals.pop("lower_value")
         if history is not None:
             history = {**history, "upper_value": history["fun"]}
+        message = self.method.message(run.opts, status, residuals)
         return make_result(dataclasses.replace(info, residuals=residuals), status, history,
-                           result_cls=BilevelResult, counters=counters, y=info.extra["y"],
+                           result_cls=BilevelResult, counters=counters, message=message, y=info.extra["y"],
                            upper_value=info.fun, lower_value=lower_value)
 
 
@@ -368,7 +391,7 @@ def make_pure_solver(problem, method_name: str, options: dict):
         # CONTINUE at the end of the loop means the budget ran out
         return {"x": state["inner"]["x"], "y": state["inner"]["y"], "nit": report[-2].astype(jnp.int32),
                 "status": jnp.where(code == CONTINUE, int(Status.MAX_ITER), code),
-                "upper_value": state["fun"], "lower_value": state["lower_value"],
-                "lower_gap": state["lower_gap"]}
+                "upper_value": state["values"]["fun"], "lower_value": state["values"]["lower_value"],
+                "lower_gap": state["values"]["lower_gap"]}
 
     return pure

@@ -49,3 +49,14 @@ def penalty_direction(oracles, x, y, z, multiplier, keys):
     lower_x, _ = oracles.lower_grad(x, y, k_lower)
     lower_x_z, _ = oracles.lower_grad(x, z, k_lower)
     return upper_x + multiplier * (lower_x - lower_x_z)
+
+
+def penalty_stationarity(oracles, x, y, z, multiplier):
+    """The projected gradient of ``F(x, y) + lambda (f(x, y) - f(x, z))`` (min over x, y; max over z)
+    on the full data: the x-part is the penalty direction d, the y- and z-parts certify that y and
+    z solve their inner problems (their errors enter d multiplied by lambda)."""
+    direction = penalty_direction(oracles, x, y, z, multiplier, (None, None))
+    _, upper_y = oracles.upper_grad(x, y)
+    return oracles.stationarity([(x, direction, oracles.project_x),
+                                 (y, upper_y + multiplier * oracles.lower_grad_y(x, y), oracles.project_y),
+                                 (z, multiplier * oracles.lower_grad_y(x, z), oracles.project_y)])

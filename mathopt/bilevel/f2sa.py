@@ -152,16 +152,21 @@ class _F2SA(Method):
         import jax.numpy as jnp
 
         return {"x": x0, "y": y0, "z": y0, "key": key, "direction": jnp.zeros_like(x0),
-                "x_prev": x0, "y_prev": y0, "z_prev": y0}
+                "x_prev": x0, "y_prev": y0, "z_prev": y0, "multiplier": self._schedule(opts, 0)[3]}
 
-    def step(self, oracles, opts, state, k):
-        from ._first_order import penalty_direction, track_lower
-
+    @staticmethod
+    def _schedule(opts, k):
+        """(alpha_k, gamma_k, xi_k, lambda_k) of iteration k."""
         t = k + opts.offset
         alpha = opts.lower_step_size * t ** (-opts.step_decay)
         gamma = opts.value_step_size * t ** (-opts.value_step_decay)
         xi = opts.step_size * t ** (-opts.step_decay)
-        multiplier = (gamma / alpha).clip(max=opts.penalty_max)
+        return alpha, gamma, xi, (gamma / alpha).clip(max=opts.penalty_max)
+
+    def step(self, oracles, opts, state, k):
+        from ._first_order import penalty_direction, track_lower
+
+        alpha, gamma, xi, multiplier = self._schedule(opts, k)
         x = state["x"]
         key, keys = split(state["key"], 3)
         y, z, _ = track_lower(oracles, x, state["y"], state["z"], alpha, gamma, multiplier,
@@ -174,7 +179,13 @@ class _F2SA(Method):
             direction = _first_or(k, direction, recursive)
         x_new = oracles.project_x(x - xi * direction)
         return {"x": x_new, "y": y, "z": z, "key": key, "direction": direction,
-                "x_prev": x, "y_prev": y, "z_prev": z}
+                "x_prev": x, "y_prev": y, "z_prev": z, "multiplier": multiplier}
+
+    def residuals(self, oracles, opts, state):
+        from ._first_order import penalty_stationarity
+
+        return {"stationarity": penalty_stationarity(oracles, state["x"], state["y"], state["z"],
+                                                     state["multiplier"])}
 
     def derived(self, opts):
         return {"uses_momentum": opts.momentum > 0}

@@ -102,7 +102,7 @@ def adjoint_hypergradient(oracles, x, y, beta, solver, steps, key):
     import jax
     import jax.numpy as jnp
 
-    k_upper, k_lower = jax.random.split(key)
+    k_upper, k_lower = (None, None) if key is None else jax.random.split(key)
     lower = oracles.lower_fn(k_lower)
     fixed_point = lambda a, b: oracles.project_y(b - beta * jax.grad(lower, argnums=1)(a, b))  # noqa: E731
     _, vjp = jax.vjp(fixed_point, x, y)
@@ -141,6 +141,12 @@ class _Implicit(Method):
         h = adjoint_hypergradient(oracles, x, y, opts.inner_step_size, self._solver(oracles, opts),
                                   opts.linear_steps, k_hyper)
         return {"x": oracles.project_x(x - opts.step_size * h), "y": y, "key": key}
+
+    def residuals(self, oracles, opts, state):
+        x = state["x"]
+        h = adjoint_hypergradient(oracles, x, state["y"], opts.inner_step_size, self._solver(oracles, opts),
+                                  opts.linear_steps, None)
+        return {"stationarity": oracles.stationarity([(x, h, oracles.project_x)])}
 
     def oracle_calls(self, opts):
         return {"ngev": opts.inner_steps + 2, "nhev": opts.linear_steps + 1}

@@ -87,16 +87,16 @@ class _ITD(Method):
     def init(self, oracles, opts, x0, y0, key):
         return {"x": x0, "y": y0, "y0": y0, "key": key}
 
-    def step(self, oracles, opts, state, k):
+    def _hypergradient(self, oracles, opts, x, start, keys):
+        """(h, y_T): the K-RMD hypergradient from ``start`` and the last inner iterate;
+        ``keys`` = (head, tail, upper) batch keys, or None for the full data."""
         import jax
 
-        key, (k_head, k_tail, k_upper) = split(state["key"], 3)
-        x = state["x"]
-        start = state["y"] if opts.warm_start else state["y0"]
+        k_head, k_tail, k_upper = (None, None, None) if keys is None else keys
         head = opts.inner_steps - opts.backprop_steps
         y_mid, _ = oracles.lower_descent(x, start, opts.inner_step_size, head, k_head)
         y_mid = jax.lax.stop_gradient(y_mid)
-        tail_keys = jax.random.split(k_tail, opts.backprop_steps)
+        tail_keys = None if k_tail is None else jax.random.split(k_tail, opts.backprop_steps)
         upper = oracles.upper_fn(k_upper)
 
         def unrolled(a):
@@ -104,11 +104,24 @@ class _ITD(Method):
                 grad = jax.grad(oracles.lower_fn(sub), argnums=1)(a, z)
                 return oracles.project_y(z - opts.inner_step_size * grad), None
 
-            y_end, _ = jax.lax.scan(body, y_mid, tail_keys)
+            y_end, _ = jax.lax.scan(body, y_mid, tail_keys, length=opts.backprop_steps)
             return upper(a, y_end), y_end
 
         (_, y_end), h = jax.value_and_grad(unrolled, has_aux=True)(x)
+        return h, y_end
+
+    def step(self, oracles, opts, state, k):
+        key, keys = split(state["key"], 3)
+        x = state["x"]
+        start = state["y"] if opts.warm_start else state["y0"]
+        h, y_end = self._hypergradient(oracles, opts, x, start, tuple(keys))
         return {"x": oracles.project_x(x - opts.step_size * h), "y": y_end, "y0": state["y0"], "key": key}
+
+    def residuals(self, oracles, opts, state):
+        x = state["x"]
+        start = state["y"] if opts.warm_start else state["y0"]
+        h, _ = self._hypergradient(oracles, opts, x, start, None)
+        return {"stationarity": oracles.stationarity([(x, h, oracles.project_x)])}
 
     def derived(self, opts):
         return {"backprop_steps": opts.backprop_steps}

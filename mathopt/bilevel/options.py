@@ -7,7 +7,7 @@ from ..core.options import CommonOptions, check_positive
 
 
 class Method:
-    """A bilevel method: ``init`` and ``step`` on a dict state.
+    """A bilevel method: ``init`` and ``step`` on a dict state, and its own stopping test.
 
     ``init(oracles, opts, x0, y0, key)`` returns the state (a dict of JAX arrays
     with at least ``x``, ``y`` and ``key``); ``step(oracles, opts, state, k)``
@@ -15,6 +15,20 @@ class Method:
     :class:`mathopt.bilevel._engine.Oracles`; ``opts`` an
     :class:`mathopt.bilevel._engine.OptionsView`, whose real-valued options are
     traced scalars (no Python ``if`` on them). The engine owns the loop.
+
+    The stopping test (the engine hook). After ``init`` and after every step the
+    engine evaluates ``residuals(oracles, opts, state)``: the method's named
+    residuals (JAX scalars, infinity norms unless documented otherwise) on the
+    full data (``key=None``) at the new iterate, for instance
+    ``"stationarity"`` (the norm of the method's own projected merit gradient or
+    hypergradient estimate) or ``"penalty_gap"``. They are merged with the
+    engine's ``lower_gap`` and ``step`` (a method's key replaces the engine's),
+    reported in ``result.residuals`` and recorded in the history. The run ends
+    CONVERGED at the first iterate k >= 1 where ``converged(opts, residuals)``
+    (traced) holds, CONVERGED_INACCURATE where ``inaccurate(opts, residuals)``
+    holds too; ``message(opts, status, residuals)`` (host side, plain floats)
+    may then say why and which option fixes it. Tolerances are options named
+    ``<residual>_tol``.
     """
 
     name = ""
@@ -24,6 +38,33 @@ class Method:
 
     def step(self, oracles, opts, state, k):
         raise NotImplementedError
+
+    def residuals(self, oracles, opts, state) -> dict:
+        """The method's named residuals at ``state`` on the full data (JAX scalars)."""
+        return {}
+
+    def converged(self, opts, residuals):
+        """The certified stop test (traced): every residual R that has an option ``R_tol``
+        is at most that tolerance, and a ``stationarity`` residual exists (a method that
+        reports none never stops on its own: the x-step alone certifies nothing)."""
+        import jax.numpy as jnp
+
+        ok = jnp.asarray("stationarity" in residuals)
+        for name, value in residuals.items():
+            tol = getattr(opts, name + "_tol", None)
+            if tol is not None:
+                ok = ok & (value <= tol)
+        return ok
+
+    def inaccurate(self, opts, residuals):
+        """True (traced) when a converged run should be reported CONVERGED_INACCURATE."""
+        import jax.numpy as jnp
+
+        return jnp.asarray(False)
+
+    def message(self, opts, status, residuals) -> str:
+        """Detail for the result's message (host side; ``residuals`` are floats); "" for the default."""
+        return ""
 
     def derived(self, opts) -> dict:
         """Static values computed from the options (loop lengths, branches) that ``step``
@@ -53,17 +94,19 @@ class BilevelOptions(CommonOptions):
 
     Parameters
     ----------
+    stationarity_tol : float, default 1e-6
+        Stop (CONVERGED) when the method's ``stationarity`` residual (the norm of
+        its projected merit gradient or hypergradient estimate, see each method) is
+        at most this ...
     lower_gap_tol : float, default 1e-6
-        Stop (CONVERGED) when the lower-level projected-gradient norm
-        ``lower_gap`` is below this ...
-    step_tol : float, default 1e-9
-        ... and the last upper-level move ``||x_{k+1} - x_k||`` is below this.
+        ... and the lower-level projected-gradient norm ``lower_gap`` (of the
+        returned y, the optimistic selection) is at most this.
     """
 
+    stationarity_tol: float = 1e-6
     lower_gap_tol: float = 1e-6
-    step_tol: float = 1e-9
 
     def __post_init__(self):
         super().__post_init__()
+        check_positive(self, "stationarity_tol", strict=False)
         check_positive(self, "lower_gap_tol", strict=False)
-        check_positive(self, "step_tol", strict=False)

@@ -208,6 +208,22 @@ class _PBGD(Method):
         gamma = jnp.minimum(gamma * opts.penalty_growth + opts.penalty_increment, opts.penalty_max)
         return {"x": x_new, "y": y_new, "omega": omega, "key": key, "penalty": gamma}
 
+    def residuals(self, oracles, opts, state):
+        import jax
+        import jax.numpy as jnp
+
+        x, y, omega, gamma = state["x"], state["y"], state["omega"], state["penalty"]
+        upper_x, upper_y = oracles.upper_grad(x, y)
+        if opts.variant == "value":
+            lower_x, lower_y = oracles.lower_grad(x, y)
+            pen_x, pen_y = lower_x - oracles.lower_grad(x, omega)[0], lower_y
+        else:
+            lower = oracles.lower_fn()
+            grad_norm_sq = lambda a, b: jnp.sum(jax.grad(lower, argnums=1)(a, b) ** 2)  # noqa: E731
+            pen_x, pen_y = jax.grad(grad_norm_sq, argnums=(0, 1))(x, y)
+        return {"stationarity": oracles.stationarity([(x, upper_x + gamma * pen_x, oracles.project_x),
+                                                      (y, upper_y + gamma * pen_y, oracles.project_y)])}
+
     def oracle_calls(self, opts):
         if opts.variant == "value":
             return {"ngev": opts.inner_steps + 3}

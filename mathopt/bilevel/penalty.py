@@ -146,6 +146,11 @@ class _PenaltyBO(Method):
         direction = penalty_direction(oracles, x, y, z, opts.penalty, keys[1:])
         return {"x": oracles.project_x(x - opts.step_size * direction), "y": y, "z": z, "key": key}
 
+    def residuals(self, oracles, opts, state):
+        from ._first_order import penalty_stationarity
+
+        return {"stationarity": penalty_stationarity(oracles, state["x"], state["y"], state["z"], opts.penalty)}
+
     def derived(self, opts):
         return {"steps_per_iteration": opts.steps_per_iteration}
 

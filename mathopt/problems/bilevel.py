@@ -13,6 +13,7 @@ builder                     problem
 :func:`box_toy`             F = 1/2(x-2)^2 + 1/2(y-2)^2, f = 1/2(y-x)^2, Y = [0, 1]; x* = 2, y* = 1
 :func:`pbgd_toy`            the nonconvex toy of Shen & Chen (2023), y*(x) = -x, X = [0, 3]
 :func:`convex_lower`        merely convex lower level, many solutions, optimistic selection
+:func:`merely_convex_toy`   the merely convex toy of Liu et al. (2023), x in R^n, x* = y* = 1
 :func:`stochastic_quadratic` finite-sum quadratics sampled in mini-batches (stochastic oracles)
 ==========================  ==================================================================
 """
@@ -24,7 +25,8 @@ import numpy as np
 from ..bilevel.problem import BilevelProblem
 from ..sets import Box
 
-__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "stochastic_quadratic", "PBGD_TOY_X"]
+__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "merely_convex_toy",
+           "stochastic_quadratic", "PBGD_TOY_X"]
 
 
 def _toy_upper(x, y):
@@ -144,6 +146,32 @@ def convex_lower(y0=(0.0, 0.0)) -> BilevelProblem:
     """
     return BilevelProblem(_cvx_upper, _cvx_lower, [0.0], list(y0), name="convex_lower",
                           known_solution={"x": np.array([1.0]), "y": np.array([1.0, 0.5]), "upper_value": 0.25})
+
+
+def _mc_upper(x, y):
+    n = x.shape[0]
+    return 0.5 * jnp.sum((x - y[n:]) ** 2) + 0.5 * jnp.sum((y[:n] - 1.0) ** 2)
+
+
+def _mc_lower(x, y):
+    n = x.shape[0]
+    return 0.5 * jnp.sum(y[:n] ** 2) - jnp.dot(x, y[:n])
+
+
+def merely_convex_toy(n: int = 100, x0=None, y0=None) -> BilevelProblem:
+    """The merely convex toy of Liu et al. (ICML 2023, sl-BAMM; authors' ``merely_convex/strategy3.py``).
+
+    x in R^n, y = (y_1, y_2) in R^n x R^n,
+    F(x, y) = 1/2||x - y_2||^2 + 1/2||y_1 - 1||^2, f(x, y) = 1/2||y_1||^2 - x^T y_1.
+    f is convex but not strongly convex in y (y_2 is free): the lower solution set is
+    {y_1 = x, y_2 arbitrary}. The optimistic choice y_2 = x leaves F = 1/2||x - 1||^2,
+    so x* = y_1* = y_2* = 1 (all entries), F* = 0. Default start 0.01 (all entries),
+    the authors' ``x0 = y0 = 0.01``.
+    """
+    x0 = np.full(n, 0.01) if x0 is None else x0
+    y0 = np.full(2 * n, 0.01) if y0 is None else y0
+    return BilevelProblem(_mc_upper, _mc_lower, x0, y0, name=f"merely_convex_toy({n})",
+                          known_solution={"x": np.ones(n), "y": np.ones(2 * n), "upper_value": 0.0})
 
 
 def _sto_upper(x, y, batch):

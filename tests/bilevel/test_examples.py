@@ -53,3 +53,27 @@ def test_shared_plot_module(tmp_path):
     summary = plot.show("pbgd", runs, tmp_path / "fig.png", "smoke test", scale=0.5, solver=fake)
     assert (tmp_path / "fig.png").stat().st_size > 20_000
     assert summary[("box_toy", "b", (0.0, 0.0))] == (2.0, 1.0, 5)
+
+
+def test_slbamm_example(tmp_path, monkeypatch, capsys):
+    """examples/bilevel_slbamm.py (its own layout: two convergence panels and the PBGD toy): valid
+    options, starts in X, and its figure drawn from stand-in runs (no compilation)."""
+    module = _load("bilevel_slbamm")
+    assert set(module.RUNS) == {"merely_convex_toy", "quadratic_toy", "pbgd_toy"}
+    for runs in module.RUNS.values():
+        for run in runs:
+            build_options(get_solver("slbamm").options, "slbamm", dict(run.options, max_iter=run.max_iter))
+            assert run.max_iter <= 2000
+    assert all(0.0 <= x0 <= 3.0 for x0, _ in module.RUNS["pbgd_toy"][0].starts)
+
+    class Result:
+        def __init__(self, n):
+            self.status, self.nit, self.x = type("S", (), {"name": "CONVERGED"}), n - 1, np.array([1.2])
+            self.history = {"nit": np.arange(n), "stationarity": np.logspace(0, -6, n)}
+
+    monkeypatch.setattr(module, "errors", lambda name, options, max_iter: (np.logspace(0, -6, 11), Result(11)))
+    monkeypatch.setattr(module, "trajectory", lambda name, method, options, start, max_iter:
+                        (np.linspace(start, (1.2, -1.2), 11), Result(11)))
+    module.main(["--out", str(tmp_path), "--scale", "0.01"])
+    assert (tmp_path / "bilevel_slbamm.png").stat().st_size > 20_000
+    assert "wrote" in capsys.readouterr().out
