@@ -3,12 +3,13 @@
 ``pbgd`` (penalty-based bilevel gradient descent), ``f2sa`` (fully first-order
 stochastic approximation), ``penalty-bo`` (penalty method on closed convex
 sets), ``implicit`` (approximate implicit differentiation) and ``itd``
-(truncated back-propagation). See ``docs/bilevel.md``. :func:`make_solver`
+(truncated back-propagation), ``lvhba`` (proximal Lagrangian value function, the
+one method here for coupled lower-level constraints ``lower_constraints``). See ``docs/bilevel.md``. :func:`make_solver`
 returns a pure, jittable and vmappable function of one solver.
 """
 
 #: Modules registering solvers (imported on the first registry access).
-SOLVER_MODULES = ["pbgd", "f2sa", "penalty", "implicit", "itd"]
+SOLVER_MODULES = ["pbgd", "f2sa", "penalty", "implicit", "itd", "lvhba"]
 
 
 def make_solver(problem, method, **options):

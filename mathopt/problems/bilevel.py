@@ -24,7 +24,8 @@ import numpy as np
 from ..bilevel.problem import BilevelProblem
 from ..sets import Box
 
-__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "stochastic_quadratic", "PBGD_TOY_X"]
+__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "stochastic_quadratic", "PBGD_TOY_X",
+           "coupled_toy"]
 
 
 def _toy_upper(x, y):
@@ -166,3 +167,47 @@ def stochastic_quadratic(dim: int = 2, samples: int = 64, batch_size: int | None
     return BilevelProblem(_sto_upper, _sto_lower, np.zeros(dim), np.zeros(dim), data={"u": u, "v": v},
                           batch_size=batch_size, name=f"stochastic_quadratic({dim},{samples})",
                           known_solution={"x": x_star, "y": x_star + v.mean(0)})
+
+
+# --- coupled lower-level constraints (lvhba) ---
+
+def _coupled_upper(x, y):
+    n = x.shape[0]
+    return 0.5 * jnp.sum((x - y[n:]) ** 2) + 0.5 * jnp.sum((y[:n] - 1.0) ** 2)
+
+
+def _coupled_lower(x, y):
+    n = x.shape[0]
+    return 0.5 * jnp.sum(y[:n] ** 2) - jnp.dot(x, y[:n]) + jnp.sum(y[n:])
+
+
+def _coupled_constraint(x, y):
+    return -(jnp.sum(x) + jnp.sum(y))
+
+
+def coupled_toy(n: int = 100, start: float = 10.0) -> BilevelProblem:
+    """The coupled toy of Yao et al. (ICLR 2024, Section 5.1; authors' ``Toy-example/LLC``).
+
+    x in R^n, y = (y1, y2) in R^2n, F = 1/2||x - y2||^2 + 1/2||y1 - 1||^2,
+    f = 1/2||y1||^2 - x^T y1 + 1^T y2 s.t. 1^T x + 1^T y >= 0, written
+    g(x, y) = -(1^T x + 1^T y) <= 0. Start x0 = y0 = ``start`` (authors: 10).
+
+    The sign: with ``1^T x + 1^T y <= 0`` as printed, f decreases without bound
+    along y2 -> -infinity (the lower level has no solution); the authors' code
+    keeps the constraint as the equality 1^T x + 1^T y = 0 (a multiplier of free
+    sign and a projection onto the hyperplane). Written >= 0 it binds at the
+    solution and gives the stated optimum with multiplier 1. Derivation, any n:
+    f is linear in y2 with slope 1, so the constraint binds, 1^T y2 = -1^T x - 1^T y1;
+    then y1 minimizes 1/2||y1||^2 - x^T y1 - 1^T y1: y1 = x + 1. The lower solution set
+    is {y1 = x + 1, 1^T y2 = -2 * 1^T x - n} and the upper level minimizes
+    1/2||x - y2||^2 + 1/2||x||^2 over it; by symmetry all entries are equal, x = a,
+    y2 = -2a - 1, and 1/2(3a + 1)^2 + 1/2 a^2 is least at a = -0.3: x* = -0.3,
+    y1* = 0.7, y2* = -0.4 (all entries), F* = 0.05 n, lambda* = 1 (the solution
+    does not depend on n).
+    """
+    x0, y0 = np.full(n, float(start)), np.full(2 * n, float(start))
+    y_star = np.concatenate([np.full(n, 0.7), np.full(n, -0.4)])
+    return BilevelProblem(_coupled_upper, _coupled_lower, x0, y0, lower_constraints=_coupled_constraint,
+                          name=f"coupled_toy({n})",
+                          known_solution={"x": np.full(n, -0.3), "y": y_star, "upper_value": 0.05 * n,
+                                          "multipliers": np.ones(1)})
