@@ -116,6 +116,49 @@ from .problem import BilevelProblem
 
 #: Rows of the constraint Jacobian with a smaller norm at (x0, y0) are not rescaled.
 _MIN_ROW_NORM = 1e-8
+#: Power iterations of the Lipschitz estimates at (x0, y0).
+_POWER_ITERATIONS = 20
+
+
+def _lipschitz(grad, w, key):
+    """Largest curvature of ``grad`` near ``w`` by a power iteration on gradient differences
+    (secants along the iterate, no Hessian): ||grad(w + t v) - grad(w)|| / t for unit v."""
+    import jax
+    import jax.numpy as jnp
+
+    if w.shape[0] == 0:
+        return jnp.asarray(0.0)
+    g0 = grad(w)
+    t = 1e-4 * (1.0 + jnp.linalg.norm(w))
+    v = jax.random.normal(key, w.shape)
+    v = v / jnp.linalg.norm(v)
+
+    def body(_, carry):
+        v, _ = carry
+        u = (grad(w + t * v) - g0) / t
+        norm = jnp.linalg.norm(u)
+        return jnp.where(norm > 0, u / jnp.maximum(norm, 1e-300), v), norm
+
+    _, norm = jax.lax.fori_loop(0, _POWER_ITERATIONS, body, (v, jnp.asarray(0.0)))
+    return jnp.where(jnp.isfinite(norm), norm, 0.0)
+
+
+def _operator_norm(apply, apply_t, n, key):
+    """Spectral norm of a linear map A (given A v and A^T u) by a power iteration on A^T A."""
+    import jax
+    import jax.numpy as jnp
+
+    v = jax.random.normal(key, (n,))
+    v = v / jnp.linalg.norm(v)
+
+    def body(_, carry):
+        v, _ = carry
+        u = apply_t(apply(v))
+        norm = jnp.linalg.norm(u)
+        return jnp.where(norm > 0, u / jnp.maximum(norm, 1e-300), v), norm
+
+    _, norm = jax.lax.fori_loop(0, _POWER_ITERATIONS, body, (v, jnp.asarray(0.0)))
+    return jnp.sqrt(norm)
 
 
 @dataclass(frozen=True)
@@ -124,6 +167,9 @@ class LVHBAOptions(BilevelOptions):
 
     Parameters
     ----------
+    max_iter : int, default 100000
+        Iteration budget (a penalty method whose penalty grows to about 1e4-1e5 needs
+        tens of thousands of cheap iterations).
     stationarity_tol : float, default 0.0001
         Tolerance on ``stationarity`` (projected merit gradient, units of F); also the
         level at which the penalty grows.
@@ -134,12 +180,14 @@ class LVHBAOptions(BilevelOptions):
     lower_gap_tol : float, default inf
         Tolerance on ``lower_gap`` (the Lagrangian projected-gradient 2-norm; already part of
         ``lower_kkt``, so not tested by default).
-    step_size : float, default 0.5
-        alpha, the (x, y) step (authors' code: 0.008).
-    lower_step_size : float, default 0.5
-        eta, the theta and lambda step (authors' code: 0.01).
-    multiplier_step_size : float, default 0.5
-        beta, the z step (authors' code: 0.02).
+    step_size : float, default 1.0
+        alpha, the (x, y) step, relative: alpha = step_size / (L_F / c_0 + L_f + 1 / gamma_1 +
+        rho ||J||^2) with the Lipschitz estimates at (x0, y0) (authors' code: alpha = 0.008).
+    lower_step_size : float, default 1.0
+        eta, the theta and lambda step, relative: eta = lower_step_size / (L_fy + 1 / gamma_1 +
+        ||J_y||) (authors' code: eta = 0.01).
+    multiplier_step_size : float, default 1.0
+        beta / eta, the z step relative to eta (authors' code: beta = 0.02).
     lower_prox : float, default 10.0
         gamma_1, the proximal parameter of theta (authors' code: 10).
     multiplier_prox : float, default 10.0
@@ -158,13 +206,14 @@ class LVHBAOptions(BilevelOptions):
         rho, the augmented Lagrangian parameter enforcing g(x, y) <= 0 on the (x, y) step.
     """
 
+    max_iter: int = 100000
     stationarity_tol: float = 1e-4
     lower_kkt_tol: float = 1e-5
     constraint_violation_tol: float = 1e-6
     lower_gap_tol: float = float("inf")
-    step_size: float = 0.5
-    lower_step_size: float = 0.5
-    multiplier_step_size: float = 0.5
+    step_size: float = 1.0
+    lower_step_size: float = 1.0
+    multiplier_step_size: float = 1.0
     lower_prox: float = 10.0
     multiplier_prox: float = 10.0
     multiplier_max: float = 1000.0
@@ -215,18 +264,37 @@ class _LVHBA(Method):
         return oracles.constraints_vjp(x, y, state["scale"] * m)
 
     def init(self, oracles, opts, x0, y0, key):
+        import jax
         import jax.numpy as jnp
 
+        nx = x0.shape[0]
+        keys = jax.random.split(jax.random.PRNGKey(0), 4)  # the estimates do not depend on the seed
         if oracles.has_constraints:
             norms = oracles.constraint_row_norms(x0, y0)
             scale = jnp.where(norms > _MIN_ROW_NORM, 1.0 / jnp.maximum(norms, _MIN_ROW_NORM), 1.0)
+            g = lambda w: scale * oracles.constraints(w[:nx], w[nx:])  # noqa: E731
+            w0 = jnp.concatenate([x0, y0])
+            _, jvp = jax.linearize(g, w0)
+            _, vjp = jax.vjp(g, w0)
+            # ||J||, J the Jacobian of the normalized g in (x, y), and ||J_y||
+            coupling = _operator_norm(jvp, lambda u: vjp(u)[0], w0.shape[0], keys[0])
+            coupling_y = _operator_norm(lambda v: jvp(jnp.concatenate([jnp.zeros(nx), v])),
+                                        lambda u: vjp(u)[0][nx:], y0.shape[0], keys[1])
         else:
             scale = jnp.zeros(0)
+            coupling = coupling_y = jnp.asarray(0.0)
+        # Lipschitz constants at (x0, y0) from gradient differences: the steps are relative to them
+        joint = lambda fn: (lambda w: jnp.concatenate(fn(w[:nx], w[nx:])))  # noqa: E731
+        w0 = jnp.concatenate([x0, y0])
+        L_F = _lipschitz(joint(oracles.upper_grad), w0, keys[2])
+        L_f = _lipschitz(joint(oracles.lower_grad), w0, keys[3])
+        L_fy = _lipschitz(lambda y: oracles.lower_grad_y(x0, y), y0, keys[3])
+        eta = opts.lower_step_size / (L_fy + 1.0 / opts.lower_prox + coupling_y)
+        alpha = opts.step_size / (L_F / opts.penalty + L_f + 1.0 / opts.lower_prox
+                                  + opts.feasibility_penalty * coupling ** 2)
         zeros = jnp.zeros_like(scale)
-        state = {"x": x0, "y": y0, "theta": y0, "lam": zeros, "z": zeros, "mu": zeros, "scale": scale,
-                 "penalty": jnp.asarray(opts.penalty, dtype=float), "key": key}
-        state["stationarity"] = self._merit(oracles, opts, state)[2]
-        return state
+        return {"x": x0, "y": y0, "theta": y0, "lam": zeros, "z": zeros, "mu": zeros, "scale": scale,
+                "penalty": jnp.asarray(opts.penalty, dtype=float), "alpha": alpha, "eta": eta, "key": key}
 
     def _merit(self, oracles, opts, s, theta=None, lam=None):
         """(d_x, d_y, stationarity) of the merit at (x, y) with (theta, lambda)."""
@@ -256,15 +324,15 @@ class _LVHBA(Method):
         # 1. theta and lambda: one step on the saddle problem of v_gamma (lambda sees the new theta)
         _, gy_theta = self._gvjp(oracles, s, x, theta, lam)
         d_theta = oracles.lower_grad_y(x, theta) + gy_theta + (theta - y) / opts.lower_prox
-        theta = oracles.project_y(theta - opts.lower_step_size * d_theta)
+        theta = oracles.project_y(theta - s["eta"] * d_theta)
         d_lam = self._g(oracles, s, x, theta) - (lam - z) / opts.multiplier_prox
-        lam = jnp.clip(lam + opts.lower_step_size * d_lam, 0.0, r)
+        lam = jnp.clip(lam + s["eta"] * d_lam, 0.0, r)
         # 2. the projected (x, y) step on F / c + f - v_gamma, then z
         dx, dy, stationarity = self._merit(oracles, opts, s, theta, lam)
-        x_new = oracles.project_x(x - opts.step_size * dx)
-        y_new = oracles.project_y(y - opts.step_size * dy)
+        x_new = oracles.project_x(x - s["alpha"] * dx)
+        y_new = oracles.project_y(y - s["alpha"] * dy)
         mu = jnp.maximum(0.0, s["mu"] + opts.feasibility_penalty * self._g(oracles, s, x_new, y_new))
-        z = jnp.clip(z + opts.multiplier_step_size * (lam - z) / opts.multiplier_prox, 0.0, r)
+        z = jnp.clip(z + opts.multiplier_step_size * s["eta"] * (lam - z) / opts.multiplier_prox, 0.0, r)
         # 3. the penalty: grow when the merit at the current c is stationary but y is not yet a
         #    certified lower-level solution (ours), times ((k+2)/(k+1))^p (the paper's power law)
         c = s["penalty"]
