@@ -53,3 +53,17 @@ def test_shared_plot_module(tmp_path):
     summary = plot.show("pbgd", runs, tmp_path / "fig.png", "smoke test", scale=0.5, solver=fake)
     assert (tmp_path / "fig.png").stat().st_size > 20_000
     assert summary[("box_toy", "b", (0.0, 0.0))] == (2.0, 1.0, 5)
+
+
+def test_lvhba_examples_build_their_problems():
+    """bilevel_svm: one c_i and one constraint per training sample, a feasible start; the
+    ClarkWesterberg1990a problem of bilevel_lvhba exists (running them costs minutes)."""
+    svm = _load("bilevel_svm")
+    train, val, test = svm.load(seed=0)
+    assert [len(t) for _, t in (train, val, test)] == [200, 150, 219]
+    problem = svm.problem(train, val)
+    assert problem.dims == (200, 30 + 1 + 200) and problem.num_lower_constraints == 200
+    assert np.all(np.asarray(problem.lower_constraints(problem.x0, problem.y0)) <= 1e-12)
+    _load("bilevel_lvhba")
+    from mathopt.problems.bilevel import constrained_problems
+    assert "ClarkWesterberg1990a" in [p.name for p in constrained_problems()]

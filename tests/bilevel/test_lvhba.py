@@ -28,23 +28,19 @@ def test_coupled_toy_solved_to_1e4_with_defaults():
     assert result.residuals["stationarity"] <= 1e-4
 
 
-#: Problems of constrained_problems() solved to 1e-2 relative in F with defaults (docs/bilevel.md).
-_SUBSET = ("Bard1988Ex1", "ClarkWesterberg1990a", "Bard1991Ex2", "LiuHart1994", "Bard1984a", "BenAyedBlair1990a")
-
-
 def test_literature_problems_two_thirds_solved_with_defaults():
-    """F within 1e-2 (relative, absolute below |F*| = 1) on at least 2/3 of a subset of six
-    of the eleven BOLIB problems (the full table is in docs/bilevel.md; time)."""
-    chosen = [p for p in problems.constrained_problems() if p.name in _SUBSET]
-    assert len(chosen) == len(_SUBSET)
+    """F within 1e-2 (relative; absolute where |F*| < 1) on at least 2/3 of the eleven BOLIB
+    problems of constrained_problems() (8 of 11), with default options except a budget of
+    20000 iterations (time); the per-problem table is in docs/bilevel.md. The lower-level
+    constraints hold at every returned point."""
     solved = []
-    for problem in chosen:
+    for problem in problems.constrained_problems():
         result = mathopt.solve(problem, "lvhba", max_iter=20000)
         target = problem.known_solution["upper_value"]
         if abs(result.fun - target) <= 1e-2 * max(1.0, abs(target)):
             solved.append(problem.name)
-        assert result.residuals["constraint_violation"] <= 1e-3, problem.name
-    assert len(solved) >= 4, solved
+        assert result.residuals["constraint_violation"] <= 1e-4, problem.name
+    assert len(solved) >= 8, solved
 
 
 def test_lower_constraints_validated_and_multipliers_empty_without_them():
