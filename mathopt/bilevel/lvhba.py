@@ -23,7 +23,7 @@ The bilevel problem is equivalent to :math:`\\min F` s.t. :math:`f(x, y) - v_\\g
 method on the penalized merit :math:`\\varphi_k = F/c_k + f - v_\\gamma` with growing :math:`c_k`.
 Iteration k:
 
-1. one step on the inner saddle problem of :math:`v_\\gamma` (lines 3-4 of Algorithm 1):
+1. one step on the inner saddle problem of :math:`v_\\gamma`:
 
    .. math::
 
@@ -32,7 +32,7 @@ Iteration k:
        \\lambda_{k+1} &= P_{[0, r]}\\big(\\lambda_k + \\eta[g(x_k, \\theta_{k+1}) - (\\lambda_k - z_k)/\\gamma_2]\\big);
 
 2. the projected (x, y) step on :math:`\\varphi_k` with :math:`\\nabla v_\\gamma` evaluated at
-   :math:`(\\theta_{k+1}, \\lambda_{k+1})` (lines 5-7):
+   :math:`(\\theta_{k+1}, \\lambda_{k+1})`:
 
    .. math::
 
@@ -72,12 +72,22 @@ r = 1000 (kept: ``multiplier_max``, on the normalized constraints below),
 :math:`\\alpha = 0.008`, :math:`\\beta = 0.02`, :math:`\\eta = 0.01` and
 :math:`c_k = 0.025 (k+1)^{0.3}` (the paper: :math:`c_k = \\underline{c}(k+1)^p`, p in (0, 1/2)).
 With that schedule the O(1/c_k) bias of the penalized merit is still 0.1 (relative
-0.3) after 20000 iterations on that toy, so mathopt's defaults are ours:
-:math:`\\alpha = \\eta = \\beta = 0.5`, with the constraints normalized as below, and an
-adaptive schedule: :math:`c_0` = ``penalty`` = 10, multiplied by ``penalty_growth`` = 2
-whenever ``stationarity <= stationarity_tol`` (the merit at the current c is
-minimized), capped at ``penalty_max`` = 1e5; ``penalty_power`` = p > 0 multiplies c by
-:math:`(k+1)^p` as in the paper.
+0.3) after 20000 iterations on that toy (our NumPy re-run of the update), so mathopt's
+defaults are ours: steps relative to Lipschitz estimates at (x0, y0),
+:math:`\\eta` = ``lower_step_size`` / :math:`(L_{f,y} + 1/\\gamma_1 + \\|J_y\\|)`,
+:math:`\\alpha` = ``step_size`` / :math:`(L_F/c_0 + L_f + 1/\\gamma_1 + \\rho \\|J\\|^2)`,
+:math:`\\beta` = ``multiplier_step_size`` :math:`\\cdot \\eta` (all three 1), with L the
+largest curvature of the gradients of F, f (in (x, y)) and f (in y) from 20 power iterations
+on gradient differences (no Hessian) and J the Jacobian of the normalized g; and an
+adaptive schedule: :math:`c_0` = ``penalty`` = 10, doubled (``penalty_growth``) whenever
+``stationarity <= stationarity_tol`` (the merit at the current c is minimized) while
+``lower_kkt > lower_kkt_tol``, capped at ``penalty_max`` = 1e5; ``penalty_power`` = p > 0
+multiplies c by :math:`((k+2)/(k+1))^p` per iteration, the paper's :math:`(k+1)^p` law.
+
+Provenance: the abstract (``shared/PAPERS.md``) and the authors' code (toy ``LLC`` and the
+linear-SVM scripts) were read in this session; the update rules above are the code's
+(``d4_0``, ``d4_1``, ``d1``, ``d2``, ``d3`` there), our reading of the paper's Algorithm 1,
+whose text (and line numbers) we did not have.
 
 Deviations (ours):
 
@@ -85,8 +95,11 @@ Deviations (ours):
   (x0, y0) (1 where that is below 1e-8), so that the steps need not know the scale of
   the constraints; multipliers are reported for the user's g.
 * **Gauss-Seidel** multiplier update: :math:`\\lambda_{k+1}` uses :math:`\\theta_{k+1}` (the
-  authors' code uses :math:`\\theta_k`); with steps 0.5 the simultaneous update
-  oscillates.
+  authors' code uses :math:`\\theta_k`); in our NumPy prototype with larger steps the
+  simultaneous update diverged on the coupled toy with n = 100 (unnormalized g, coupling
+  of norm sqrt(2n)); the alternating one is the usual remedy for bilinear coupling.
+* **Step sizes** from Lipschitz estimates at the start (above); a start where a gradient
+  is much steeper than along the run makes the steps small (``step_size`` > 1 then helps).
 * **No projection onto C**: mathopt cannot project onto a general coupled set C
   (the authors' code projects onto the hyperplane of its toy). The (x, y) step
   projects onto X x Y and enforces :math:`g(x, y) \\le 0` by an augmented Lagrangian
@@ -100,7 +113,7 @@ References
 ----------
 .. [1] W. Yao, C. Yu, S. Zeng, J. Zhang, "Constrained Bi-Level Optimization: Proximal
    Lagrangian Value Function Approach and Hessian-free Algorithm", ICLR 2024
-   (arXiv:2401.16164); code: github.com/SUSTech-Optimization/LV-HBA.
+   ; code: github.com/SUSTech-Optimization/LV-HBA.
 """
 from __future__ import annotations
 
@@ -293,8 +306,9 @@ class _LVHBA(Method):
         alpha = opts.step_size / (L_F / opts.penalty + L_f + 1.0 / opts.lower_prox
                                   + opts.feasibility_penalty * coupling ** 2)
         zeros = jnp.zeros_like(scale)
-        return {"x": x0, "y": y0, "theta": y0, "lam": zeros, "z": zeros, "mu": zeros, "scale": scale,
-                "penalty": jnp.asarray(opts.penalty, dtype=float), "alpha": alpha, "eta": eta, "key": key}
+        state = {"x": x0, "y": y0, "theta": y0, "lam": zeros, "z": zeros, "mu": zeros, "scale": scale,
+                 "penalty": jnp.asarray(opts.penalty, dtype=float), "alpha": alpha, "eta": eta, "key": key}
+        return {**state, "residuals": self._residuals(oracles, opts, state)}
 
     def _merit(self, oracles, opts, s, theta=None, lam=None):
         """(d_x, d_y, stationarity) of the merit at (x, y) with (theta, lambda)."""
@@ -336,10 +350,12 @@ class _LVHBA(Method):
         # 3. the penalty: grow when the merit at the current c is stationary but y is not yet a
         #    certified lower-level solution (ours), times ((k+2)/(k+1))^p (the paper's power law)
         c = s["penalty"]
-        grow = (stationarity <= opts.stationarity_tol) & (self._kkt(oracles, s)[2] > opts.lower_kkt_tol)
+        grow = (stationarity <= opts.stationarity_tol) & (s["residuals"]["lower_kkt"] > opts.lower_kkt_tol)
         c = jnp.where(grow, jnp.minimum(c * opts.penalty_growth, opts.penalty_max), c)
         c = jnp.minimum(c * ((k + 2.0) / (k + 1.0)) ** opts.penalty_power, opts.penalty_max)
-        return {**s, "x": x_new, "y": y_new, "theta": theta, "lam": lam, "z": z, "mu": mu, "penalty": c}
+        new = {**s, "x": x_new, "y": y_new, "theta": theta, "lam": lam, "z": z, "mu": mu, "penalty": c}
+        # the certified residuals of the new iterate, computed once (the engine reads them back)
+        return {**new, "residuals": self._residuals(oracles, opts, new)}
 
     @staticmethod
     def _kkt(oracles, s):
@@ -360,6 +376,9 @@ class _LVHBA(Method):
         return lagrangian, violation, kkt
 
     def residuals(self, oracles, opts, s):
+        return dict(s["residuals"])
+
+    def _residuals(self, oracles, opts, s):
         import jax.numpy as jnp
 
         lagrangian, violation, kkt = self._kkt(oracles, s)
@@ -385,6 +404,7 @@ class _LVHBA(Method):
                 "extra": {"penalty": float(state["penalty"])}}
 
     def oracle_calls(self, opts):
+        # step: 1 + 3 (merit); residuals of the new iterate: 3 (merit) + 1 (KKT)
         return {"ngev": 8}
 
 
