@@ -66,3 +66,13 @@ def test_budget_message_names_the_residuals():
     result = mathopt.solve(problems.coupled_toy(2), "lvhba", max_iter=50)
     assert result.status is Status.MAX_ITER
     assert "lower_kkt" in result.message or "stationarity" in result.message
+
+
+def test_compiled_solver_keyed_on_the_constraints():
+    """Same objectives, different g: the engine's cache must not reuse the first compilation."""
+    first = problems.coupled_toy(2)
+    shifted = mathopt.BilevelProblem(first.upper, first.lower, first.x0, first.y0,
+                                     lower_constraints=lambda x, y: 61.0 - (x.sum() + y.sum()))  # violated at the start
+    a = mathopt.solve(first, "lvhba", max_iter=3)
+    b = mathopt.solve(shifted, "lvhba", max_iter=3)
+    assert not np.allclose(a.y, b.y)
