@@ -210,7 +210,8 @@ class LVHBAOptions(BilevelOptions):
     penalty : float, default 10.0
         c_0, the initial penalty (the merit is F / c + f - v).
     penalty_growth : float, default 2.0
-        Factor applied to c whenever ``stationarity <= stationarity_tol``.
+        Factor applied to c whenever ``stationarity <= stationarity_tol`` while
+        ``lower_kkt > lower_kkt_tol`` (ours; the paper's c_k follows a power law).
     penalty_max : float, default 100000.0
         Cap on c.
     penalty_power : float, default 0.0
