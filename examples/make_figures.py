@@ -36,6 +36,8 @@ EXAMPLES = {
     "bilevel_implicit": ["bilevel_implicit.png"],
     "bilevel_itd": ["bilevel_itd.png"],
     "bilevel_slbamm": ["bilevel_slbamm.png"],
+    "bilevel_lvhba": ["bilevel_lvhba.png"],
+    "bilevel_svm": ["bilevel_svm.png"],
     "constrained_logistic_regression": ["constrained_logistic_regression.png"],
     "metric_repair_digits": ["metric_repair_digits.png"],
     "metric_learning_knn": ["metric_learning_knn.png"],

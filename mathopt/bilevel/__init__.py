@@ -4,12 +4,13 @@
 stochastic approximation), ``penalty-bo`` (penalty method on closed convex
 sets), ``implicit`` (approximate implicit differentiation) and ``itd``
 (truncated back-propagation), ``slbamm`` (single-loop averaged method of
-multipliers, merely convex lower levels). See ``docs/bilevel.md``. :func:`make_solver`
+multipliers, merely convex lower levels), ``lvhba`` (proximal Lagrangian value function, the
+one method here for coupled lower-level constraints ``lower_constraints``). See ``docs/bilevel.md``. :func:`make_solver`
 returns a pure, jittable and vmappable function of one solver.
 """
 
 #: Modules registering solvers (imported on the first registry access).
-SOLVER_MODULES = ["pbgd", "f2sa", "penalty", "implicit", "itd", "slbamm"]
+SOLVER_MODULES = ["pbgd", "f2sa", "penalty", "implicit", "itd", "slbamm", "lvhba"]
 
 
 def make_solver(problem, method, **options):

@@ -65,8 +65,10 @@ class Oracles:
     ``key=None`` they use the full data (residuals and reported values).
     """
 
-    def __init__(self, upper, lower, upper_data, lower_data, batch_size, upper_set, lower_set):
+    def __init__(self, upper, lower, upper_data, lower_data, batch_size, upper_set, lower_set,
+                 constraints=None):
         self._upper, self._lower = upper, lower
+        self._constraints = constraints
         self.upper_data, self.lower_data = upper_data, lower_data
         self.batch_size = batch_size
         self.upper_set, self.lower_set = upper_set, lower_set
@@ -138,6 +140,26 @@ class Oracles:
 
         return jax.lax.fori_loop(0, steps, body, (y, key))
 
+    # --- coupled lower-level constraints g(x, y) <= 0 (BilevelProblem.lower_constraints) ---
+
+    @property
+    def has_constraints(self) -> bool:
+        return self._constraints is not None
+
+    def constraints(self, x, y):
+        """g(x, y) as a 1-D array (a scalar g gives shape (1,))."""
+        return jnp.reshape(self._constraints(x, y), (-1,))
+
+    def constraints_vjp(self, x, y, multipliers):
+        """``(grad_x g(x, y)^T lambda, grad_y g(x, y)^T lambda)``: one reverse pass, no Jacobian."""
+        _, pullback = jax.vjp(self.constraints, x, y)
+        return pullback(multipliers)
+
+    def constraint_row_norms(self, x, y):
+        """Euclidean norms of the rows of the Jacobian of g in (x, y) at one point (m reverse passes)."""
+        jac_x, jac_y = jax.jacrev(self.constraints, argnums=(0, 1))(x, y)
+        return jnp.sqrt(jnp.sum(jac_x ** 2, axis=1) + jnp.sum(jac_y ** 2, axis=1))
+
 
 class OptionsView:
     """The options as a method's ``step`` sees them inside the compiled loop.
@@ -189,19 +211,21 @@ _CACHE_LOCK = threading.Lock()
 def compiled(method, problem, static: dict, traced_names) -> _Compiled:
     """The jitted init and advance for this method, objectives and static structure (LRU cache)."""
     key = (type(method), _unwrapped(problem.upper), _unwrapped(problem.lower), problem.batch_size,
+           _unwrapped(problem.lower_constraints),
            tuple(sorted(static.items())), tuple(sorted(traced_names)))
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)
             return _CACHE[key]
-        entry = _build(method, problem.upper, problem.lower, problem.batch_size, static)
+        entry = _build(method, problem.upper, problem.lower, problem.batch_size, static,
+                       problem.lower_constraints)
         _CACHE[key] = entry
         while len(_CACHE) > CACHE_SIZE:
             _CACHE.popitem(last=False)
         return entry
 
 
-def _build(method, upper, lower, batch_size, static) -> _Compiled:
+def _build(method, upper, lower, batch_size, static, constraints=None) -> _Compiled:
     names = list(_VALUES)
 
     def evaluate(oracles, opts, inner, x_prev, k):
@@ -228,7 +252,7 @@ def _build(method, upper, lower, batch_size, static) -> _Compiled:
 
     def init(x0, y0, udata, ldata, uset, lset, params, rng):
         TRACES[method.name, "init"] += 1
-        oracles = Oracles(upper, lower, udata, ldata, batch_size, uset, lset)
+        oracles = Oracles(upper, lower, udata, ldata, batch_size, uset, lset, constraints)
         opts = OptionsView(static, params)
         inner = method.init(oracles, opts, uset.project(x0), lset.project(y0), rng)
         state = evaluate(oracles, opts, inner, inner["x"], jnp.asarray(0))
@@ -236,7 +260,7 @@ def _build(method, upper, lower, batch_size, static) -> _Compiled:
 
     def advance(state, udata, ldata, uset, lset, params, max_steps, capacity):
         TRACES[method.name, "advance"] += 1
-        oracles = Oracles(upper, lower, udata, ldata, batch_size, uset, lset)
+        oracles = Oracles(upper, lower, udata, ldata, batch_size, uset, lset, constraints)
         opts = OptionsView(static, params)
 
         def step(s):
@@ -347,7 +371,8 @@ class BilevelSolver(IterativeSolver):
         message = self.method.message(run.opts, status, residuals)
         return make_result(dataclasses.replace(info, residuals=residuals), status, history,
                            result_cls=BilevelResult, counters=counters, message=message, y=info.extra["y"],
-                           upper_value=info.fun, lower_value=lower_value)
+                           upper_value=info.fun, lower_value=lower_value,
+                           **self.method.result_fields(run.device["inner"]))
 
 
 def solve(method, problem, opts) -> BilevelResult:

@@ -66,6 +66,11 @@ class Method:
         """Detail for the result's message (host side; ``residuals`` are floats); "" for the default."""
         return ""
 
+    def result_fields(self, state) -> dict:
+        """Extra :class:`~mathopt.bilevel.problem.BilevelResult` fields from the final state
+        (host side, e.g. ``multipliers``); ``{}`` by default."""
+        return {}
+
     def derived(self, opts) -> dict:
         """Static values computed from the options (loop lengths, branches) that ``step``
         reads as attributes of its options; real-valued options are traced inside the

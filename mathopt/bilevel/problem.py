@@ -45,11 +45,14 @@ class BilevelProblem(Problem):
     upper_set, lower_set : mathopt.sets.ConvexSet, optional
         X and Y (default: the whole space).
     lower_constraints : callable, optional
-        ``g(x, y) -> array``, lower-level constraints ``g(x, y) <= 0`` coupling x
-        and y. Stored for the solvers of constrained bilevel problems; the
-        problem then reports ``constraint_types == {"lower_coupled"}`` and the
-        solvers of this family that do not handle it are refused by
-        :func:`mathopt.solve` with a clear message.
+        ``g(x, y) -> array`` of shape (m,) (a scalar counts as m = 1), JAX-traceable:
+        lower-level constraints ``g(x, y) <= 0`` coupling x and y, so the lower level is
+        ``min_{y in Y} f(x, y) s.t. g(x, y) <= 0``. Traced once at construction: its
+        output must be a finite 1-D (or scalar) float array at (x0, y0) (x0 itself need
+        not be feasible). The problem then reports
+        ``constraint_types == {"lower_constraints"}``; :func:`mathopt.solve` refuses
+        it to the methods that do not handle coupled constraints (``lvhba`` does),
+        naming ``lower_constraints``.
     data : pytree of arrays, optional
         Samples shared by both levels (leading axis = sample index).
     upper_data, lower_data : pytree of arrays, optional
@@ -106,6 +109,43 @@ class BilevelProblem(Problem):
                 if n is not None and self.batch_size > n:
                     raise ProblemError("batch_size", f"{self.batch_size} exceeds the {n} samples of {name}")
         self._check_objectives()
+        self._check_constraints()
+
+    def _check_constraints(self):
+        """Evaluate g once at (x0, y0): a finite vector (or scalar) of floats."""
+        if self.lower_constraints is None:
+            return
+        import jax.numpy as jnp
+
+        from ..core.jax_utils import enable_x64
+
+        with enable_x64():
+            try:
+                value = np.asarray(self.lower_constraints(jnp.asarray(self.x0), jnp.asarray(self.y0)))
+            except Exception as exc:  # any tracing failure is a problem-definition error
+                raise ProblemError("lower_constraints", f"cannot be evaluated at (x0, y0): "
+                                                       f"{type(exc).__name__}: {exc}") from None
+        if value.ndim > 1 or value.size == 0:
+            raise ProblemError("lower_constraints", f"must return a scalar or a non-empty 1-D array, "
+                                                    f"got shape {value.shape}")
+        if not (np.issubdtype(value.dtype, np.floating) or np.issubdtype(value.dtype, np.integer)):
+            raise ProblemError("lower_constraints", f"must return real numbers, got dtype {value.dtype}")
+        if not np.all(np.isfinite(value)):
+            raise ProblemError("lower_constraints", "is not finite at (x0, y0)")
+
+    @property
+    def num_lower_constraints(self) -> int:
+        """m, the number of coupled lower-level constraints (0 without them)."""
+        if self.lower_constraints is None:
+            return 0
+        import jax
+        import jax.numpy as jnp
+
+        from ..core.jax_utils import enable_x64
+
+        with enable_x64():
+            shape = jax.eval_shape(self.lower_constraints, jnp.asarray(self.x0), jnp.asarray(self.y0)).shape
+        return int(np.prod(shape))
 
     def _check_objectives(self):
         import jax
@@ -128,7 +168,7 @@ class BilevelProblem(Problem):
     @property
     def constraint_types(self) -> frozenset:
         """Constraint kinds the solver must handle beyond the projections onto X and Y."""
-        return frozenset({"lower_coupled"}) if self.lower_constraints is not None else frozenset()
+        return frozenset({"lower_constraints"}) if self.lower_constraints is not None else frozenset()
 
     @property
     def stochastic(self) -> bool:
@@ -174,6 +214,11 @@ class BilevelResult(Result):
       point of the lower level; for convex f, an optimality certificate);
     * ``step``: :math:`\\|x_{k+1} - x_k\\|_2`, the last upper-level move.
 
+    With coupled lower-level constraints (``lower_constraints``, solved by ``lvhba``),
+    ``multipliers`` holds the multipliers :math:`\\lambda \\ge 0` of ``g(x, y) <= 0``
+    that certify y (the residuals ``lower_kkt`` and ``constraint_violation`` are computed
+    with them, see :mod:`mathopt.bilevel.lvhba`); it is empty otherwise.
+
     ``history`` (with ``history=True``) holds, for iterates ``nit = 0, ..., result.nit``,
     ``upper_value`` (also as ``fun``), ``lower_value``, ``lower_gap`` and ``step``.
     A non-finite value of either level, residual or iterate ends the run with
@@ -185,9 +230,11 @@ class BilevelResult(Result):
     y: np.ndarray = field(default_factory=lambda: np.zeros(0))
     upper_value: float = float("nan")
     lower_value: float = float("nan")
+    multipliers: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __post_init__(self):
         super().__post_init__()
         object.__setattr__(self, "y", np.asarray(self.y, dtype=float))
+        object.__setattr__(self, "multipliers", np.asarray(self.multipliers, dtype=float).reshape(-1))
         object.__setattr__(self, "upper_value", float(self.upper_value))
         object.__setattr__(self, "lower_value", float(self.lower_value))

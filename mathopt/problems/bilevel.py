@@ -26,7 +26,7 @@ from ..bilevel.problem import BilevelProblem
 from ..sets import Box
 
 __all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "merely_convex_toy",
-           "stochastic_quadratic", "PBGD_TOY_X"]
+           "stochastic_quadratic", "PBGD_TOY_X", "coupled_toy", "constrained_problems"]
 
 
 def _toy_upper(x, y):
@@ -194,3 +194,228 @@ def stochastic_quadratic(dim: int = 2, samples: int = 64, batch_size: int | None
     return BilevelProblem(_sto_upper, _sto_lower, np.zeros(dim), np.zeros(dim), data={"u": u, "v": v},
                           batch_size=batch_size, name=f"stochastic_quadratic({dim},{samples})",
                           known_solution={"x": x_star, "y": x_star + v.mean(0)})
+
+
+# --- coupled lower-level constraints (lvhba) ---
+
+def _coupled_upper(x, y):
+    n = x.shape[0]
+    return 0.5 * jnp.sum((x - y[n:]) ** 2) + 0.5 * jnp.sum((y[:n] - 1.0) ** 2)
+
+
+def _coupled_lower(x, y):
+    n = x.shape[0]
+    return 0.5 * jnp.sum(y[:n] ** 2) - jnp.dot(x, y[:n]) + jnp.sum(y[n:])
+
+
+def _coupled_constraint(x, y):
+    return -(jnp.sum(x) + jnp.sum(y))
+
+
+def coupled_toy(n: int = 100, start: float = 10.0) -> BilevelProblem:
+    """The coupled toy of Yao et al. (ICLR 2024, Section 5.1; authors' ``Toy-example/LLC``).
+
+    x in R^n, y = (y1, y2) in R^2n, F = 1/2||x - y2||^2 + 1/2||y1 - 1||^2,
+    f = 1/2||y1||^2 - x^T y1 + 1^T y2 s.t. 1^T x + 1^T y >= 0, written
+    g(x, y) = -(1^T x + 1^T y) <= 0. Start x0 = y0 = ``start`` (authors: 10).
+
+    The sign: with ``1^T x + 1^T y <= 0`` as printed, f decreases without bound
+    along y2 -> -infinity (the lower level has no solution); the authors' code
+    keeps the constraint as the equality 1^T x + 1^T y = 0 (a multiplier of free
+    sign and a projection onto the hyperplane). Written >= 0 it binds at the
+    solution and gives the stated optimum with multiplier 1. Derivation, any n:
+    f is linear in y2 with slope 1, so the constraint binds, 1^T y2 = -1^T x - 1^T y1;
+    then y1 minimizes 1/2||y1||^2 - x^T y1 - 1^T y1: y1 = x + 1. The lower solution set
+    is {y1 = x + 1, 1^T y2 = -2 * 1^T x - n} and the upper level minimizes
+    1/2||x - y2||^2 + 1/2||x||^2 over it; by symmetry all entries are equal, x = a,
+    y2 = -2a - 1, and 1/2(3a + 1)^2 + 1/2 a^2 is least at a = -0.3: x* = -0.3,
+    y1* = 0.7, y2* = -0.4 (all entries), F* = 0.05 n, lambda* = 1 (the solution
+    does not depend on n).
+    """
+    x0, y0 = np.full(n, float(start)), np.full(2 * n, float(start))
+    y_star = np.concatenate([np.full(n, 0.7), np.full(n, -0.4)])
+    return BilevelProblem(_coupled_upper, _coupled_lower, x0, y0, lower_constraints=_coupled_constraint,
+                          name=f"coupled_toy({n})",
+                          known_solution={"x": np.full(n, -0.3), "y": y_star, "upper_value": 0.05 * n,
+                                          "multipliers": np.ones(1)})
+
+
+# --- small bilevel problems with coupled lower-level constraints, from the literature ---
+#
+# Taken from the BOLIB collection (S. Zhou, A. B. Zemkoho, A. Tin, "BOLIB: Bilevel
+# Optimization LIBrary of test problems", 2020, version 2), which cites each original
+# paper and lists the best known optimal value F*. BOLIB writes constraints as
+# G(x, y) >= 0 (upper) and g(x, y) >= 0 (lower); here the lower constraints are
+# negated (g <= 0), simple bounds go into the sets X and Y, and only problems whose
+# upper constraints are bounds on x (and whose lower level is convex in y) are kept.
+# F* is BOLIB's; our checks: a grid search over x with an SLSQP lower-level solve
+# (optimistic selection) reproduced it for Bard1988Ex1 and ClarkWesterberg1990a, the
+# hand derivations in docs/bilevel.md for Bard1991Ex1/Ex2, ClarkWesterberg1988 and
+# LiuHart1994, and lvhba's own runs reach the listed F* to 1e-6 on the others except
+# the Outrata examples (BOLIB gives two decimals there).
+
+def _bard1988ex1_upper(x, y):
+    return (x[0] - 5.0) ** 2 + (2.0 * y[0] + 1.0) ** 2
+
+
+def _bard1988ex1_lower(x, y):
+    return (y[0] - 1.0) ** 2 - 1.5 * x[0] * y[0]
+
+
+def _bard1988ex1_g(x, y):
+    return -jnp.stack([3.0 * x[0] - y[0] - 3.0, 0.5 * y[0] - x[0] + 4.0, 7.0 - y[0] - x[0]])
+
+
+def _cw1990a_upper(x, y):
+    return (x[0] - 3.0) ** 2 + (y[0] - 2.0) ** 2
+
+
+def _cw1990a_lower(x, y):
+    return (y[0] - 5.0) ** 2
+
+
+def _cw1990a_g(x, y):
+    return -jnp.stack([2.0 * x[0] - y[0] + 1.0, 2.0 * y[0] - x[0] - 2.0, 14.0 - 2.0 * y[0] - x[0]])
+
+
+def _outrata_lower(x, y):
+    return 0.5 * y[0] * (y[0] - 2.0 * y[1]) - x[1] * y[1] - x[0] * y[0] - 0.5 * y[1] * (2.0 * y[0] - 5.0 * y[1])
+
+
+def _outrata_g(x, y):
+    return -jnp.stack([0.333 * y[0] - y[1] + 2.0, 0.333 * y[1] - y[0] + 2.0])
+
+
+def _outrata_a_upper(x, y):
+    return 0.5 * (y[0] - 3.0) ** 2 + 0.5 * (y[1] - 4.0) ** 2 + 0.1 * jnp.sum(x ** 2) - 12.5
+
+
+def _outrata_b_upper(x, y):
+    return 0.5 * (y[0] - 3.0) ** 2 + 0.5 * (y[1] - 4.0) ** 2 + jnp.sum(x ** 2) - 12.5
+
+
+def _bard1991ex1_upper(x, y):
+    return x[0] + y[1]
+
+
+def _bard1991ex1_lower(x, y):
+    return 2.0 * y[0] + x[0] * y[1]
+
+
+def _bard1991ex1_g(x, y):
+    return -(y[0] - x[0] + y[1] - 4.0)
+
+
+def _bard1991ex2_upper(x, y):
+    return 10.0 * y[0] - x[0] - y[1]
+
+
+def _bard1991ex2_lower(x, y):
+    return -y[0] - y[1]
+
+
+def _bard1991ex2_g(x, y):
+    return -jnp.stack([1.0 - y[0] - x[0], 1.0 - y[1] - x[0], 1.0 - y[1] - y[0]])
+
+
+def _cw1988_upper(x, y):
+    return x[0] - 4.0 * y[0]
+
+
+def _linear_y_lower(x, y):
+    return y[0]
+
+
+def _cw1988_g(x, y):
+    return -jnp.stack([2.0 * x[0] - y[0], 108.0 - 5.0 * y[0] - 2.0 * x[0], 3.0 * y[0] - 2.0 * x[0] - 4.0])
+
+
+def _bard1984a_upper(x, y):
+    return x[0] + y[0]
+
+
+def _bard1984a_lower(x, y):
+    return -5.0 * x[0] - y[0]
+
+
+def _bard1984a_g(x, y):
+    return -jnp.stack([x[0] + 0.5 * y[0] - 2.0, 0.25 * x[0] - y[0] + 2.0, 8.0 - 0.5 * y[0] - x[0],
+                       2.0 * y[0] - x[0] + 4.0])
+
+
+def _liuhart1994_upper(x, y):
+    return -x[0] - 3.0 * y[0]
+
+
+def _liuhart1994_g(x, y):
+    return -jnp.stack([x[0] - y[0] + 3.0, 12.0 - 2.0 * y[0] - x[0], y[0] - 4.0 * x[0] + 12.0])
+
+
+def _hhz2009_upper(x, y):
+    return -4.0 * x[0] - y[0] - y[1]
+
+
+def _hhz2009_lower(x, y):
+    return -x[0] - 3.0 * y[0]
+
+
+def _hhz2009_g(x, y):
+    return -jnp.stack([25.0 / 9.0 - y[0] - y[1] - x[0], 2.0 - y[1] - x[0], 8.0 / 9.0 - y[1] - y[0]])
+
+
+def _bab1990a_upper(x, y):
+    return -1.5 * x[0] - 6.0 * y[0] - y[1]
+
+
+def _bab1990a_lower(x, y):
+    return -y[0] - 5.0 * y[1]
+
+
+def _bab1990a_g(x, y):
+    return -jnp.stack([5.0 - 3.0 * y[0] - y[1] - x[0], 5.0 - y[0] - 3.0 * y[1] - 2.0 * x[0]])
+
+
+#: (name, original source, upper, lower, g, x0, y0, X bounds, Y bounds, F*): BOLIB v2 data.
+_CONSTRAINED = [
+    ("Bard1988Ex1", "J. F. Bard, Comput. Oper. Res. 15 (1988)", _bard1988ex1_upper, _bard1988ex1_lower,
+     _bard1988ex1_g, [4.0], [0.0], (0.0, np.inf), (0.0, np.inf), 17.0),
+    ("ClarkWesterberg1990a", "P. A. Clark, A. W. Westerberg, Comput. Chem. Eng. 14 (1990)", _cw1990a_upper,
+     _cw1990a_lower, _cw1990a_g, [1.0], [1.0], (0.0, 8.0), (-np.inf, np.inf), 5.0),
+    ("Outrata1990Ex1a", "J. V. Outrata, ZOR 34 (1990)", _outrata_a_upper, _outrata_lower, _outrata_g,
+     [0.0, 0.0], [3.0, 3.0], (-np.inf, np.inf), (0.0, np.inf), -8.92),
+    ("Outrata1990Ex1b", "J. V. Outrata, ZOR 34 (1990)", _outrata_b_upper, _outrata_lower, _outrata_g,
+     [0.0, 0.0], [3.0, 3.0], (-np.inf, np.inf), (0.0, np.inf), -7.56),
+    ("Bard1991Ex1", "J. F. Bard, JOTA 68 (1991)", _bard1991ex1_upper, _bard1991ex1_lower, _bard1991ex1_g,
+     [1.0], [1.0, 1.0], (2.0, 4.0), (0.0, np.inf), 2.0),
+    ("Bard1991Ex2", "J. F. Bard, JOTA 68 (1991)", _bard1991ex2_upper, _bard1991ex2_lower, _bard1991ex2_g,
+     [0.0], [0.0, 0.0], (0.0, np.inf), (0.0, np.inf), -1.0),
+    ("ClarkWesterberg1988", "P. A. Clark, A. W. Westerberg, tech. report CMU (1988)", _cw1988_upper,
+     _linear_y_lower, _cw1988_g, [20.0], [0.0], (-np.inf, np.inf), (-np.inf, np.inf), -37.0),
+    ("Bard1984a", "J. F. Bard, Decis. Sci. 15 (1984)", _bard1984a_upper, _bard1984a_lower, _bard1984a_g,
+     [1.0], [1.0], (0.0, np.inf), (0.0, np.inf), 28.0 / 9.0),
+    ("LiuHart1994", "Y.-H. Liu, S. M. Hart, Comput. Oper. Res. 21 (1994)", _liuhart1994_upper,
+     _linear_y_lower, _liuhart1994_g, [1.0], [1.0], (0.0, np.inf), (0.0, np.inf), -16.0),
+    ("HuHuangZhang2009", "T. Hu, B. Huang, X. Zhang, Appl. Math. Comput. 215 (2009)", _hhz2009_upper,
+     _hhz2009_lower, _hhz2009_g, [1.0], [1.0, 1.0], (0.0, np.inf), (0.0, np.inf), -76.0 / 9.0),
+    ("BenAyedBlair1990a", "O. Ben-Ayed, C. E. Blair, Oper. Res. 38 (1990)", _bab1990a_upper, _bab1990a_lower,
+     _bab1990a_g, [1.0], [1.0, 1.0], (0.0, 1.0), (0.0, np.inf), -2.5),
+]
+
+
+def constrained_problems() -> list[BilevelProblem]:
+    """Small bilevel problems with coupled lower-level constraints and known optimal values.
+
+    Eleven problems of the BOLIB collection (v2; originals cited in each problem's
+    ``known_solution["source"]``) with convex lower levels (five with linear
+    lower levels: merely convex, optimistic selection) and bounds on x only;
+    ``known_solution["upper_value"]`` is BOLIB's F* (two decimals for the Outrata
+    examples). Bounds on y are the problem's ``lower_set``; the other lower
+    constraints are ``lower_constraints`` (BOLIB's g >= 0 negated).
+    """
+    problems = []
+    for name, source, upper, lower, g, x0, y0, xb, yb, F_star in _CONSTRAINED:
+        X = Box(np.full(len(x0), xb[0]), np.full(len(x0), xb[1]))
+        Y = Box(np.full(len(y0), yb[0]), np.full(len(y0), yb[1]))
+        problems.append(BilevelProblem(upper, lower, x0, y0, upper_set=X, lower_set=Y, lower_constraints=g,
+                                       name=name, known_solution={"upper_value": F_star, "source": source}))
+    return problems

@@ -9,15 +9,16 @@ the solve traces them (after the one evaluation of the problem's validation).
 import jax.numpy as jnp
 
 import mathopt
-from mathopt.problems.bilevel import _toy_lower, _toy_upper, quadratic_toy
+from mathopt.problems.bilevel import _toy_lower, _toy_upper, coupled_toy, quadratic_toy
 from tests.faults import Countdown
 
 PROBLEM_CLASS = mathopt.BilevelProblem
 
 
 def make_problem(method):
-    """The 2-D quadratic toy (x* = y* = 0.5)."""
-    return quadratic_toy(2)
+    """The 2-D quadratic toy (x* = y* = 0.5); for lvhba, which takes coupled lower-level
+    constraints, the coupled toy of Yao et al. with n = 2."""
+    return coupled_toy(2) if method == "lvhba" else quadratic_toy(2)
 
 
 def _nan_upper(x, y):

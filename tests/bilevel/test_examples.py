@@ -77,3 +77,17 @@ def test_slbamm_example(tmp_path, monkeypatch, capsys):
     module.main(["--out", str(tmp_path), "--scale", "0.01"])
     assert (tmp_path / "bilevel_slbamm.png").stat().st_size > 20_000
     assert "wrote" in capsys.readouterr().out
+
+
+def test_lvhba_examples_build_their_problems():
+    """bilevel_svm: one c_i and one constraint per training sample, a feasible start; the
+    ClarkWesterberg1990a problem of bilevel_lvhba exists (running them costs minutes)."""
+    svm = _load("bilevel_svm")
+    train, val, test = svm.load(seed=0)
+    assert [len(t) for _, t in (train, val, test)] == [200, 150, 219]
+    problem = svm.problem(train, val)
+    assert problem.dims == (200, 30 + 1 + 200) and problem.num_lower_constraints == 200
+    assert np.all(np.asarray(problem.lower_constraints(problem.x0, problem.y0)) <= 1e-12)
+    _load("bilevel_lvhba")
+    from mathopt.problems.bilevel import constrained_problems
+    assert "ClarkWesterberg1990a" in [p.name for p in constrained_problems()]

@@ -23,6 +23,10 @@ F, f = problems._toy_upper, problems._toy_lower
     (dict(lower=lambda x, y: jnp.dot(x, y[:1])), "lower"),
     (dict(batch_size=4), "batch_size"),
     (dict(lower_constraints=5), "lower_constraints"),
+    (dict(lower_constraints=lambda x, y: jnp.outer(x, y)), "lower_constraints"),     # not 1-D
+    (dict(lower_constraints=lambda x, y: jnp.zeros(0)), "lower_constraints"),        # empty
+    (dict(lower_constraints=lambda x, y: jnp.log(x - 1.0)), "lower_constraints"),    # NaN at (x0, y0)
+    (dict(lower_constraints=lambda x, y: x @ jnp.ones(3)), "lower_constraints"),     # fails to evaluate
 ])
 def test_invalid_problem_rejected(kwargs, field):
     args = dict(upper=F, lower=f, x0=[0.0, 0.0], y0=[0.0, 0.0])
@@ -44,9 +48,9 @@ def test_data_validated():
 
 def test_lower_constraints_refused_by_solvers_without_support():
     problem = mathopt.BilevelProblem(F, f, [0.0], [0.0], lower_constraints=lambda x, y: y - 1.0)
-    assert problem.constraint_types == {"lower_coupled"}
+    assert problem.constraint_types == {"lower_constraints"}
     for method in ("pbgd", "f2sa", "penalty-bo", "implicit", "itd"):
-        with pytest.raises(mathopt.UnknownMethodError, match="lower_coupled"):
+        with pytest.raises(mathopt.UnknownMethodError, match="lower_constraints"):
             mathopt.solve(problem, method)
 
 
