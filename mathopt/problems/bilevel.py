@@ -198,11 +198,6 @@ def stochastic_quadratic(dim: int = 2, samples: int = 64, batch_size: int | None
 
 # --- coupled lower-level constraints (lvhba) ---
 
-def _coupled_upper(x, y):
-    n = x.shape[0]
-    return 0.5 * jnp.sum((x - y[n:]) ** 2) + 0.5 * jnp.sum((y[:n] - 1.0) ** 2)
-
-
 def _coupled_lower(x, y):
     n = x.shape[0]
     return 0.5 * jnp.sum(y[:n] ** 2) - jnp.dot(x, y[:n]) + jnp.sum(y[n:])
@@ -234,7 +229,8 @@ def coupled_toy(n: int = 100, start: float = 10.0) -> BilevelProblem:
     """
     x0, y0 = np.full(n, float(start)), np.full(2 * n, float(start))
     y_star = np.concatenate([np.full(n, 0.7), np.full(n, -0.4)])
-    return BilevelProblem(_coupled_upper, _coupled_lower, x0, y0, lower_constraints=_coupled_constraint,
+    # the same F as merely_convex_toy
+    return BilevelProblem(_mc_upper, _coupled_lower, x0, y0, lower_constraints=_coupled_constraint,
                           name=f"coupled_toy({n})",
                           known_solution={"x": np.full(n, -0.3), "y": y_star, "upper_value": 0.05 * n,
                                           "multipliers": np.ones(1)})
