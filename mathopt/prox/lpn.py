@@ -226,6 +226,14 @@ def prox_map(config: LPNConfig, params: dict, y):
     return jax.grad(lambda v: potential(config, params, v).sum())(y)
 
 
+@functools.lru_cache(maxsize=32)
+def _compiled_prox(config: LPNConfig):
+    """``jax.jit`` of :func:`prox_map` for one configuration (inlined when traced by a caller's jit)."""
+    import jax
+
+    return jax.jit(functools.partial(prox_map, config))
+
+
 class RegularizerValue(NamedTuple):
     """Output of :meth:`LPN.regularizer` (float64 NumPy arrays, one entry per point)."""
 
@@ -276,6 +284,11 @@ class LPN(Prox):
     fixed_scale : bool
         When True, ``prox(v, step)`` ignores ``step`` (plug-and-play use); when False (default)
         a concrete ``step != 1`` raises ValueError. See the module docstring.
+    value_by_inversion : bool
+        When True (default) :meth:`value` evaluates :math:`R_\theta` by the convex inversion (an
+        L-BFGS solve per call); when False it raises NotImplementedError, so that a solver that
+        reports its objective every iteration (the plug-and-play solvers) does not pay for a
+        solve per iteration and reports the data term alone. :meth:`regularizer` works either way.
 
     Examples
     --------
@@ -288,7 +301,8 @@ class LPN(Prox):
 
     traceable = True
 
-    def __init__(self, config: LPNConfig, params: dict, *, fixed_scale: bool = False):
+    def __init__(self, config: LPNConfig, params: dict, *, fixed_scale: bool = False,
+                 value_by_inversion: bool = True):
         self.config = config
         expected = init_params(config, 0)
         if set(params) != set(expected):
@@ -300,6 +314,7 @@ class LPN(Prox):
                 raise ValueError(f"params[{name!r}] must be nonnegative (input convexity)")
         self.params = dict(params)
         self.fixed_scale = bool(fixed_scale)
+        self.value_by_inversion = bool(value_by_inversion)
 
     @classmethod
     def create(cls, config: LPNConfig, seed: int = 0, **kwargs) -> "LPN":
@@ -308,7 +323,8 @@ class LPN(Prox):
 
     def replace(self, params: dict) -> "LPN":
         """The same network with other parameters."""
-        return type(self)(self.config, params, fixed_scale=self.fixed_scale)
+        return type(self)(self.config, params, fixed_scale=self.fixed_scale,
+                          value_by_inversion=self.value_by_inversion)
 
     # -- evaluation ----------------------------------------------------------------------------
     def _batched(self, v):
@@ -343,7 +359,7 @@ class LPN(Prox):
         y = jnp.asarray(y)
         y = y.astype(jnp.result_type(y.dtype, jnp.float32))
         batch, single = self._batched(y)
-        out = prox_map(self.config, self._cast(batch.dtype), batch)
+        out = _compiled_prox(self.config)(self._cast(batch.dtype), batch)
         return out[0] if single else out
 
     def prox(self, v, step=1.0):
@@ -382,7 +398,11 @@ class LPN(Prox):
 
     def value(self, x) -> float:
         """:math:`R_\\theta(x)` (up to the network's additive constant) for one point; see
-        :meth:`regularizer` for the tolerance and the residual."""
+        :meth:`regularizer` for the tolerance and the residual. NotImplementedError when the
+        network was built with ``value_by_inversion=False``."""
+        if not self.value_by_inversion:
+            raise NotImplementedError("this LPN was built with value_by_inversion=False; "
+                                      "use regularizer() to evaluate its prior")
         out = self.regularizer(x)
         if np.ndim(out.value) != 0:
             raise ValueError("value() takes one point; use regularizer() for a batch")

@@ -54,23 +54,23 @@ def test_prior_formula_and_prox_of_the_recovered_prior():
     net = LPN.create(config, seed=3)
     ys = np.linspace(-3.0, 3.0, 7)[:, None]
     fy = net.prox_numpy(ys)
-    prior = net.regularizer(fy, tol=1e-10, max_iter=200)
-    assert prior.residual.max() <= 1e-9
+    grid = np.linspace(fy.min() - 1.0, fy.max() + 1.0, 1201)
+    both = net.regularizer(np.concatenate([fy, grid[:, None]]), tol=1e-10, max_iter=200)   # one compilation
+    assert both.residual.max() <= 1e-9
+    prior = type(both)(*(a[:7] for a in both))
+    on_grid = type(both)(*(a[7:] for a in both))
     np.testing.assert_allclose(prior.inverse, ys, atol=1e-8)                   # y* = f^{-1}(x), unique
     with enable_x64():
         psi = np.asarray(net.potential(jnp.asarray(ys)))
     direct = np.sum(ys * fy, axis=1) - 0.5 * np.sum(fy ** 2, axis=1) - psi
     np.testing.assert_allclose(prior.value, direct, atol=1e-9)
 
-    grid = np.linspace(fy.min() - 1.0, fy.max() + 1.0, 1201)
-    on_grid = net.regularizer(grid[:, None], tol=1e-10, max_iter=200)
-    assert on_grid.residual.max() <= 1e-9
     spacing = grid[1] - grid[0]
     for y, x, value in zip(ys[:, 0], fy[:, 0], prior.value):
         objective = on_grid.value + 0.5 * (grid - y) ** 2
         assert abs(grid[np.argmin(objective)] - x) <= spacing                   # the minimiser is f(y)
         assert value + 0.5 * (x - y) ** 2 <= objective.min() + 1e-9            # and beats every grid point
-    assert net.value(fy[0]) == pytest.approx(float(prior.value[0]), abs=1e-8)
+    assert net.value(fy[0]) == pytest.approx(float(prior.value[0]), abs=1e-5)   # default tol 1e-6
 
 
 def test_prox_step_handling():
@@ -81,6 +81,8 @@ def test_prox_step_handling():
         net.prox(v, 0.5)
     scaled = LPN(DENSE, net.params, fixed_scale=True)
     np.testing.assert_array_equal(scaled.prox_numpy(v, 0.5), net.prox_numpy(v))
+    with pytest.raises(NotImplementedError, match="regularizer"):
+        LPN(DENSE, net.params, value_by_inversion=False).value(v)
 
 
 def test_save_load_round_trip_is_bit_exact(tmp_path):

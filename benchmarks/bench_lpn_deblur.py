@@ -1,0 +1,261 @@
+"""Deblurring scikit-image's bundled images with PnP-ADMM and a learned proximal network
+(Fang, Buchanan & Sulam 2024, Sec. 5.3, on small gray images and a CPU-sized network).
+
+Forward model: b = k * x + N(0, 0.02^2), k a 9x9 Gaussian blur of width 1 px applied circularly
+(FFT), x a 128x128 gray image in [0, 1] (a 256x256 center crop, downscaled twice). Methods:
+
+- **PnP-ADMM + LPN**: ADMM on  min_x  (lam / 2) ||k * x - b||^2 + R(x)  with the LPN as the
+  prox of R (a convolutional LPN trained on 32x32 patches of the training images at noise 0.05,
+  proximal matching; the prior's weight is fixed at training, lam is tuned);
+- **PnP-ADMM + TV**: the same ADMM with the z-step a TV denoiser
+  (``skimage.restoration.denoise_tv_chambolle``, the exact prox of weight * TV), lam and weight tuned;
+- **Tikhonov**: x = argmin ||k * x - b||^2 + mu ||grad x||^2 in closed form (FFT), mu tuned.
+
+ADMM (scaled form, penalty 1): x+ = (lam K^T K + I)^{-1} (lam K^T b + z - u) (FFT),
+z+ = prox(x+ + u), u+ = u + x+ - z+; 100 iterations from x = z = b, u = 0; the estimate is z.
+Parameters are tuned by PSNR on a validation image (``clock``); the test images (``camera``,
+``coins``, ``moon``, ``grass``) are held out from training and tuning. Training images:
+``astronaut``, ``chelsea``, ``coffee``, ``rocket`` (gray), ``brick``, ``gravel``.
+Goal (issue 15): the LPN beats TV by >= 1 dB PSNR on the held-out images.
+
+Run: ``python benchmarks/bench_lpn_deblur.py [--steps-scale 1.0] [--out DIR]``; writes
+``DIR/figures/prox_lpn_deblur.png``, ``DIR/figures/prox_lpn_deblur_convergence.png``,
+``DIR/figures/prox_lpn_deblur.md`` and ``CHECKPOINTS/lpn_deblur.npz`` (DIR: ``./bench-out``).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mathopt.prox.lpn import LPN, LPNConfig  # noqa: E402
+from mathopt.prox.training import proximal_matching_schedule, train  # noqa: E402
+
+TRAIN = ("astronaut", "chelsea", "coffee", "rocket", "brick", "gravel")
+VALIDATION = "clock"
+TEST = ("camera", "coins", "moon", "grass")
+NOISE, BLUR, TRAIN_SIGMA, SIZE = 0.02, 1.0, 0.05, 128
+CONFIG = LPNConfig(kind="conv", hidden=16, layers=3, beta=10.0, alpha=0.01, kernel_size=3)
+
+
+def image(name: str, size: int = SIZE) -> np.ndarray:
+    """A bundled scikit-image image, gray in [0, 1]: center crop of 2 * size, downscaled by 2."""
+    import skimage.data
+    from skimage.color import rgb2gray
+    from skimage.transform import rescale
+
+    raw = getattr(skimage.data, name)()
+    gray = rgb2gray(raw[..., :3]) if raw.ndim == 3 else raw / 255.0
+    gray = np.asarray(gray, dtype=float)
+    if min(gray.shape) < 2 * size:
+        gray = rescale(gray, 2 * size / min(gray.shape), anti_aliasing=True)
+    top, left = (gray.shape[0] - 2 * size) // 2, (gray.shape[1] - 2 * size) // 2
+    return rescale(gray[top:top + 2 * size, left:left + 2 * size], 0.5, anti_aliasing=True)
+
+
+def patches(names, count: int, size: int, seed: int) -> np.ndarray:
+    """``count`` random size x size patches of the (downscaled) full training images."""
+    import skimage.data
+    from skimage.color import rgb2gray
+    from skimage.transform import rescale
+
+    rng = np.random.default_rng(seed)
+    sources = []
+    for name in names:
+        raw = getattr(skimage.data, name)()
+        gray = rgb2gray(raw[..., :3]) if raw.ndim == 3 else raw / 255.0
+        sources.append(rescale(np.asarray(gray, dtype=float), 0.5, anti_aliasing=True))
+    out = np.empty((count, size, size))
+    for i in range(count):
+        src = sources[rng.integers(len(sources))]
+        r, c = rng.integers(src.shape[0] - size), rng.integers(src.shape[1] - size)
+        out[i] = src[r:r + size, c:c + size]
+    return out
+
+
+def blur_kernel_fft(shape, width=BLUR, radius=4):
+    grid = np.arange(-radius, radius + 1)
+    g = np.exp(-grid ** 2 / (2 * width ** 2))
+    kernel = np.outer(g, g) / np.sum(np.outer(g, g))
+    padded = np.zeros(shape)
+    padded[:kernel.shape[0], :kernel.shape[1]] = kernel
+    padded = np.roll(padded, (-radius, -radius), axis=(0, 1))   # centred at pixel (0, 0)
+    return np.fft.fft2(padded)
+
+
+def blur(x, K):
+    return np.real(np.fft.ifft2(np.fft.fft2(x) * K))
+
+
+def psnr(clean, estimate):
+    return float(10 * np.log10(1.0 / np.mean((clean - estimate) ** 2)))
+
+
+def ssim(clean, estimate):
+    from skimage.metrics import structural_similarity
+
+    return float(structural_similarity(clean, estimate, data_range=1.0))
+
+
+def pnp_admm(b, K, lam, denoise, iterations=100, clean=None):
+    """PnP-ADMM (module docstring); the estimate z and the per-iteration records."""
+    Kb = np.conj(K) * np.fft.fft2(b)
+    denominator = lam * np.abs(K) ** 2 + 1.0
+    x, z, u = b.copy(), b.copy(), np.zeros_like(b)
+    history = {"psnr": [], "fixed_point": []}
+    for _ in range(iterations):
+        x = np.real(np.fft.ifft2((lam * Kb + np.fft.fft2(z - u)) / denominator))
+        z_new = denoise(x + u)
+        u = u + x - z_new
+        history["fixed_point"].append(float(np.linalg.norm(z_new - z) / np.sqrt(z.size)))
+        z = z_new
+        if clean is not None:
+            history["psnr"].append(psnr(clean, z))
+    return z, history
+
+
+def tikhonov(b, K, mu):
+    """argmin ||k * x - b||^2 + mu ||grad x||^2 (periodic finite differences), by FFT."""
+    rows, cols = b.shape
+    dx = np.abs(1 - np.exp(-2j * np.pi * np.fft.fftfreq(cols)))[None, :] ** 2
+    dy = np.abs(1 - np.exp(-2j * np.pi * np.fft.fftfreq(rows)))[:, None] ** 2
+    return np.real(np.fft.ifft2(np.conj(K) * np.fft.fft2(b) / (np.abs(K) ** 2 + mu * (dx + dy))))
+
+
+def tv_denoiser(weight):
+    from skimage.restoration import denoise_tv_chambolle
+
+    return lambda v: denoise_tv_chambolle(v, weight=weight)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every phase's steps")
+    parser.add_argument("--patches", type=int, default=4000)
+    parser.add_argument("--patch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--iterations", type=int, default=100, help="PnP-ADMM iterations")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint", help="use this trained LPN instead of training one")
+    parser.add_argument("--progress", action="store_true")
+    parser.add_argument("--checkpoints", metavar="DIR", default="bench-out/checkpoints",
+                        help="folder for the trained networks (.npz; default ./bench-out/checkpoints)")
+    parser.add_argument("--out", metavar="DIR", default="bench-out")
+    args = parser.parse_args(argv)
+    out = pathlib.Path(args.out)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    checkpoints = pathlib.Path(args.checkpoints)
+    checkpoints.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(args.seed)
+
+    if args.checkpoint:
+        net, train_seconds = LPN.load(args.checkpoint, fixed_scale=True), float("nan")
+    else:
+        data = patches(TRAIN, args.patches, args.patch_size, args.seed)
+        n = lambda steps: max(1, int(round(steps * args.steps_scale)))  # noqa: E731
+        schedule = proximal_matching_schedule(n(2000), 0.8 * TRAIN_SIGMA, num_stages=4, pretrain_steps=n(1000),
+                                              learning_rate=1e-4, pretrain_learning_rate=1e-3)
+        net, log = train(LPN.create(CONFIG, seed=args.seed, fixed_scale=True), data, schedule,
+                         noise_sigma=TRAIN_SIGMA, batch_size=args.batch_size, seed=args.seed, chunk=100,
+                         progress=args.progress)
+        train_seconds = log.seconds
+        net.save(checkpoints / "lpn_deblur.npz",
+                 metadata={"schedule": [vars(p) for p in schedule], "noise_sigma": TRAIN_SIGMA, "train": TRAIN,
+                           "patch_size": args.patch_size, "seed": args.seed})
+        print(f"training: {train_seconds:.0f} s", flush=True)
+    lpn = lambda v: net.prox_numpy(v)  # noqa: E731
+
+    K = blur_kernel_fft((SIZE, SIZE))
+    observe = lambda x: blur(x, K) + NOISE * rng.normal(size=x.shape)  # noqa: E731
+
+    # tuning on the validation image (short runs)
+    clean = image(VALIDATION)
+    b = observe(clean)
+    tuning_iterations = max(20, args.iterations // 2)
+    lams = np.geomspace(1.0, 300.0, 7)
+    lam_lpn = max(lams, key=lambda lam: psnr(clean, pnp_admm(b, K, lam, lpn, tuning_iterations)[0]))
+    tv_grid = [(lam, w) for lam in (10.0, 30.0, 100.0, 300.0) for w in (0.003, 0.01, 0.03, 0.1)]
+    lam_tv, weight_tv = max(tv_grid, key=lambda p: psnr(clean, pnp_admm(b, K, p[0], tv_denoiser(p[1] / p[0]),
+                                                                          tuning_iterations)[0]))
+    mus = np.geomspace(1e-4, 1e-1, 10)
+    mu = max(mus, key=lambda m: psnr(clean, tikhonov(b, K, m)))
+    tuned = {"lam_lpn": float(lam_lpn), "lam_tv": float(lam_tv), "tv_weight": float(weight_tv), "mu": float(mu)}
+    print("tuned", json.dumps(tuned), flush=True)
+
+    rows, shown, curves = [], {}, {}
+    for name in TEST:
+        clean = image(name)
+        b = observe(clean)
+        start = time.perf_counter()
+        z_lpn, h_lpn = pnp_admm(b, K, lam_lpn, lpn, args.iterations, clean)
+        t_lpn = time.perf_counter() - start
+        start = time.perf_counter()
+        z_tv, h_tv = pnp_admm(b, K, lam_tv, tv_denoiser(weight_tv / lam_tv), args.iterations, clean)
+        t_tv = time.perf_counter() - start
+        x_tik = tikhonov(b, K, mu)
+        row = {"image": name, "blurred": (psnr(clean, b), ssim(clean, b)), "tikhonov": (psnr(clean, x_tik), ssim(clean, x_tik)),
+               "tv": (psnr(clean, z_tv), ssim(clean, z_tv)), "lpn": (psnr(clean, z_lpn), ssim(clean, z_lpn)),
+               "seconds": (t_tv, t_lpn)}
+        rows.append(row)
+        shown[name] = (clean, b, x_tik, z_tv, z_lpn)
+        curves[name] = (h_tv, h_lpn)
+        print(json.dumps(row), flush=True)
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    titles = ("clean", "blurred + noise", "Tikhonov", "PnP-ADMM + TV", "PnP-ADMM + LPN")
+    fig, axes = plt.subplots(len(TEST), 5, figsize=(11, 2.3 * len(TEST)))
+    for r, (name, images) in enumerate(shown.items()):
+        for c, im in enumerate(images):
+            axes[r, c].imshow(np.clip(im, 0, 1), cmap="gray", vmin=0, vmax=1)
+            axes[r, c].set_xticks([])
+            axes[r, c].set_yticks([])
+            label = titles[c] if c == 0 else f"{titles[c]}\n{psnr(images[0], im):.2f} dB"
+            axes[r, c].set_title(label if r == 0 or c > 0 else "", fontsize=8)
+        axes[r, 0].set_ylabel(name)
+    fig.tight_layout()
+    fig.savefig(out / "figures" / "prox_lpn_deblur.png", dpi=100)
+    print(f"wrote {out / 'figures' / 'prox_lpn_deblur.png'}")
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    for name, (h_tv, h_lpn) in curves.items():
+        line, = axes[0].plot(h_lpn["psnr"], label=f"{name} LPN")
+        axes[0].plot(h_tv["psnr"], "--", color=line.get_color(), label=f"{name} TV")
+        axes[1].semilogy(h_lpn["fixed_point"], color=line.get_color(), label=f"{name} LPN")
+        axes[1].semilogy(h_tv["fixed_point"], "--", color=line.get_color(), label=f"{name} TV")
+    axes[0].set(title="PSNR of z_k (dB)", xlabel="iteration")
+    axes[1].set(title="||z_{k+1} - z_k|| / sqrt(n)", xlabel="iteration")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=6, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out / "figures" / "prox_lpn_deblur_convergence.png", dpi=110)
+    print(f"wrote {out / 'figures' / 'prox_lpn_deblur_convergence.png'}")
+
+    lines = ["| image | blurred | Tikhonov | PnP-ADMM + TV | PnP-ADMM + LPN | LPN - TV (dB) |", "|---|---|---|---|---|---|"]
+    for r in rows:
+        cells = [f"{r[k][0]:.2f} / {r[k][1]:.3f}" for k in ("blurred", "tikhonov", "tv", "lpn")]
+        lines.append(f"| {r['image']} | " + " | ".join(cells) + f" | {r['lpn'][0] - r['tv'][0]:+.2f} |")
+    mean = lambda k, i: np.mean([r[k][i] for r in rows])  # noqa: E731
+    lines.append("| mean | " + " | ".join(f"{mean(k, 0):.2f} / {mean(k, 1):.3f}" for k in ("blurred", "tikhonov", "tv", "lpn"))
+                 + f" | {mean('lpn', 0) - mean('tv', 0):+.2f} |")
+    lines.append(f"\nPSNR (dB) / SSIM. Tuned on `{VALIDATION}`: {json.dumps(tuned)}. LPN training: "
+                 f"{train_seconds:.0f} s; {args.iterations} ADMM iterations.")
+    text = "\n".join(lines)
+    print(text)
+    (out / "figures" / "prox_lpn_deblur.md").write_text(text + "\n")
+    print(f"wrote {out / 'figures' / 'prox_lpn_deblur.md'}")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
