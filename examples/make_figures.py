@@ -41,6 +41,7 @@ EXAMPLES = {
     "transport_online": ["transport_online.png"],
     "transport_token_experts": ["transport_token_experts.png"],
     "feasibility_certificate": ["feasibility_certificate.png", "feasibility_rates.png"],
+    "prox_deblur_tv": ["prox_deblur_tv.png"],
     "prox_lpn_laplace": ["prox_lpn_laplace.png"],
     "prox_lpn_digits": ["prox_lpn_digits.png"],
 }

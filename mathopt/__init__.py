@@ -30,8 +30,11 @@ _LAZY = {
     "MetricResult": "mathopt.metric.problem",
     "QP": "mathopt.feasibility.problem",
     "QPResult": "mathopt.feasibility.problem",
+    "CompositeProblem": "mathopt.prox.problem",
+    "InverseProblem": "mathopt.prox.problem",
+    "ProxResult": "mathopt.prox.problem",
 }
-_LAZY_MODULES = ("sets", "problems", "bilevel", "transport", "metric", "constrained")
+_LAZY_MODULES = ("sets", "problems", "bilevel", "transport", "metric", "constrained", "prox")
 
 
 def __getattr__(name):
