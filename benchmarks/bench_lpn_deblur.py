@@ -2,20 +2,21 @@
 (Fang, Buchanan & Sulam 2024, Sec. 5.3, on small gray images and a CPU-sized network).
 
 Forward model: b = k * x + N(0, 0.02^2), k a 9x9 Gaussian blur of width 1 px applied circularly
-(FFT), x a 128x128 gray image in [0, 1] (a 256x256 center crop, downscaled twice). Methods:
+(:class:`mathopt.prox.Convolution`), x a 128x128 gray image in [0, 1] (a 256x256 center crop,
+downscaled twice). Methods, all through ``mathopt.solve(InverseProblem, method="pnp-admm")``
+but Tikhonov:
 
-- **PnP-ADMM + LPN**: ADMM on  min_x  (lam / 2) ||k * x - b||^2 + R(x)  with the LPN as the
-  prox of R (a convolutional LPN trained on 32x32 patches of the training images at noise 0.05,
-  proximal matching; the prior's weight is fixed at training, lam is tuned);
-- **PnP-ADMM + TV**: the same ADMM with the z-step a TV denoiser
-  (``skimage.restoration.denoise_tv_chambolle``, the exact prox of weight * TV), lam and weight tuned;
+- **PnP-ADMM + LPN**: the z-step is the LPN (a convolutional LPN, 12 channels x 2 layers,
+  trained on 20x20 patches of the training images at noise 0.05 with l1 pre-training and
+  proximal matching), built with ``fixed_scale=True`` so the step reg / penalty is ignored: ADMM
+  on  min_x 1/2 ||k * x - b||^2 + penalty * R(x)  (the penalty is the prior's weight, tuned);
+- **PnP-ADMM + TV**: ``prox=TotalVariation()`` (scikit-image's Chambolle), reg and penalty tuned;
 - **Tikhonov**: x = argmin ||k * x - b||^2 + mu ||grad x||^2 in closed form (FFT), mu tuned.
 
-ADMM (scaled form, penalty 1): x+ = (lam K^T K + I)^{-1} (lam K^T b + z - u) (FFT),
-z+ = prox(x+ + u), u+ = u + x+ - z+; 100 iterations from x = z = b, u = 0; the estimate is z.
-Parameters are tuned by PSNR on a validation image (``clock``); the test images (``camera``,
-``coins``, ``moon``, ``grass``) are held out from training and tuning. Training images:
-``astronaut``, ``chelsea``, ``coffee``, ``rocket`` (gray), ``brick``, ``gravel``.
+60 ADMM iterations from the solver's default start (x0 = A^T b). Parameters are tuned by PSNR
+on a validation image (``clock``); the test images (``camera``, ``coins``, ``moon``, ``grass``)
+are held out from training and tuning. Training images: ``astronaut``, ``chelsea``, ``coffee``,
+``rocket`` (gray), ``brick``, ``gravel``.
 Goal (issue 15): the LPN beats TV by >= 1 dB PSNR on the held-out images.
 
 Run: ``python benchmarks/bench_lpn_deblur.py [--steps-scale 1.0] [--out DIR]``; writes
@@ -42,7 +43,7 @@ TRAIN = ("astronaut", "chelsea", "coffee", "rocket", "brick", "gravel")
 VALIDATION = "clock"
 TEST = ("camera", "coins", "moon", "grass")
 NOISE, BLUR, TRAIN_SIGMA, SIZE = 0.02, 1.0, 0.05, 128
-CONFIG = LPNConfig(kind="conv", hidden=16, layers=3, beta=10.0, alpha=0.01, kernel_size=3)
+CONFIG = LPNConfig(kind="conv", hidden=12, layers=2, beta=10.0, alpha=0.01, kernel_size=3)
 
 
 def image(name: str, size: int = SIZE) -> np.ndarray:
@@ -80,18 +81,10 @@ def patches(names, count: int, size: int, seed: int) -> np.ndarray:
     return out
 
 
-def blur_kernel_fft(shape, width=BLUR, radius=4):
+def gaussian_kernel(width=BLUR, radius=4):
     grid = np.arange(-radius, radius + 1)
     g = np.exp(-grid ** 2 / (2 * width ** 2))
-    kernel = np.outer(g, g) / np.sum(np.outer(g, g))
-    padded = np.zeros(shape)
-    padded[:kernel.shape[0], :kernel.shape[1]] = kernel
-    padded = np.roll(padded, (-radius, -radius), axis=(0, 1))   # centred at pixel (0, 0)
-    return np.fft.fft2(padded)
-
-
-def blur(x, K):
-    return np.real(np.fft.ifft2(np.fft.fft2(x) * K))
+    return np.outer(g, g) / np.sum(np.outer(g, g))
 
 
 def psnr(clean, estimate):
@@ -104,44 +97,34 @@ def ssim(clean, estimate):
     return float(structural_similarity(clean, estimate, data_range=1.0))
 
 
-def pnp_admm(b, K, lam, denoise, iterations=100, clean=None):
-    """PnP-ADMM (module docstring); the estimate z and the per-iteration records."""
-    Kb = np.conj(K) * np.fft.fft2(b)
-    denominator = lam * np.abs(K) ** 2 + 1.0
-    x, z, u = b.copy(), b.copy(), np.zeros_like(b)
-    history = {"psnr": [], "fixed_point": []}
-    for _ in range(iterations):
-        x = np.real(np.fft.ifft2((lam * Kb + np.fft.fft2(z - u)) / denominator))
-        z_new = denoise(x + u)
-        u = u + x - z_new
-        history["fixed_point"].append(float(np.linalg.norm(z_new - z) / np.sqrt(z.size)))
-        z = z_new
-        if clean is not None:
-            history["psnr"].append(psnr(clean, z))
-    return z, history
+def pnp_admm(problem, prox, iterations, clean=None, **options):
+    """``mathopt.solve(problem, method="pnp-admm")``; the estimate and the PSNR of every iterate."""
+    import mathopt
+
+    curve = []
+    callback = None if clean is None else (lambda info: curve.append(psnr(clean, info.x.reshape(clean.shape))))
+    result = mathopt.solve(problem, method="pnp-admm", prox=prox, max_iter=iterations, history=True,
+                           callback=callback, **options)
+    return result.array, {"psnr": curve, "primal": result.history["primal"], "dual": result.history["dual"],
+                          "status": result.status.name}
 
 
-def tikhonov(b, K, mu):
+def tikhonov(b, blur, mu):
     """argmin ||k * x - b||^2 + mu ||grad x||^2 (periodic finite differences), by FFT."""
+    K = blur.transfer
     rows, cols = b.shape
     dx = np.abs(1 - np.exp(-2j * np.pi * np.fft.fftfreq(cols)))[None, :] ** 2
     dy = np.abs(1 - np.exp(-2j * np.pi * np.fft.fftfreq(rows)))[:, None] ** 2
     return np.real(np.fft.ifft2(np.conj(K) * np.fft.fft2(b) / (np.abs(K) ** 2 + mu * (dx + dy))))
 
 
-def tv_denoiser(weight):
-    from skimage.restoration import denoise_tv_chambolle
-
-    return lambda v: denoise_tv_chambolle(v, weight=weight)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every phase's steps")
     parser.add_argument("--patches", type=int, default=4000)
-    parser.add_argument("--patch-size", type=int, default=32)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--iterations", type=int, default=100, help="PnP-ADMM iterations")
+    parser.add_argument("--patch-size", type=int, default=20)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--iterations", type=int, default=60, help="PnP-ADMM iterations")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--checkpoint", help="use this trained LPN instead of training one")
     parser.add_argument("--progress", action="store_true")
@@ -160,7 +143,7 @@ def main(argv=None):
     else:
         data = patches(TRAIN, args.patches, args.patch_size, args.seed)
         n = lambda steps: max(1, int(round(steps * args.steps_scale)))  # noqa: E731
-        schedule = proximal_matching_schedule(n(2000), 0.8 * TRAIN_SIGMA, num_stages=4, pretrain_steps=n(1000),
+        schedule = proximal_matching_schedule(n(1600), 0.8 * TRAIN_SIGMA, num_stages=4, pretrain_steps=n(800),
                                               learning_rate=1e-4, pretrain_learning_rate=1e-3)
         net, log = train(LPN.create(CONFIG, seed=args.seed, fixed_scale=True), data, schedule,
                          noise_sigma=TRAIN_SIGMA, batch_size=args.batch_size, seed=args.seed, chunk=100,
@@ -170,39 +153,44 @@ def main(argv=None):
                  metadata={"schedule": [vars(p) for p in schedule], "noise_sigma": TRAIN_SIGMA, "train": TRAIN,
                            "patch_size": args.patch_size, "seed": args.seed})
         print(f"training: {train_seconds:.0f} s", flush=True)
-    lpn = lambda v: net.prox_numpy(v)  # noqa: E731
+    import mathopt
+    from mathopt.prox import Convolution, TotalVariation
 
-    K = blur_kernel_fft((SIZE, SIZE))
-    observe = lambda x: blur(x, K) + NOISE * rng.normal(size=x.shape)  # noqa: E731
+    lpn = LPN(net.config, net.params, fixed_scale=True, value_by_inversion=False)
+    tv = TotalVariation(tol=1e-5, max_num_iter=300)
+    blur = Convolution(gaussian_kernel(), (SIZE, SIZE))
+
+    def observe(x):
+        b = blur.apply(x) + NOISE * rng.normal(size=x.shape)
+        return b, mathopt.InverseProblem(blur, b)
 
     # tuning on the validation image (short runs)
     clean = image(VALIDATION)
-    b = observe(clean)
-    tuning_iterations = max(20, args.iterations // 2)
-    lams = np.geomspace(1.0, 300.0, 7)
-    lam_lpn = max(lams, key=lambda lam: psnr(clean, pnp_admm(b, K, lam, lpn, tuning_iterations)[0]))
-    tv_grid = [(lam, w) for lam in (10.0, 30.0, 100.0, 300.0) for w in (0.003, 0.01, 0.03, 0.1)]
-    lam_tv, weight_tv = max(tv_grid, key=lambda p: psnr(clean, pnp_admm(b, K, p[0], tv_denoiser(p[1] / p[0]),
-                                                                          tuning_iterations)[0]))
-    mus = np.geomspace(1e-4, 1e-1, 10)
-    mu = max(mus, key=lambda m: psnr(clean, tikhonov(b, K, m)))
-    tuned = {"lam_lpn": float(lam_lpn), "lam_tv": float(lam_tv), "tv_weight": float(weight_tv), "mu": float(mu)}
+    b, problem = observe(clean)
+    short = max(20, args.iterations // 2)
+    score = lambda estimate: psnr(clean, estimate)  # noqa: E731
+    rho_lpn = max(np.geomspace(0.003, 0.3, 5), key=lambda rho: score(pnp_admm(problem, lpn, short, penalty=rho)[0]))
+    tv_grid = [(reg, reg * ratio) for reg in (1e-4, 3e-4, 1e-3, 3e-3) for ratio in (10.0, 30.0, 100.0)]
+    reg_tv, rho_tv = max(tv_grid, key=lambda p: score(pnp_admm(problem, tv, short, reg=p[0], penalty=p[1])[0]))
+    mu = max(np.geomspace(1e-4, 1e-1, 10), key=lambda m: score(tikhonov(b, blur, m)))
+    tuned = {"lpn_penalty": float(rho_lpn), "tv_reg": float(reg_tv), "tv_penalty": float(rho_tv), "tikhonov_mu": float(mu)}
     print("tuned", json.dumps(tuned), flush=True)
 
     rows, shown, curves = [], {}, {}
     for name in TEST:
         clean = image(name)
-        b = observe(clean)
+        b, problem = observe(clean)
         start = time.perf_counter()
-        z_lpn, h_lpn = pnp_admm(b, K, lam_lpn, lpn, args.iterations, clean)
+        z_lpn, h_lpn = pnp_admm(problem, lpn, args.iterations, clean, penalty=rho_lpn)
         t_lpn = time.perf_counter() - start
         start = time.perf_counter()
-        z_tv, h_tv = pnp_admm(b, K, lam_tv, tv_denoiser(weight_tv / lam_tv), args.iterations, clean)
+        z_tv, h_tv = pnp_admm(problem, tv, args.iterations, clean, reg=reg_tv, penalty=rho_tv)
         t_tv = time.perf_counter() - start
-        x_tik = tikhonov(b, K, mu)
-        row = {"image": name, "blurred": (psnr(clean, b), ssim(clean, b)), "tikhonov": (psnr(clean, x_tik), ssim(clean, x_tik)),
-               "tv": (psnr(clean, z_tv), ssim(clean, z_tv)), "lpn": (psnr(clean, z_lpn), ssim(clean, z_lpn)),
-               "seconds": (t_tv, t_lpn)}
+        x_tik = tikhonov(b, blur, mu)
+        row = {"image": name, "blurred": (psnr(clean, b), ssim(clean, b)),
+               "tikhonov": (psnr(clean, x_tik), ssim(clean, x_tik)), "tv": (psnr(clean, z_tv), ssim(clean, z_tv)),
+               "lpn": (psnr(clean, z_lpn), ssim(clean, z_lpn)), "seconds": (t_tv, t_lpn),
+               "status": (h_tv["status"], h_lpn["status"])}
         rows.append(row)
         shown[name] = (clean, b, x_tik, z_tv, z_lpn)
         curves[name] = (h_tv, h_lpn)
@@ -230,10 +218,10 @@ def main(argv=None):
     for name, (h_tv, h_lpn) in curves.items():
         line, = axes[0].plot(h_lpn["psnr"], label=f"{name} LPN")
         axes[0].plot(h_tv["psnr"], "--", color=line.get_color(), label=f"{name} TV")
-        axes[1].semilogy(h_lpn["fixed_point"], color=line.get_color(), label=f"{name} LPN")
-        axes[1].semilogy(h_tv["fixed_point"], "--", color=line.get_color(), label=f"{name} TV")
+        axes[1].semilogy(h_lpn["primal"], color=line.get_color(), label=f"{name} LPN")
+        axes[1].semilogy(h_tv["primal"], "--", color=line.get_color(), label=f"{name} TV")
     axes[0].set(title="PSNR of z_k (dB)", xlabel="iteration")
-    axes[1].set(title="||z_{k+1} - z_k|| / sqrt(n)", xlabel="iteration")
+    axes[1].set(title="primal residual ||x_k - z_k||_inf", xlabel="iteration")
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=6, ncol=2)
@@ -249,7 +237,8 @@ def main(argv=None):
     lines.append("| mean | " + " | ".join(f"{mean(k, 0):.2f} / {mean(k, 1):.3f}" for k in ("blurred", "tikhonov", "tv", "lpn"))
                  + f" | {mean('lpn', 0) - mean('tv', 0):+.2f} |")
     lines.append(f"\nPSNR (dB) / SSIM. Tuned on `{VALIDATION}`: {json.dumps(tuned)}. LPN training: "
-                 f"{train_seconds:.0f} s; {args.iterations} ADMM iterations.")
+                 f"{train_seconds:.0f} s; {args.iterations} ADMM iterations; final status TV / LPN: "
+                 + ", ".join(f"{r['image']} {r['status'][0]} / {r['status'][1]}" for r in rows) + ".")
     text = "\n".join(lines)
     print(text)
     (out / "figures" / "prox_lpn_deblur.md").write_text(text + "\n")

@@ -89,7 +89,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .base import Prox
+from .base import Prox, check_step
 
 KINDS = ("dense", "conv")
 _FORMAT = "mathopt-lpn-1"
@@ -365,6 +365,7 @@ class LPN(Prox):
     def prox(self, v, step=1.0):
         """:math:`f_\\theta(v) = \\operatorname{prox}_{R_\\theta}(v)`; ``step`` must be 1 unless
         ``fixed_scale`` (see the module docstring)."""
+        check_step(step)
         if not self.fixed_scale and isinstance(step, (numbers.Number, np.ndarray)) and np.ndim(step) == 0 \
                 and float(step) != 1.0:
             raise ValueError(f"step={float(step)!r}: an LPN is the prox of its prior at step 1 only; "
