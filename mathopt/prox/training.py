@@ -27,6 +27,9 @@ the trained dtype; the prox is then evaluated in the dtype of its input (see :mo
 
 **Reproducibility.** Step k draws its batch and noise from ``jax.random.fold_in(key(seed), k)``:
 the same seed gives the same parameters whatever ``chunk`` (steps compiled together).
+**Compilation.** ``chunk`` steps of one loss are one jitted ``lax.scan``, cached per
+(configuration, loss, chunk length, batch size, dtype, noise, sampler): training a second
+network of the same configuration (the l2 baseline, another seed) reuses the compiled code.
 
 References
 ----------
@@ -36,12 +39,13 @@ References
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from typing import NamedTuple
 
 import numpy as np
 
-from .lpn import LPN, is_nonnegative, prox_map
+from .lpn import LPN, init_params, is_nonnegative, prox_map
 
 LOSSES = ("l2", "l1", "prox_matching")
 
@@ -120,34 +124,70 @@ class TrainLog(NamedTuple):
     seconds: float            # total wall time
 
 
-def _sampler(data, batch_size: int):
-    """A traceable ``sample(key) -> clean batch``."""
+def _noise_levels(noise_sigma) -> tuple[float, float]:
+    """``noise_sigma`` as a validated (low, high) range (low == high for one level)."""
+    if np.ndim(noise_sigma) == 0:
+        low = high = float(noise_sigma)
+    else:
+        low, high = (float(s) for s in noise_sigma)
+    if not 0 <= low <= high < np.inf:
+        raise ValueError(f"noise_sigma must be a level >= 0 or a range (low, high) with 0 <= low <= high, "
+                         f"got {noise_sigma!r}")
+    return low, high
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str, levels: tuple, sampler):
+    """The jitted ``length`` training steps of one loss, cached so that training several
+    networks of one configuration (or the same one twice) compiles once.
+
+    ``run(params, opt_state, gamma, first_step, key, clean) -> (params, opt_state, losses)``;
+    the clean samples are ``sampler(key, n)`` when a sampler is given, else rows of ``clean``.
+    """
     import jax
     import jax.numpy as jnp
+    import optax
 
-    if callable(data):
-        return lambda key: data(key, batch_size)
-    clean = jnp.asarray(data)
+    mask = {name: is_nonnegative(name) for name in init_params(config, 0)}
+    optimizer = _optimizer()
+    low, high = levels
 
-    def sample(key):
-        index = jax.random.randint(key, (batch_size,), 0, clean.shape[0])
-        return clean[index]
-    return sample
+    def project(tree):
+        positive = optax.projections.projection_non_negative({k: v for k, v in tree.items() if mask[k]})
+        return {k: positive[k] if mask[k] else v for k, v in tree.items()}
+
+    def one_step(carry, step):
+        params, opt_state, gamma, key, clean_set = carry
+        key_clean, key_level, key_noise = jax.random.split(jax.random.fold_in(key, step), 3)
+        if sampler is not None:
+            clean = sampler(key_clean, batch_size).astype(dtype)
+        else:
+            clean = clean_set[jax.random.randint(key_clean, (batch_size,), 0, clean_set.shape[0])]
+        sigma = jax.random.uniform(key_level, (batch_size,), dtype=dtype, minval=low, maxval=high)
+        noise = jax.random.normal(key_noise, clean.shape, dtype=dtype)
+        noisy = clean + sigma.reshape((-1,) + (1,) * (clean.ndim - 1)) * noise
+
+        def objective(p):
+            return loss_value(kind, prox_map(config, p, noisy), clean, gamma)
+
+        loss, grads = jax.value_and_grad(objective)(params)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        params = project(optax.apply_updates(params, updates))
+        return (params, opt_state, gamma, key, clean_set), loss
+
+    @jax.jit
+    def run(params, opt_state, gamma, first_step, key, clean_set):
+        steps = first_step + jnp.arange(length)
+        (params, opt_state, *_), losses = jax.lax.scan(one_step, (params, opt_state, gamma, key, clean_set), steps)
+        return params, opt_state, losses
+    return run
 
 
-def _noise_level(noise_sigma):
-    """A traceable ``level(key, n) -> (n,)`` per-sample noise standard deviations."""
-    import jax
+def _optimizer():
+    """optax Adam with the learning rate in its state (set per phase)."""
+    import optax
 
-    if np.ndim(noise_sigma) == 0:
-        sigma = float(noise_sigma)
-        if not sigma >= 0:
-            raise ValueError(f"noise_sigma must be nonnegative, got {noise_sigma!r}")
-        return lambda key, n: sigma * jax.numpy.ones(n)
-    low, high = (float(s) for s in noise_sigma)
-    if not 0 <= low <= high:
-        raise ValueError(f"noise_sigma as (low, high) needs 0 <= low <= high, got {noise_sigma!r}")
-    return lambda key, n: jax.random.uniform(key, (n,), minval=low, maxval=high)
+    return optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
 
 
 def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: int = 64, seed: int = 0,
@@ -179,9 +219,10 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
     -------
     (LPN, TrainLog)
     """
+    import contextlib
+
     import jax
     import jax.numpy as jnp
-    import optax
 
     from ..core.jax_utils import enable_x64
 
@@ -193,48 +234,18 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
     if not callable(data) and not np.all(np.isfinite(np.asarray(data))):
         raise ValueError("data must be finite")
+    levels = _noise_levels(noise_sigma)
     schedule = list(schedule)
     total = sum(phase.steps for phase in schedule)
     config = model.config
-    mask = {name: is_nonnegative(name) for name in model.params}
+    sampler = data if callable(data) else None
 
-    import contextlib
     scope = enable_x64() if dtype == "float64" else contextlib.nullcontext()
     with scope:
         params = {name: jnp.asarray(value, dtype=dtype) for name, value in model.params.items()}
-        sample = _sampler(jnp.asarray(data, dtype=dtype) if not callable(data) else data, batch_size)
-        level = _noise_level(noise_sigma)
-        optimizer = optax.inject_hyperparams(optax.adam)(learning_rate=1e-3)
-        opt_state = optimizer.init(params)
-        base_key = jax.random.key(seed)
-
-        def project(tree):
-            positive = optax.projections.projection_non_negative({k: v for k, v in tree.items() if mask[k]})
-            return {k: positive[k] if mask[k] else v for k, v in tree.items()}
-
-        def make_run(kind, length):
-            def one_step(carry, step):
-                params, opt_state, gamma = carry
-                key_clean, key_level, key_noise = jax.random.split(jax.random.fold_in(base_key, step), 3)
-                clean = sample(key_clean).astype(dtype)
-                sigma = level(key_level, clean.shape[0]).astype(dtype)
-                noise = jax.random.normal(key_noise, clean.shape, dtype=dtype)
-                noisy = clean + sigma.reshape((-1,) + (1,) * (clean.ndim - 1)) * noise
-
-                def objective(p):
-                    return loss_value(kind, prox_map(config, p, noisy), clean, gamma)
-
-                loss, grads = jax.value_and_grad(objective)(params)
-                updates, opt_state = optimizer.update(grads, opt_state, params)
-                params = project(optax.apply_updates(params, updates))
-                return (params, opt_state, gamma), loss
-
-            @jax.jit
-            def run(params, opt_state, gamma, first_step):
-                steps = first_step + jnp.arange(length)
-                (params, opt_state, _), losses = jax.lax.scan(one_step, (params, opt_state, gamma), steps)
-                return params, opt_state, losses
-            return run
+        clean_set = jnp.zeros((1,), dtype=dtype) if callable(data) else jnp.asarray(data, dtype=dtype)
+        opt_state = _optimizer().init(params)
+        key = jax.random.key(seed)
 
         bar = None
         if progress:
@@ -242,7 +253,6 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
             bar = tqdm(total=total, desc="LPN training", unit="step")
         losses, phases, phase_seconds = [], [], []
         start, step = time.perf_counter(), 0
-        compiled = {}
         try:
             for index, phase in enumerate(schedule):
                 phase_start = time.perf_counter()
@@ -251,9 +261,8 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
                 done = 0
                 while done < phase.steps:
                     length = min(chunk, phase.steps - done)
-                    if (phase.loss, length) not in compiled:
-                        compiled[phase.loss, length] = make_run(phase.loss, length)
-                    params, opt_state, chunk_losses = compiled[phase.loss, length](params, opt_state, gamma, step)
+                    run = _compiled_chunk(config, phase.loss, length, int(batch_size), dtype, levels, sampler)
+                    params, opt_state, chunk_losses = run(params, opt_state, gamma, step, key, clean_set)
                     chunk_losses = np.asarray(chunk_losses, dtype=float)
                     losses.append(chunk_losses)
                     phases.append(np.full(length, index))
