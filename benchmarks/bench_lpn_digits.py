@@ -14,8 +14,8 @@ on clean, noisy (sigma 0.1 and 0.2), blurred (Gaussian, width 0.7 px) and convex
 (half with another digit) test digits: the paper's check that R ranks clean images lowest.
 
 Run: ``python benchmarks/bench_lpn_digits.py [--steps-scale 1.0] [--out DIR]``; writes
-``DIR/figures/prox_lpn_digits.png``, ``DIR/figures/prox_lpn_digits_prior.png``,
-``DIR/figures/prox_lpn_digits.md`` and ``CHECKPOINTS/lpn_digits_*.npz`` (DIR: ``./bench-out``).
+``DIR/figures/prox_lpn_digits_bench.png``, ``DIR/figures/prox_lpn_digits_prior.png``,
+``DIR/figures/prox_lpn_digits_bench.md`` and ``CHECKPOINTS/lpn_digits_*.npz`` (DIR: ``./bench-out``).
 """
 from __future__ import annotations
 
@@ -148,8 +148,8 @@ def main(argv=None):
                     ax.set_title(column)
             axes[2 * s, 0].set_ylabel(f"sigma {sigma}")
     fig.tight_layout()
-    fig.savefig(out / "figures" / "prox_lpn_digits.png", dpi=100)
-    print(f"wrote {out / 'figures' / 'prox_lpn_digits.png'}")
+    fig.savefig(out / "figures" / "prox_lpn_digits_bench.png", dpi=100)
+    print(f"wrote {out / 'figures' / 'prox_lpn_digits_bench.png'}")
 
     fig, ax = plt.subplots(figsize=(6, 3.4))
     labels = list(priors)
@@ -173,8 +173,8 @@ def main(argv=None):
     lines.append(f"\nPrior evaluation: {len(samples)} digits x {len(labels)} perturbations in {prior_seconds:.0f} s.")
     text = "\n".join(lines)
     print(text)
-    (out / "figures" / "prox_lpn_digits.md").write_text(text + "\n")
-    print(f"wrote {out / 'figures' / 'prox_lpn_digits.md'}")
+    (out / "figures" / "prox_lpn_digits_bench.md").write_text(text + "\n")
+    print(f"wrote {out / 'figures' / 'prox_lpn_digits_bench.md'}")
     return rows
 
 

@@ -10,7 +10,7 @@ recovered R against |x| up to the best constant (on [-3, 3]), the inversion resi
 training times; draws the learned prox and R of both networks (the paper's Fig. 2).
 
 Run: ``python benchmarks/bench_lpn_laplace.py [--steps-scale 1.0] [--out DIR]``; writes
-``DIR/figures/prox_lpn_laplace.png``, ``DIR/figures/prox_lpn_laplace.md`` and the checkpoints
+``DIR/figures/prox_lpn_laplace_bench.png``, ``DIR/figures/prox_lpn_laplace_bench.md`` and the checkpoints
 ``CHECKPOINTS/lpn_laplace_{pm,l2}.npz`` (DIR defaults to ``./bench-out``).
 """
 from __future__ import annotations
@@ -115,8 +115,8 @@ def main(argv=None):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(out / "figures" / "prox_lpn_laplace.png", dpi=110)
-    print(f"wrote {out / 'figures' / 'prox_lpn_laplace.png'}")
+    fig.savefig(out / "figures" / "prox_lpn_laplace_bench.png", dpi=110)
+    print(f"wrote {out / 'figures' / 'prox_lpn_laplace_bench.png'}")
 
     lines = ["| training | steps | max abs(f - soft-thr.) on [-3, 3] | max abs(R - abs(x) - c) on [-3, 3] | "
              "inversion residual | training (s) | R evaluation (s) |", "|---|---|---|---|---|---|---|"]
@@ -126,8 +126,8 @@ def main(argv=None):
                      f"{r['R_residual']:.1e} | {r['train_seconds']:.0f} | {r['R_seconds']:.1f} |")
     text = "\n".join(lines)
     print(text)
-    (out / "figures" / "prox_lpn_laplace.md").write_text(text + "\n")
-    print(f"wrote {out / 'figures' / 'prox_lpn_laplace.md'}")
+    (out / "figures" / "prox_lpn_laplace_bench.md").write_text(text + "\n")
+    print(f"wrote {out / 'figures' / 'prox_lpn_laplace_bench.md'}")
     return rows
 
 

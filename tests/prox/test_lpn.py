@@ -119,6 +119,10 @@ def test_invalid_inputs_name_the_field():
         Phase("prox_matching", 10, 1e-3)
     with pytest.raises(ValueError, match="loss"):
         Phase("huber", 10, 1e-3)
+    with pytest.raises(ValueError, match="noise_sigma"):
+        train(LPN.create(DENSE), np.zeros((4, 3)), [], noise_sigma=(0.3, 0.1))
+    with pytest.raises(ValueError, match="data must be finite"):
+        train(LPN.create(DENSE), np.full((4, 3), np.nan), [], noise_sigma=0.1)
 
 
 def test_schedule_and_losses():
