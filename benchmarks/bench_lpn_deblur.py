@@ -25,7 +25,6 @@ Run: ``python benchmarks/bench_lpn_deblur.py [--steps-scale 1.0] [--out DIR]``; 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import sys
@@ -35,7 +34,9 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _lpn_bench import parse  # noqa: E402
 from mathopt.prox.lpn import LPN, LPNConfig  # noqa: E402
 from mathopt.prox.training import proximal_matching_schedule, train  # noqa: E402
 
@@ -119,23 +120,13 @@ def tikhonov(b, blur, mu):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every phase's steps")
-    parser.add_argument("--patches", type=int, default=4000)
-    parser.add_argument("--patch-size", type=int, default=20)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--iterations", type=int, default=60, help="PnP-ADMM iterations")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--checkpoint", help="use this trained LPN instead of training one")
-    parser.add_argument("--progress", action="store_true")
-    parser.add_argument("--checkpoints", metavar="DIR", default="bench-out/checkpoints",
-                        help="folder for the trained networks (.npz; default ./bench-out/checkpoints)")
-    parser.add_argument("--out", metavar="DIR", default="bench-out")
-    args = parser.parse_args(argv)
-    out = pathlib.Path(args.out)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    checkpoints = pathlib.Path(args.checkpoints)
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    def add_arguments(parser):
+        parser.add_argument("--patches", type=int, default=4000, help="training patches")
+        parser.add_argument("--patch-size", type=int, default=20)
+        parser.add_argument("--iterations", type=int, default=60, help="PnP-ADMM iterations")
+        parser.add_argument("--checkpoint", help="use this trained LPN instead of training one")
+
+    args, out, checkpoints = parse(__doc__, argv, batch_size=16, add_arguments=add_arguments)
     rng = np.random.default_rng(args.seed)
 
     if args.checkpoint:

@@ -19,7 +19,6 @@ Run: ``python benchmarks/bench_lpn_digits.py [--steps-scale 1.0] [--out DIR]``; 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import sys
@@ -29,7 +28,9 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from _lpn_bench import parse  # noqa: E402
 from mathopt.prox.lpn import LPN, LPNConfig  # noqa: E402
 from mathopt.prox.training import Phase, proximal_matching_schedule, train  # noqa: E402
 
@@ -84,20 +85,8 @@ def perturbations(test, rng):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every phase's steps")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--prior-samples", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--progress", action="store_true")
-    parser.add_argument("--checkpoints", metavar="DIR", default="bench-out/checkpoints",
-                        help="folder for the trained networks (.npz; default ./bench-out/checkpoints)")
-    parser.add_argument("--out", metavar="DIR", default="bench-out")
-    args = parser.parse_args(argv)
-    out = pathlib.Path(args.out)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    checkpoints = pathlib.Path(args.checkpoints)
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    args, out, checkpoints = parse(__doc__, argv, batch_size=128, add_arguments=lambda parser: parser.add_argument(
+        "--prior-samples", type=int, default=100, help="test digits on which the prior is evaluated"))
     train_set, validation, test = load_split(args.seed)
     rng = np.random.default_rng(args.seed + 1)
 

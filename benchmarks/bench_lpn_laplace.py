@@ -15,7 +15,6 @@ Run: ``python benchmarks/bench_lpn_laplace.py [--steps-scale 1.0] [--out DIR]``;
 """
 from __future__ import annotations
 
-import argparse
 import json
 import pathlib
 import sys
@@ -25,9 +24,11 @@ import numpy as np
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import jax  # noqa: E402
 
+from _lpn_bench import parse  # noqa: E402
 from mathopt.prox.lpn import LPN, LPNConfig  # noqa: E402
 from mathopt.prox.training import Phase, train  # noqa: E402
 
@@ -63,20 +64,7 @@ def evaluate(net: LPN) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply every phase's steps")
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--progress", action="store_true")
-    parser.add_argument("--checkpoints", metavar="DIR", default="bench-out/checkpoints",
-                        help="folder for the trained networks (.npz; default ./bench-out/checkpoints)")
-    parser.add_argument("--out", metavar="DIR", default="bench-out",
-                        help="output folder: DIR/figures/ (default ./bench-out)")
-    args = parser.parse_args(argv)
-    out = pathlib.Path(args.out)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    checkpoints = pathlib.Path(args.checkpoints)
-    checkpoints.mkdir(parents=True, exist_ok=True)
+    args, out, checkpoints = parse(__doc__, argv, batch_size=500)
 
     config = LPNConfig(kind="dense", dim=1, hidden=50, layers=4, beta=10.0, alpha=1e-3)
     rows, curves, logs = {}, {}, {}
