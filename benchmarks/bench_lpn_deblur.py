@@ -130,7 +130,8 @@ def main(argv=None):
     rng = np.random.default_rng(args.seed)
 
     if args.checkpoint:
-        net, train_seconds = LPN.load(args.checkpoint, fixed_scale=True), float("nan")
+        net = LPN.load(args.checkpoint, fixed_scale=True)
+        train_seconds = LPN.load_metadata(args.checkpoint).get("train_seconds", float("nan"))
     else:
         data = patches(TRAIN, args.patches, args.patch_size, args.seed)
         n = lambda steps: max(1, int(round(steps * args.steps_scale)))  # noqa: E731
@@ -142,7 +143,7 @@ def main(argv=None):
         train_seconds = log.seconds
         net.save(checkpoints / "lpn_deblur.npz",
                  metadata={"schedule": [vars(p) for p in schedule], "noise_sigma": TRAIN_SIGMA, "train": TRAIN,
-                           "patch_size": args.patch_size, "seed": args.seed})
+                           "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds})
         print(f"training: {train_seconds:.0f} s", flush=True)
     import mathopt
     from mathopt.prox import Convolution, TotalVariation
@@ -160,10 +161,10 @@ def main(argv=None):
     b, problem = observe(clean)
     short = max(20, args.iterations // 2)
     score = lambda estimate: psnr(clean, estimate)  # noqa: E731
-    rho_lpn = max(np.geomspace(0.003, 0.3, 5), key=lambda rho: score(pnp_admm(problem, lpn, short, penalty=rho)[0]))
-    tv_grid = [(reg, reg * ratio) for reg in (1e-4, 3e-4, 1e-3, 3e-3) for ratio in (10.0, 30.0, 100.0)]
+    rho_lpn = max(np.geomspace(0.03, 3.0, 7), key=lambda rho: score(pnp_admm(problem, lpn, short, penalty=rho)[0]))
+    tv_grid = [(reg, reg * ratio) for reg in (1e-3, 3e-3, 1e-2, 3e-2) for ratio in (10.0, 30.0, 100.0)]
     reg_tv, rho_tv = max(tv_grid, key=lambda p: score(pnp_admm(problem, tv, short, reg=p[0], penalty=p[1])[0]))
-    mu = max(np.geomspace(1e-4, 1e-1, 10), key=lambda m: score(tikhonov(b, blur, m)))
+    mu = max(np.geomspace(1e-3, 10.0, 13), key=lambda m: score(tikhonov(b, blur, m)))
     tuned = {"lpn_penalty": float(rho_lpn), "tv_reg": float(reg_tv), "tv_penalty": float(rho_tv), "tikhonov_mu": float(mu)}
     print("tuned", json.dumps(tuned), flush=True)
 
@@ -202,7 +203,7 @@ def main(argv=None):
             axes[r, c].set_title(label if r == 0 or c > 0 else "", fontsize=8)
         axes[r, 0].set_ylabel(name)
     fig.tight_layout()
-    fig.savefig(out / "figures" / "prox_lpn_deblur.png", dpi=100)
+    fig.savefig(out / "figures" / "prox_lpn_deblur.png", dpi=80)
     print(f"wrote {out / 'figures' / 'prox_lpn_deblur.png'}")
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
