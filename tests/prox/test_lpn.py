@@ -161,3 +161,22 @@ def test_training_reduces_the_loss_keeps_convexity_and_is_reproducible():
         np.testing.assert_allclose(rechunked.params[name], trained.params[name], rtol=1e-5, atol=1e-6)
     other, _ = train(net, _clusters, schedule, noise_sigma=0.3, batch_size=32, seed=6, chunk=20)
     assert not np.array_equal(other.params["in.weight"], trained.params["in.weight"])
+
+
+def test_lpn_as_the_denoiser_of_pnp_admm():
+    """An LPN plugs into pnp-admm: at fixed scale the step reg/penalty is ignored, the objective
+    reports the data term alone (value_by_inversion=False), and without fixed_scale the step is refused."""
+    import mathopt
+    from mathopt.prox import Convolution
+
+    image = np.outer(np.hanning(8), np.hanning(8))
+    problem = mathopt.InverseProblem(Convolution(np.full((3, 3), 1 / 9), (8, 8)), image)
+    net = LPN.create(CONV, seed=0)
+    denoiser = LPN(CONV, net.params, fixed_scale=True, value_by_inversion=False)
+    result = mathopt.solve(problem, method="pnp-admm", prox=denoiser, reg=0.1, penalty=1.0, max_iter=30)
+    assert result.array.shape == (8, 8) and np.all(np.isfinite(result.x))
+    assert result.extra["g_value"] is False
+    residual = problem.apply(result.array) - image
+    assert result.fun == pytest.approx(0.5 * float(np.sum(residual ** 2)), rel=1e-12)
+    with pytest.raises(ValueError, match="step"):
+        mathopt.solve(problem, method="pnp-admm", prox=net, reg=0.1, penalty=1.0, max_iter=3)
