@@ -25,6 +25,7 @@ Run: ``python benchmarks/bench_lpn_deblur.py [--steps-scale 1.0] [--out DIR]``; 
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import pathlib
 import sys
@@ -125,6 +126,8 @@ def main(argv=None):
         parser.add_argument("--patch-size", type=int, default=20)
         parser.add_argument("--iterations", type=int, default=60, help="PnP-ADMM iterations")
         parser.add_argument("--checkpoint", help="use this trained LPN instead of training one")
+        parser.add_argument("--hidden", type=int, default=CONFIG.hidden, help="channels of the LPN")
+        parser.add_argument("--layers", type=int, default=CONFIG.layers, help="hidden layers of the LPN")
 
     args, out, checkpoints = parse(__doc__, argv, batch_size=16, add_arguments=add_arguments)
     rng = np.random.default_rng(args.seed)
@@ -137,7 +140,8 @@ def main(argv=None):
         n = lambda steps: max(1, int(round(steps * args.steps_scale)))  # noqa: E731
         schedule = proximal_matching_schedule(n(1600), 0.8 * TRAIN_SIGMA, num_stages=4, pretrain_steps=n(800),
                                               learning_rate=1e-4, pretrain_learning_rate=1e-3)
-        net, log = train(LPN.create(CONFIG, seed=args.seed, fixed_scale=True), data, schedule,
+        config = dataclasses.replace(CONFIG, hidden=args.hidden, layers=args.layers)
+        net, log = train(LPN.create(config, seed=args.seed, fixed_scale=True), data, schedule,
                          noise_sigma=TRAIN_SIGMA, batch_size=args.batch_size, seed=args.seed, chunk=100,
                          progress=args.progress)
         train_seconds = log.seconds
