@@ -45,6 +45,8 @@ EXAMPLES = {
     "transport_token_experts": ["transport_token_experts.png"],
     "feasibility_certificate": ["feasibility_certificate.png", "feasibility_rates.png"],
     "prox_deblur_tv": ["prox_deblur_tv.png"],
+    "prox_lpn_laplace": ["prox_lpn_laplace.png"],
+    "prox_lpn_digits": ["prox_lpn_digits.png"],
 }
 
 #: figures (and generated tables) of docs/ written by a benchmark, and the command that writes them
@@ -60,6 +62,12 @@ BENCHMARK_FIGURES = {
         "bench-out/figures/metric_nearness_scaling.png; copy them into the docs)",
     "docs/figures/transport_linear_*.png, docs/transport_benchmarks.md":
         "python benchmarks/bench_transport.py --sizes 100 1000 5000 --budgets 10 30 100 300 1000 3000 10000 --regs 0.03 0.01 0.003 0.001 0.0003 0.0001 --log-regs 0.001 0.0001 --large-budgets 10 30 100 300 1000 --time-budget 60 --skip-sparse --out docs",
+    "docs/figures/prox_lpn_laplace_bench.png, docs/figures/prox_lpn_laplace_bench.md":
+        "python benchmarks/bench_lpn_laplace.py --out docs",
+    "docs/figures/prox_lpn_digits_bench.png, docs/figures/prox_lpn_digits_prior.png, docs/figures/prox_lpn_digits_bench.md":
+        "python benchmarks/bench_lpn_digits.py --out docs",
+    "docs/figures/prox_lpn_deblur.png, docs/figures/prox_lpn_deblur_convergence.png, docs/figures/prox_lpn_deblur.md":
+        "python benchmarks/bench_lpn_deblur.py --out docs",
     "docs/transport_benchmarks_sparse.md":
         "python benchmarks/bench_transport.py --skip-linear --sparse-size 1000 --out docs",
 }

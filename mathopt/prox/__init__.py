@@ -9,7 +9,9 @@ networks all implement ``prox(v, step)``.
 * :class:`~mathopt.prox.problem.InverseProblem` ``y = A x + noise``, solved by ``pnp-admm``
   (the default, :mod:`~mathopt.prox.pnp_admm`) and ``pnp-pgd`` (:mod:`~mathopt.prox.pnp_pgd`)
   with any prox;
-* :class:`~mathopt.prox.convolution.Convolution`, a circular convolution with an FFT solve.
+* :class:`~mathopt.prox.convolution.Convolution`, a circular convolution with an FFT solve;
+* :class:`~mathopt.prox.lpn.LPN`, a learned proximal network (JAX), trained by
+  :mod:`mathopt.prox.training`.
 
 See docs/prox.md. Names other than :class:`Prox` load on first access (``mathopt.sets``
 imports this package).
@@ -23,6 +25,7 @@ _LAZY = {
     "CompositeProblem": "problem", "InverseProblem": "problem", "ProxResult": "problem",
     "Convolution": "convolution", "L1Norm": "operators", "L2Norm": "operators",
     "SquaredL2Norm": "operators", "NuclearNorm": "operators", "TotalVariation": "operators",
+    "LPN": "lpn", "LPNConfig": "lpn",
 }
 
 
