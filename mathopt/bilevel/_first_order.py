@@ -146,6 +146,8 @@ class PenaltyLoop:
             new = jnp.where(more, jnp.minimum(multiplier * s["penalty_growth"], s["penalty_max"]), multiplier)
             # y_lambda - z is O(1/lambda) to first order: rescaling it is the warm start for the new lambda
             y = oracles.project_y(z + (y - z) * (multiplier / new))
+            if s.get("penalty_increment") is not None:  # pbgd: the authors' linear ramp, every iteration
+                new = jnp.minimum(new + s["penalty_increment"], s["penalty_max"])
             multiplier = new
         return penalty_direction(oracles, x, y, z, multiplier, keys), multiplier, stationarity, more, y
 
