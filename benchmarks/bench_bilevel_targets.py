@@ -21,13 +21,6 @@ import mathopt
 from mathopt.problems import bilevel as problems
 
 
-def _scaled(problem, factor):
-    upper, lower = problem.upper, problem.lower
-    return mathopt.BilevelProblem(lambda x, y, p: factor * upper(x, y, p), lambda x, y, p: factor * lower(x, y, p),
-                                  problem.x0, problem.y0, data=problem.upper_data, name=f"{problem.name}*{factor:g}",
-                                  known_solution=problem.known_solution)
-
-
 def _shifted_toy():
     if hasattr(problems, "shifted_toy"):
         return problems.shifted_toy()
@@ -38,7 +31,7 @@ def _shifted_toy():
 
 def accuracy_problems():
     out = [problems.random_quadratic(dx, dy, seed=seed) for dx, dy, seed in ((2, 3, 0), (4, 7, 0), (10, 20, 0))]
-    out += [_scaled(problems.random_quadratic(4, 7, seed=0), f) for f in (1e3, 1e-3)]
+    out += [problems.random_quadratic(4, 7, seed=0, scale=f) for f in (1e3, 1e-3)]
     out.append(_shifted_toy())
     return out
 

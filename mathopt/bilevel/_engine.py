@@ -12,7 +12,9 @@ least ``x``, ``y`` and ``key``); this module turns it into an
   status code in the carry: ``CODE_NONFINITE`` when an iterate, a value of
   either level or a residual is not finite (the step is not committed),
   ``CODE_CONVERGED`` when the method's own certified test
-  ``method.converged(opts, residuals)`` holds (``CODE_CONVERGED_INACCURATE``
+  ``method.converged(opts, residuals)`` holds (with the residual ``stationarity``
+  divided by max(1, its value at iterate 0): the test is relative for badly scaled
+  problems) (``CODE_CONVERGED_INACCURATE``
   when ``method.inaccurate(opts, residuals)`` holds as well). Without callback
   the driver asks for the whole budget in one call: one kernel call per solve;
 * residuals after every iteration: the engine's ``lower_gap`` and ``step``
@@ -204,7 +206,7 @@ def compiled(method, problem, static: dict, traced_names) -> _Compiled:
 def _build(method, upper, lower, batch_size, static) -> _Compiled:
     names = list(_VALUES)
 
-    def evaluate(oracles, opts, inner, x_prev, k):
+    def evaluate(oracles, opts, inner, x_prev, k, scale=None):
         x, y = inner["x"], inner["y"]
         # f and its y-gradient in one pass: the engine's values cost one upper and one lower
         # forward pass plus one lower backward pass per iteration
@@ -215,13 +217,17 @@ def _build(method, upper, lower, batch_size, static) -> _Compiled:
                method.residuals(oracles, opts, inner).items()}
         values.update(own)
         names[:] = list(_VALUES) + [name for name in own if name not in _VALUES]
-        return {"inner": inner, "k": k, "values": values}
+        if scale is None:  # iterate 0: the stop test's stationarity is relative to max(1, its value here)
+            scale = jnp.maximum(1.0, values["stationarity"]) if "stationarity" in values else jnp.asarray(1.0)
+        return {"inner": inner, "k": k, "values": values, "scale": scale}
 
     def status(state, opts):
         inner, values = state["inner"], state["values"]
         finite = (jnp.all(jnp.isfinite(jnp.stack(list(values.values()))))
                   & jnp.all(jnp.isfinite(inner["x"])) & jnp.all(jnp.isfinite(inner["y"])))
         residuals = {name: v for name, v in values.items() if name not in ("fun", "lower_value")}
+        if "stationarity" in residuals:
+            residuals["stationarity"] = residuals["stationarity"] / state["scale"]
         converged = (state["k"] > 0) & method.converged(opts, residuals)
         code = jnp.where(method.inaccurate(opts, residuals), CODE_CONVERGED_INACCURATE, CODE_CONVERGED)
         return jnp.where(finite, jnp.where(converged, code, CONTINUE), CODE_NONFINITE)
@@ -241,7 +247,7 @@ def _build(method, upper, lower, batch_size, static) -> _Compiled:
 
         def step(s):
             inner = method.step(oracles, opts, s["inner"], s["k"])
-            return evaluate(oracles, opts, inner, s["inner"]["x"], s["k"] + 1)
+            return evaluate(oracles, opts, inner, s["inner"]["x"], s["k"] + 1, s["scale"])
 
         record = (lambda s: dict(s["values"])) if capacity else None
         out = jax_while_loop(step, lambda s: status(s, opts), state, max_steps, record, capacity)

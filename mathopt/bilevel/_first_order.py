@@ -93,9 +93,10 @@ def track_adaptive(oracles, x, y, z, multiplier, lips, steps, key, fixed=(None, 
         y_new = jnp.where(t < y_steps, oracles.project_y(y - y_step * gy), y)
         z_new = jnp.where(t < z_steps, oracles.project_y(z - z_step * gz), z)
         gy_new, gz_new = grads(y_new, z_new, sub)
-        if z_fixed is None:
+        # secants of sampled gradients measure the noise, not the curvature: deterministic only
+        if z_fixed is None and oracles.batch_size is None:
             lip_lower = secant(z_new - z, gz_new - gz, lip_lower)
-        if y_fixed is None:
+        if y_fixed is None and oracles.batch_size is None:
             whole = secant(y_new - y, gy_new - gy, lip_upper + multiplier * lip_lower)
             lip_upper = jnp.maximum(lip_upper, whole - multiplier * lip_lower)
         return y_new, z_new, gy_new, gz_new, (lip_upper, lip_lower), k

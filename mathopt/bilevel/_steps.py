@@ -10,7 +10,8 @@ and one multiplied by 1e-3 crawls. The bilevel methods use instead:
   then the running maximum of the secant estimates
   :math:`\\|\\nabla_y f(y_{t+1}) - \\nabla_y f(y_t)\\| / \\|y_{t+1} - y_t\\|` met along the
   inner iterations (:func:`descend`), so a curvature larger than the first estimate is
-  caught on the way;
+  caught on the way (deterministic oracles only: with sampled gradients the secants
+  measure the noise, and the first estimate is kept);
 * **upper-level steps** by the adaptive rule of Malitsky & Mishchenko (ICML 2020,
   "Adaptive gradient descent without descent", Algorithm 1), which needs no function
   values and no line search:

@@ -80,6 +80,18 @@ mathopt's x-step decays like :math:`k^{-5/7}` and
 :math:`\\lambda_k = \\gamma_k/\\alpha_k \\sim k^{1/7}`. Which of the two is the paper's Corollary
 could not be settled from what was readable; mathopt's is kept.
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): ``schedule="adaptive"`` (the default for deterministic problems through ``"auto"``): y
+steps 1 / (L_F + lambda L_f) and z steps 1 / L_f from Lipschitz estimates (so that
+alpha_k lambda_k = gamma_k holds as in the paper, with gamma_k = 1 / L_f), the adaptive x step of
+Malitsky & Mishchenko (2020), and lambda by continuation (``penalty``, ``penalty_growth``,
+``penalty_max``: multiplied by 10 whenever the penalty problem of the current lambda is
+solved to the accuracy of its O(1/lambda) bias) instead of the paper's polynomial schedule,
+which stays available as ``schedule="paper"`` (used by ``"auto"`` for stochastic problems
+and with ``momentum``); the step options then keep their paper meaning (None: 0.5, 0.01, 0.5).
+Stop test: ``stationarity`` = projected gradient of F(x, y) + lambda (f(x, y) - f(x, z)) in
+(x, y, z) on the full data, with ``lower_gap`` of y.
+
 References
 ----------
 .. [1] J. Kwon, D. Kwon, S. Wright, R. Nowak, "A Fully First-Order Method for

@@ -46,6 +46,13 @@ Deviations: fixed iteration counts instead of HOAG's decreasing tolerances;
 otherwise (CG needs the symmetric system); the inner solve is warm-started
 from the previous y.
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): ``step_size`` None: the adaptive x step of Malitsky & Mishchenko (2020);
+``inner_step_size`` None: beta = 1 / L_f from power iteration on the lower Hessian and
+secants (deterministic oracles); the adjoint vector v is warm-started from the previous
+iteration (CG initial guess / continued Neumann recursion). Stop test: ``stationarity`` =
+||x - P_X(x - h)|| with the hypergradient h at the new iterate, with ``lower_gap``.
+
 References
 ----------
 .. [1] F. Pedregosa, "Hyperparameter optimization with approximate gradient", ICML 2016.
@@ -143,7 +150,7 @@ class _Implicit(Method):
 
         grad = lambda v, k: oracles.lower_grad_y(x, v, k)  # noqa: E731
         return descend(grad, oracles.project_y, y, lipschitz, opts.inner_steps, key,
-                       adapt=opts.inner_step_size is None)
+                       adapt=opts.inner_step_size is None and oracles.batch_size is None)
 
     def _hyper(self, oracles, opts, x, y, lipschitz, key, v0):
         return adjoint_hypergradient(oracles, x, y, 1.0 / lipschitz, self._solver(oracles, opts),

@@ -100,6 +100,21 @@ numbers, the step-size conditions and the order of gamma above remain our readin
 no equation numbers are cited. The numeric defaults are the authors' code's toy
 settings (checked line by line); inner_steps / inner_step_size are mathopt's.
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): stop test: ``stationarity`` is the norm of the projected gradient of the penalized
+function F + gamma (f(x, y) - f(x, omega)) in (x, y, omega) on the full data, and the run
+stops when it is small (relative to iterate 0) and ``lower_gap`` of y is at most
+``lower_gap_tol``; step sizes: ``step_size``, ``lower_step_size`` and ``inner_step_size``
+default to None, i.e. the adaptive x step of Malitsky & Mishchenko (2020) and y / omega
+steps 1 / (L_F + gamma L_f) and 1 / L_f from power-iteration and secant estimates (the
+authors' constants above are reproduced by passing them); ``lower_steps`` y steps per x step
+(default ``inner_steps``; the paper's joint step is ``lower_steps=1``); penalty
+continuation: gamma is multiplied by ``penalty_growth`` (10) up to ``penalty_max`` (1e8)
+whenever the penalized problem is solved to the accuracy of its own O(1/gamma) bias, which
+removes that bias (``penalty_growth=1``: the paper's constant gamma). G-PBGD takes the
+adaptive step on the joint (x, y) vector with the same continuation. The paragraphs above
+describe the paper's constants, which are no longer the defaults.
+
 References
 ----------
 .. [1] H. Shen, T. Chen, "On Penalty-based Bilevel Gradient Descent Method",
@@ -177,7 +192,8 @@ class _PBGD(PenaltyMethod):
                               "(lower_set=Reals); use variant='value' with a lower_set")
 
     def settings(self, opts):
-        return {"y_steps": opts.inner_steps if opts.lower_steps is None else opts.lower_steps, "z_steps": opts.inner_steps, "penalty": opts.penalty,
+        y_steps = opts.inner_steps if opts.lower_steps is None else opts.lower_steps
+        return {"y_steps": y_steps, "z_steps": opts.inner_steps, "penalty": opts.penalty,
                 "penalty_growth": opts.penalty_growth, "penalty_max": opts.penalty_max,
                 "penalty_increment": opts.penalty_increment, "step_size": opts.step_size,
                 "lower_step": opts.lower_step_size, "value_step": opts.inner_step_size}
@@ -234,7 +250,8 @@ class _PBGD(PenaltyMethod):
         new = jnp.where(more, jnp.minimum(gamma * opts.penalty_growth, opts.penalty_max), gamma)
         new = jnp.minimum(new + opts.penalty_increment, opts.penalty_max)
         g = self._joint_gradient(oracles, x, y, new, k_grad)
-        moves = {**moves, "x_prev": jnp.where(more, joint, moves["x_prev"]), "d_prev": jnp.where(more, g, moves["d_prev"])}
+        moves = {**moves, "x_prev": jnp.where(more, joint, moves["x_prev"]),
+                 "d_prev": jnp.where(more, g, moves["d_prev"])}
         return {"x": x, "y": y, "key": key, "penalty": new, "d": g, "stationarity": stationarity, **moves}
 
     def derived(self, opts):

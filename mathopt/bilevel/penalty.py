@@ -77,6 +77,15 @@ full text itself could not be retrieved (the search corpora return only the open
 each stored page), so the update rules above are our reading of the penalty
 formulation and its gradient formula, not of the appendix's algorithm boxes.
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): ``step_size`` and ``lower_step_size`` default to None: the adaptive x step of Malitsky &
+Mishchenko (2020), and beta = 1 / (sigma L_F + L_f) and 1 / L_f from Lipschitz estimates; sigma
+= 1 / ``penalty`` decreases by continuation (``penalty_growth`` = 10, ``penalty_max`` = 1e8:
+lambda = 1/sigma grows whenever psi_sigma is stationary to the accuracy of its O(sigma)
+bias; ``penalty_growth=1`` is the paper's constant sigma). Stop test: ``stationarity`` =
+projected gradient of F(x, y) + (f(x, y) - f(x, z)) / sigma in (x, y, z) (full data), with
+``lower_gap`` of y. The constants above (0.5, 0.05) are those of the previous revision.
+
 References
 ----------
 .. [1] J. Kwon, D. Kwon, S. Wright, R. Nowak, "On Penalty Methods for Nonconvex
