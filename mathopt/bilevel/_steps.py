@@ -121,3 +121,44 @@ def lower_lipschitz(oracles, opts, x, y):
     if opts.inner_step_size is not None:
         return 1.0 / jnp.asarray(opts.inner_step_size, dtype=y.dtype)
     return hessian_norm(lambda v: oracles.lower(x, v), y)
+
+
+def curvature_ratio(fn, y, lipschitz):
+    """Estimate of lambda_min / L for the Hessian of ``fn`` at ``y`` (PSD expected): power iteration on
+    L I - H gives L - lambda_min. Near 0: the Hessian is singular (several lower-level solutions)."""
+    grad = jax.grad(fn)
+    _, hvp = jax.linearize(grad, y)
+    start = jax.random.normal(jax.random.PRNGKey(1), y.shape, dtype=y.dtype)
+
+    def body(_, carry):
+        v, _ = carry
+        w = lipschitz * v - hvp(v)
+        norm = jnp.linalg.norm(w)
+        return w / jnp.where(norm > 0, norm, 1.0), norm
+
+    _, top = jax.lax.fori_loop(0, 4 * POWER_STEPS, body, (start / jnp.linalg.norm(start), jnp.asarray(0.0)))
+    return jnp.clip((lipschitz - top) / lipschitz, 0.0, 1.0)
+
+
+def singular_lower_check(oracles, opts, state, stationarity, scale):
+    """``lower_curvature`` = lambda_min / L of the lower Hessian at the returned (x, y), computed once
+    the method is stationary (1 before, to save the work): near 0 the lower level has several
+    solutions, which the hypergradient methods cannot select among (not the optimistic one)."""
+    def ratio(_):
+        x = state["x"]
+        fn = lambda v: oracles.lower(x, v)  # noqa: E731
+        return curvature_ratio(fn, state["y"], hessian_norm(fn, state["y"]))
+
+    stationary = stationarity <= opts.stationarity_tol * scale
+    return jax.lax.cond(stationary, ratio, lambda _: jnp.ones_like(stationarity), None)
+
+
+#: lower_curvature below this: the lower Hessian is taken as singular.
+SINGULAR = 1e-6
+
+
+def singular_message(name, residuals) -> str:
+    return (f"{name} stopped at a stationary point of its hypergradient, but the lower-level Hessian is "
+            f"singular there (lower_curvature = {residuals['lower_curvature']:.1e}): the lower level has several "
+            f"solutions and the hypergradient does not select the optimistic one; use method='penalty-bo' or "
+            f"'pbgd' (optimistic selection)")

@@ -157,13 +157,17 @@ class _Implicit(Method):
                                      opts.linear_steps, key, v0)
 
     def init(self, oracles, opts, x0, y0, key):
+        import jax.numpy as jnp
+
         from ._steps import lower_lipschitz, upper_init
 
         lipschitz = lower_lipschitz(oracles, opts, x0, y0)
         key, (k_inner, k_hyper) = split(key, 2)
         y, lipschitz = self._inner(oracles, opts, x0, y0, lipschitz, k_inner)
         h, v = self._hyper(oracles, opts, x0, y, lipschitz, k_hyper, None)
-        return {"x": x0, "y": y, "key": key, "lipschitz": lipschitz, "h": h, "v": v, **upper_init(x0, h)}
+        scale = jnp.maximum(1.0, oracles.stationarity([(x0, h, oracles.project_x)]))
+        return {"x": x0, "y": y, "key": key, "lipschitz": lipschitz, "h": h, "v": v, "scale": scale,
+                **upper_init(x0, h)}
 
     def step(self, oracles, opts, state, k):
         from ._steps import upper_move
@@ -172,7 +176,7 @@ class _Implicit(Method):
         x, moves = upper_move(state, state["h"], oracles.project_x, opts.step_size)
         y, lipschitz = self._inner(oracles, opts, x, state["y"], state["lipschitz"], k_inner)
         h, v = self._hyper(oracles, opts, x, y, lipschitz, k_hyper, state["v"])
-        return {"x": x, "y": y, "key": key, "lipschitz": lipschitz, "h": h, "v": v, **moves}
+        return {"x": x, "y": y, "key": key, "lipschitz": lipschitz, "h": h, "v": v, "scale": state["scale"], **moves}
 
     def residuals(self, oracles, opts, state):
         # the full-data hypergradient estimate at the new iterate: the step's own one when the
@@ -180,7 +184,25 @@ class _Implicit(Method):
         x, h = state["x"], state["h"]
         if oracles.batch_size is not None:
             h, _ = self._hyper(oracles, opts, x, state["y"], state["lipschitz"], None, state["v"])
-        return {"stationarity": oracles.stationarity([(x, h, oracles.project_x)])}
+        from ._steps import singular_lower_check
+
+        stationarity = oracles.stationarity([(x, h, oracles.project_x)])
+        return {"stationarity": stationarity,
+                "lower_curvature": singular_lower_check(oracles, opts, state, stationarity, state["scale"])}
+
+    def converged(self, opts, residuals):
+        return (residuals["stationarity"] <= opts.stationarity_tol) & (residuals["lower_gap"] <= opts.lower_gap_tol)
+
+    def inaccurate(self, opts, residuals):
+        from ._steps import SINGULAR
+
+        return residuals["lower_curvature"] < SINGULAR
+
+    def message(self, opts, status, residuals):
+        from ..core.status import Status
+        from ._steps import singular_message
+
+        return singular_message(self.name, residuals) if status is Status.CONVERGED_INACCURATE else ""
 
     def oracle_calls(self, opts):
         return {"ngev": opts.inner_steps + 2, "nhev": opts.linear_steps + 1}

@@ -179,7 +179,10 @@ class _ITD(Method):
 
         stationary = stationarity <= opts.stationarity_tol * state["scale"]
         truncation = jax.lax.cond(stationary, bias, lambda _: jnp.zeros_like(stationarity), None)
-        return {"stationarity": stationarity, "truncation_bias": truncation}
+        from ._steps import singular_lower_check
+
+        return {"stationarity": stationarity, "truncation_bias": truncation,
+                "lower_curvature": singular_lower_check(oracles, opts, state, stationarity, state["scale"])}
 
     def _bias_tol(self, opts):
         return opts.stationarity_tol if opts.truncation_bias_tol is None else opts.truncation_bias_tol
@@ -190,13 +193,18 @@ class _ITD(Method):
                 & (residuals["lower_gap"] <= opts.lower_gap_tol))
 
     def inaccurate(self, opts, residuals):
-        return residuals["truncation_bias"] > self._bias_tol(opts)
+        from ._steps import SINGULAR
+
+        return (residuals["truncation_bias"] > self._bias_tol(opts)) | (residuals["lower_curvature"] < SINGULAR)
 
     def message(self, opts, status, residuals):
         from ..core.status import Status
+        from ._steps import SINGULAR, singular_message
 
         if status is not Status.CONVERGED_INACCURATE:
             return ""
+        if residuals["lower_curvature"] < SINGULAR:
+            return singular_message(self.name, residuals)
         return (f"itd stopped at a stationary point of its truncated hypergradient, whose bias is about "
                 f"{residuals['truncation_bias']:.1e} (> {self._bias_tol(opts):.1e}): the unrolled inner "
                 f"loop of inner_steps={opts.inner_steps} steps (truncation={opts.truncation}) is too short "
