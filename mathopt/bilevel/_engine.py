@@ -12,9 +12,9 @@ least ``x``, ``y`` and ``key``); this module turns it into an
   status code in the carry: ``CODE_NONFINITE`` when an iterate, a value of
   either level or a residual is not finite (the step is not committed),
   ``CODE_CONVERGED`` when the method's own certified test
-  ``method.converged(opts, residuals)`` holds (with the residual ``stationarity``
-  divided by max(1, its value at iterate 0): the test is relative for badly scaled
-  problems) (``CODE_CONVERGED_INACCURATE``
+  ``method.converged(opts, residuals)`` holds (with the residuals ``stationarity``
+  and ``lower_gap`` divided by max(1, their values at iterate 0): the test is
+  relative for badly scaled problems) (``CODE_CONVERGED_INACCURATE``
   when ``method.inaccurate(opts, residuals)`` holds as well). Without callback
   the driver asks for the whole budget in one call: one kernel call per solve;
 * residuals after every iteration: the engine's ``lower_gap`` and ``step``
@@ -51,6 +51,8 @@ from .problem import BilevelResult
 
 #: The engine's per-iteration values (the method's residuals follow them in the history and report).
 _VALUES = ("fun", "lower_value", "lower_gap", "step")
+#: Residuals that the stop test takes relative to max(1, their value at iterate 0).
+_RELATIVE = ("stationarity", "lower_gap")
 #: Options that never enter the compiled computation.
 _DRIVER_OPTIONS = frozenset({"callback", "verbose", "seed", "max_time", "max_iter", "history"})
 #: Most compiled (method, objectives, structure) entries kept.
@@ -217,8 +219,8 @@ def _build(method, upper, lower, batch_size, static) -> _Compiled:
                method.residuals(oracles, opts, inner).items()}
         values.update(own)
         names[:] = list(_VALUES) + [name for name in own if name not in _VALUES]
-        if scale is None:  # iterate 0: the stop test's stationarity is relative to max(1, its value here)
-            scale = jnp.maximum(1.0, values["stationarity"]) if "stationarity" in values else jnp.asarray(1.0)
+        if scale is None:  # iterate 0: the stop test is relative to max(1, the residuals' values here)
+            scale = {name: jnp.maximum(1.0, values[name]) for name in _RELATIVE if name in values}
         return {"inner": inner, "k": k, "values": values, "scale": scale}
 
     def status(state, opts):
@@ -226,8 +228,8 @@ def _build(method, upper, lower, batch_size, static) -> _Compiled:
         finite = (jnp.all(jnp.isfinite(jnp.stack(list(values.values()))))
                   & jnp.all(jnp.isfinite(inner["x"])) & jnp.all(jnp.isfinite(inner["y"])))
         residuals = {name: v for name, v in values.items() if name not in ("fun", "lower_value")}
-        if "stationarity" in residuals:
-            residuals["stationarity"] = residuals["stationarity"] / state["scale"]
+        for name, value in state["scale"].items():
+            residuals[name] = residuals[name] / value
         converged = (state["k"] > 0) & method.converged(opts, residuals)
         code = jnp.where(method.inaccurate(opts, residuals), CODE_CONVERGED_INACCURATE, CODE_CONVERGED)
         return jnp.where(finite, jnp.where(converged, code, CONTINUE), CODE_NONFINITE)

@@ -25,9 +25,9 @@ class Method:
     engine's ``lower_gap`` and ``step`` (a method's key replaces the engine's),
     reported in ``result.residuals`` and recorded in the history. The run ends
     CONVERGED at the first iterate k >= 1 where ``converged(opts, residuals)``
-    (traced) holds (the engine passes ``residuals["stationarity"]`` divided by
-    max(1, its value at iterate 0), so that the test is relative on badly scaled
-    problems), CONVERGED_INACCURATE where ``inaccurate(opts, residuals)``
+    (traced) holds (the engine passes ``residuals["stationarity"]`` and
+    ``residuals["lower_gap"]`` divided by max(1, their values at iterate 0), so that
+    the test is relative on badly scaled problems), CONVERGED_INACCURATE where ``inaccurate(opts, residuals)``
     holds too; ``message(opts, status, residuals)`` (host side, plain floats)
     may then say why and which option fixes it. Tolerances are options named
     ``<residual>_tol``.
@@ -102,7 +102,8 @@ class BilevelOptions(CommonOptions):
         divided by max(1, its value at iterate 0), is at most this ...
     lower_gap_tol : float, default 1e-6
         ... and the lower-level projected-gradient norm ``lower_gap`` (of the
-        returned y, the optimistic selection) is at most this.
+        returned y, the optimistic selection), divided by max(1, its value at
+        iterate 0), is at most this.
     """
 
     stationarity_tol: float = 1e-6

@@ -18,7 +18,8 @@ def _error(result, problem):
     return float(np.max(np.abs(result.x - problem.known_solution["x"])))
 
 
-@pytest.mark.parametrize("dims", [(2, 3), (4, 7), (10, 20)])
+# (10, 20) too, in benchmarks/bench_bilevel_targets.py (one more compilation per method here)
+@pytest.mark.parametrize("dims", [(2, 3), (4, 7)])
 @pytest.mark.parametrize("method", METHODS)
 def test_random_quadratic_defaults(method, dims):
     problem = problems.random_quadratic(*dims, seed=0)
@@ -54,18 +55,20 @@ def test_badly_scaled_quadratic_defaults(method, scale):
     # the same instance multiplied by 1e3 or 1e-3 (shares the compiled solver): the steps adapt
     problem = problems.random_quadratic(2, 3, seed=0, scale=scale)
     result = mathopt.solve(problem, method, max_iter=5000)
-    assert result.status is not Status.NONFINITE
-    assert result.status.success
-    # absolute tolerances: at scale 1e-3 the residual 1e-6 certifies x to about 1e-3
+    if method == "itd":  # its truncation bias does not depend on the scale (see above)
+        assert result.status is Status.CONVERGED_INACCURATE and "inner_steps" in result.message
+        return
+    assert result.status is Status.CONVERGED, (result.status, result.message, result.residuals)
+    # the stop test is relative to max(1, stationarity at iterate 0): at scale 1e-3 the residual
+    # 1e-6 certifies x to about 1e-3
     assert _error(result, problem) <= (1e-4 if scale > 1 else 1e-2)
 
 
 @pytest.mark.parametrize("method", METHODS)
 def test_no_premature_stop_on_held_out_problems(method):
-    """x at a bound and y far from the optimistic solution used to pass the stop test at once."""
-    for problem in problems.held_out_problems()[:2]:
-        result = mathopt.solve(problem, method, max_iter=5000)
-        star = problem.known_solution["upper_value"]
-        if result.status.success:
-            assert abs(result.upper_value - star) <= 1e-2 * max(1.0, abs(star)), (problem.name, result)
-        assert result.nit > 1
+    """The stop test certifies the solution, not a small step (f2sa used to stop after 2 iterations)."""
+    # b_1998_05 (Bard 1998): x0 = 0, y0 = 50 far from y*(x) = 0 on Y = [0, 100], a lower level scaled by 500
+    problem = problems.held_out_problems()[1]
+    result = mathopt.solve(problem, method, max_iter=5000)
+    assert result.status is Status.CONVERGED and result.nit > 1
+    assert abs(result.upper_value - problem.known_solution["upper_value"]) <= 1e-6
