@@ -44,10 +44,10 @@ import numpy as np
 from ..core.driver import Advance, IterationInfo, IterativeSolver, make_result
 from ..core.jax_utils import enable_x64, jax_while_loop
 from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE, Status
-
-CODE_CONVERGED_INACCURATE = int(Status.CONVERGED_INACCURATE)
 from ..sets import register_pytrees
 from .problem import BilevelResult
+
+CODE_CONVERGED_INACCURATE = int(Status.CONVERGED_INACCURATE)
 
 #: The engine's per-iteration values (the method's residuals follow them in the history and report).
 _VALUES = ("fun", "lower_value", "lower_gap", "step")
