@@ -5,7 +5,7 @@ Problem (y in R^dim_y, x in R^dim_y, n = 200 samples, A of shape n x dim_y):
     F(x, y) = 1/(2n) ||A y - b||^2,   f(x, y) = 1/(2n) ||A y - b||^2 + 1/2 sum_i exp(x_i) y_i^2,
 
 solved by ``implicit`` (10 inner gradient steps, 10 CG steps per outer step;
-``lower_gap_tol = step_tol = 0`` so that every mode runs exactly the same number of
+``lower_gap_tol = stationarity_tol = 0`` so that every mode runs exactly the same number of
 iterations). Measured, interleaved in ``--rounds`` rounds (the machine is shared:
 the minimum and the median over rounds are reported):
 
@@ -53,7 +53,7 @@ import mathopt  # noqa: E402
 from mathopt.core.jax_utils import enable_x64  # noqa: E402
 
 #: Every mode runs exactly max_iter iterations (no stopping test can end a run early).
-NO_STOP = dict(lower_gap_tol=0.0, step_tol=0.0)
+NO_STOP = dict(lower_gap_tol=0.0, stationarity_tol=0.0)
 OPTIONS = dict(step_size=0.1, inner_steps=10, inner_step_size=0.5, linear_steps=10, **NO_STOP)
 
 

@@ -18,11 +18,12 @@ import sys
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 from _bilevel_plot import Run, cli  # noqa: E402
 
-CONSTANT = {"step_decay": 0.0, "value_step_decay": 0.0, "lower_step_size": 0.005, "value_step_size": 0.5,
-            "step_size": 0.05}
+CONSTANT = {"schedule": "paper", "step_decay": 0.0, "value_step_decay": 0.0, "lower_step_size": 0.005,
+            "value_step_size": 0.5, "step_size": 0.05}
+PAPER = {"schedule": "paper", "step_size": 0.05}
 RUNS = {
-    "pbgd_toy": [Run("F2SA, schedule a=5/7, c=4/7", {"step_size": 0.05}, [(0.3, 0.5), (1.0, -1.0)], 1500),
-                 Run("F2SA + momentum 0.5", {"step_size": 0.05, "momentum": 0.5}, [(1.0, -1.0)], 1500)],
+    "pbgd_toy": [Run("F2SA, schedule a=5/7, c=4/7", PAPER, [(0.3, 0.5), (1.0, -1.0)], 1500),
+                 Run("F2SA + momentum 0.5", dict(PAPER, momentum=0.5), [(1.0, -1.0)], 1500)],
     "box_toy": [Run("F2SA (defaults)", {}, [(0.0, 0.0)], 1500),
                 Run("F2SA, constant steps, lambda=100", CONSTANT, [(0.0, 0.0)], 1500)],
 }

@@ -12,7 +12,9 @@ least ``x``, ``y`` and ``key``); this module turns it into an
   status code in the carry: ``CODE_NONFINITE`` when an iterate, a value of
   either level or a residual is not finite (the step is not committed),
   ``CODE_CONVERGED`` when the method's own certified test
-  ``method.converged(opts, residuals)`` holds (``CODE_CONVERGED_INACCURATE``
+  ``method.converged(opts, residuals)`` holds (with the residuals ``stationarity``
+  and ``lower_gap`` divided by max(1, their values at iterate 0): the test is
+  relative for badly scaled problems) (``CODE_CONVERGED_INACCURATE``
   when ``method.inaccurate(opts, residuals)`` holds as well). Without callback
   the driver asks for the whole budget in one call: one kernel call per solve;
 * residuals after every iteration: the engine's ``lower_gap`` and ``step``
@@ -42,13 +44,15 @@ import numpy as np
 from ..core.driver import Advance, IterationInfo, IterativeSolver, make_result
 from ..core.jax_utils import enable_x64, jax_while_loop
 from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE, Status
-
-CODE_CONVERGED_INACCURATE = int(Status.CONVERGED_INACCURATE)
 from ..sets import register_pytrees
 from .problem import BilevelResult
 
+CODE_CONVERGED_INACCURATE = int(Status.CONVERGED_INACCURATE)
+
 #: The engine's per-iteration values (the method's residuals follow them in the history and report).
 _VALUES = ("fun", "lower_value", "lower_gap", "step")
+#: Residuals that the stop test takes relative to max(1, their value at iterate 0).
+_RELATIVE = ("stationarity", "lower_gap")
 #: Options that never enter the compiled computation.
 _DRIVER_OPTIONS = frozenset({"callback", "verbose", "seed", "max_time", "max_iter", "history"})
 #: Most compiled (method, objectives, structure) entries kept.
@@ -228,7 +232,7 @@ def compiled(method, problem, static: dict, traced_names) -> _Compiled:
 def _build(method, upper, lower, batch_size, static, constraints=None) -> _Compiled:
     names = list(_VALUES)
 
-    def evaluate(oracles, opts, inner, x_prev, k):
+    def evaluate(oracles, opts, inner, x_prev, k, scale=None):
         x, y = inner["x"], inner["y"]
         # f and its y-gradient in one pass: the engine's values cost one upper and one lower
         # forward pass plus one lower backward pass per iteration
@@ -239,13 +243,17 @@ def _build(method, upper, lower, batch_size, static, constraints=None) -> _Compi
                method.residuals(oracles, opts, inner).items()}
         values.update(own)
         names[:] = list(_VALUES) + [name for name in own if name not in _VALUES]
-        return {"inner": inner, "k": k, "values": values}
+        if scale is None:  # iterate 0: the stop test is relative to max(1, the residuals' values here)
+            scale = {name: jnp.maximum(1.0, values[name]) for name in _RELATIVE if name in values}
+        return {"inner": inner, "k": k, "values": values, "scale": scale}
 
     def status(state, opts):
         inner, values = state["inner"], state["values"]
         finite = (jnp.all(jnp.isfinite(jnp.stack(list(values.values()))))
                   & jnp.all(jnp.isfinite(inner["x"])) & jnp.all(jnp.isfinite(inner["y"])))
         residuals = {name: v for name, v in values.items() if name not in ("fun", "lower_value")}
+        for name, value in state["scale"].items():
+            residuals[name] = residuals[name] / value
         converged = (state["k"] > 0) & method.converged(opts, residuals)
         code = jnp.where(method.inaccurate(opts, residuals), CODE_CONVERGED_INACCURATE, CODE_CONVERGED)
         return jnp.where(finite, jnp.where(converged, code, CONTINUE), CODE_NONFINITE)
@@ -265,7 +273,7 @@ def _build(method, upper, lower, batch_size, static, constraints=None) -> _Compi
 
         def step(s):
             inner = method.step(oracles, opts, s["inner"], s["k"])
-            return evaluate(oracles, opts, inner, s["inner"]["x"], s["k"] + 1)
+            return evaluate(oracles, opts, inner, s["inner"]["x"], s["k"] + 1, s["scale"])
 
         record = (lambda s: dict(s["values"])) if capacity else None
         out = jax_while_loop(step, lambda s: status(s, opts), state, max_steps, record, capacity)

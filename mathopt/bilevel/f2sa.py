@@ -80,6 +80,18 @@ mathopt's x-step decays like :math:`k^{-5/7}` and
 :math:`\\lambda_k = \\gamma_k/\\alpha_k \\sim k^{1/7}`. Which of the two is the paper's Corollary
 could not be settled from what was readable; mathopt's is kept.
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): ``schedule="adaptive"`` (the default for deterministic problems through ``"auto"``): y
+steps 1 / (L_F + lambda L_f) and z steps 1 / L_f from Lipschitz estimates (so that
+alpha_k lambda_k = gamma_k holds as in the paper, with gamma_k = 1 / L_f), the adaptive x step of
+Malitsky & Mishchenko (2020), and lambda by continuation (``penalty``, ``penalty_growth``,
+``penalty_max``: multiplied by 10 whenever the penalty problem of the current lambda is
+solved to the accuracy of its O(1/lambda) bias) instead of the paper's polynomial schedule,
+which stays available as ``schedule="paper"`` (used by ``"auto"`` for stochastic problems
+and with ``momentum``); the step options then keep their paper meaning (None: 0.5, 0.01, 0.5).
+Stop test: ``stationarity`` = projected gradient of F(x, y) + lambda (f(x, y) - f(x, z)) in
+(x, y, z) on the full data, with ``lower_gap`` of y.
+
 References
 ----------
 .. [1] J. Kwon, D. Kwon, S. Wright, R. Nowak, "A Fully First-Order Method for
@@ -89,83 +101,123 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.options import OptionError, check_int, check_positive
+from ..core.options import OptionError, check_choice, check_int, check_positive
 from ..core.registry import register
-from .options import BilevelOptions, Method, split
+from .options import PenaltyMethod, PenaltyOptions, split
 from .problem import BilevelProblem
 
 
+#: The paper schedule's constants (c_xi, c_alpha, c_gamma) when the step options are None.
+PAPER_STEPS = (0.5, 0.01, 0.5)
+
+
 @dataclass(frozen=True)
-class F2SAOptions(BilevelOptions):
+class F2SAOptions(PenaltyOptions):
     """Fully first-order stochastic approximation (F2SA).
 
     Parameters
     ----------
-    step_size : float, default 0.5
-        c_xi, scale of the x step xi_k = c_xi (k + k0)^(-a).
-    lower_step_size : float, default 0.01
-        c_alpha, scale of the y step alpha_k = c_alpha (k + k0)^(-a).
-    value_step_size : float, default 0.5
-        c_gamma, scale of the z step gamma_k = c_gamma (k + k0)^(-c) (and of
-        alpha_k lambda_k).
+    schedule : {"auto", "adaptive", "paper"}, default "auto"
+        "paper": the decaying step and multiplier schedules of the paper's
+        analysis (below); "adaptive" (mathopt's): steps from Lipschitz estimates
+        and the adaptive x step, the multiplier by continuation (``penalty``,
+        ``penalty_growth``, ``penalty_max``); "auto": "adaptive" for deterministic
+        problems, "paper" for stochastic ones or with ``momentum``.
+    step_size : float or None, default None
+        "paper": c_xi, scale of the x step xi_k = c_xi (k + k0)^(-a) (None: 0.5);
+        "adaptive": a constant x step (None: the adaptive step).
+    lower_step_size : float or None, default None
+        "paper": c_alpha, scale of the y step alpha_k = c_alpha (k + k0)^(-a) (None: 0.01);
+        "adaptive": beta_y, the y steps are beta_y / lambda (None: 1 / (L_F + lambda L_f)).
+    value_step_size : float or None, default None
+        "paper": c_gamma, scale of the z step gamma_k = c_gamma (k + k0)^(-c) (and of
+        alpha_k lambda_k) (None: 0.5); "adaptive": the z step (None: 1 / L_f).
     step_decay : float, default 5/7
-        a, decay exponent of alpha_k and xi_k.
+        a, decay exponent of alpha_k and xi_k ("paper").
     value_step_decay : float, default 4/7
-        c, decay exponent of gamma_k; lambda_k = gamma_k / alpha_k grows like (k+k0)^(a-c).
+        c, decay exponent of gamma_k; lambda_k = gamma_k / alpha_k grows like (k+k0)^(a-c) ("paper").
     offset : float, default 1.0
-        k0 of the schedules.
-    penalty_max : float, default 1e4
-        Cap on the penalty multiplier lambda_k (lambda_max).
+        k0 of the schedules ("paper").
     inner_steps : int, default 10
         T, the y and z steps per outer iteration.
     momentum : float, default 0.0
-        eta in (0, 1] of the momentum-assisted variant; 0 turns it off.
+        eta in (0, 1] of the momentum-assisted variant ("paper" schedule); 0 turns it off.
     """
 
-    step_size: float = 0.5
-    lower_step_size: float = 0.01
-    value_step_size: float = 0.5
+    schedule: str = "auto"
+    step_size: float | None = None
+    lower_step_size: float | None = None
+    value_step_size: float | None = None
     step_decay: float = 5.0 / 7.0
     value_step_decay: float = 4.0 / 7.0
     offset: float = 1.0
-    penalty_max: float = 1e4
     inner_steps: int = 10
     momentum: float = 0.0
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("step_size", "lower_step_size", "value_step_size", "offset", "penalty_max"):
-            check_positive(self, name, allow_inf=name == "penalty_max")
+        check_choice(self, "schedule", ("auto", "adaptive", "paper"))
+        for name in ("step_size", "lower_step_size", "value_step_size"):
+            if getattr(self, name) is not None:
+                check_positive(self, name, allow_inf=False)
+        check_positive(self, "offset", allow_inf=False)
         for name in ("step_decay", "value_step_decay", "momentum"):
             check_positive(self, name, strict=False, allow_inf=False)
         if self.value_step_decay > self.step_decay:
             raise OptionError("value_step_decay (c) must be <= step_decay (a) so that lambda_k does not decrease")
         if self.momentum > 1:
             raise OptionError(f"momentum must be in [0, 1], got {self.momentum!r}")
+        if self.momentum > 0 and self.schedule == "adaptive":
+            raise OptionError("f2sa momentum needs schedule='paper' (or 'auto')")
         check_int(self, "inner_steps", minimum=1)
 
 
-class _F2SA(Method):
+class _F2SA(PenaltyMethod):
     name = "f2sa"
+
+    def settings(self, opts):
+        return {"y_steps": opts.inner_steps, "z_steps": opts.inner_steps, "penalty": opts.penalty,
+                "penalty_growth": opts.penalty_growth, "penalty_max": opts.penalty_max,
+                "step_size": opts.step_size, "lower_step": opts.lower_step_size, "value_step": opts.value_step_size}
+
+    @staticmethod
+    def _paper(oracles, opts):
+        if opts.schedule == "auto":
+            return oracles.batch_size is not None or opts.uses_momentum
+        return opts.schedule == "paper"
 
     def init(self, oracles, opts, x0, y0, key):
         import jax.numpy as jnp
 
+        if not self._paper(oracles, opts):
+            return super().init(oracles, opts, x0, y0, key)
+        multiplier = self._schedule(opts, 0)[3]
         return {"x": x0, "y": y0, "z": y0, "key": key, "direction": jnp.zeros_like(x0),
-                "x_prev": x0, "y_prev": y0, "z_prev": y0, "multiplier": self._schedule(opts, 0)[3]}
+                "x_prev": x0, "y_prev": y0, "z_prev": y0, "penalty": multiplier,
+                "stationarity": self._stationarity(oracles, x0, y0, y0, multiplier)}
+
+    @staticmethod
+    def _stationarity(oracles, x, y, z, multiplier):
+        from ._first_order import penalty_stationarity
+
+        return penalty_stationarity(oracles, x, y, z, multiplier)
 
     @staticmethod
     def _schedule(opts, k):
-        """(alpha_k, gamma_k, xi_k, lambda_k) of iteration k."""
+        """(alpha_k, gamma_k, xi_k, lambda_k) of iteration k (the paper's schedule)."""
+        c_xi, c_alpha, c_gamma = (default if value is None else value for value, default in
+                                  zip((opts.step_size, opts.lower_step_size, opts.value_step_size), PAPER_STEPS))
         t = k + opts.offset
-        alpha = opts.lower_step_size * t ** (-opts.step_decay)
-        gamma = opts.value_step_size * t ** (-opts.value_step_decay)
-        xi = opts.step_size * t ** (-opts.step_decay)
+        alpha = c_alpha * t ** (-opts.step_decay)
+        gamma = c_gamma * t ** (-opts.value_step_decay)
+        xi = c_xi * t ** (-opts.step_decay)
         return alpha, gamma, xi, (gamma / alpha).clip(max=opts.penalty_max)
 
     def step(self, oracles, opts, state, k):
         from ._first_order import penalty_direction, track_lower
 
+        if not self._paper(oracles, opts):
+            return super().step(oracles, opts, state, k)
         alpha, gamma, xi, multiplier = self._schedule(opts, k)
         x = state["x"]
         key, keys = split(state["key"], 3)
@@ -179,13 +231,8 @@ class _F2SA(Method):
             direction = _first_or(k, direction, recursive)
         x_new = oracles.project_x(x - xi * direction)
         return {"x": x_new, "y": y, "z": z, "key": key, "direction": direction,
-                "x_prev": x, "y_prev": y, "z_prev": z, "multiplier": multiplier}
-
-    def residuals(self, oracles, opts, state):
-        from ._first_order import penalty_stationarity
-
-        return {"stationarity": penalty_stationarity(oracles, state["x"], state["y"], state["z"],
-                                                     state["multiplier"])}
+                "x_prev": x, "y_prev": y, "z_prev": z, "penalty": multiplier,
+                "stationarity": self._stationarity(oracles, x_new, y, z, multiplier)}
 
     def derived(self, opts):
         return {"uses_momentum": opts.momentum > 0}

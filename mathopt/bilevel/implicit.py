@@ -46,6 +46,13 @@ Deviations: fixed iteration counts instead of HOAG's decreasing tolerances;
 otherwise (CG needs the symmetric system); the inner solve is warm-started
 from the previous y.
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): ``step_size`` None: the adaptive x step of Malitsky & Mishchenko (2020);
+``inner_step_size`` None: beta = 1 / L_f from power iteration on the lower Hessian and
+secants (deterministic oracles); the adjoint vector v is warm-started from the previous
+iteration (CG initial guess / continued Neumann recursion). Stop test: ``stationarity`` =
+||x - P_X(x - h)|| with the hypergradient h at the new iterate, with ``lower_gap``.
+
 References
 ----------
 .. [1] F. Pedregosa, "Hyperparameter optimization with approximate gradient", ICML 2016.
@@ -63,42 +70,48 @@ from .options import BilevelOptions, Method, split
 from .problem import BilevelProblem
 
 
+
 @dataclass(frozen=True)
 class ImplicitOptions(BilevelOptions):
     """Approximate implicit differentiation (inner solve + CG/Neumann hypergradient).
 
     Parameters
     ----------
-    step_size : float, default 0.1
-        alpha, the x step along the hypergradient.
+    step_size : float or None, default None
+        alpha, the x step along the hypergradient; None: the adaptive step of
+        Malitsky & Mishchenko (mathopt's; see ``docs/bilevel.md``).
     inner_steps : int, default 20
-        Projected gradient steps of the (warm-started) inner solve.
-    inner_step_size : float, default 0.1
-        beta, the inner step (also the fixed-point map's step).
+        Projected gradient steps of the (warm-started) inner solve per iteration.
+    inner_step_size : float or None, default None
+        beta, the inner step (also the fixed-point map's step); None: 1 / L with L
+        estimated (power iteration on the lower Hessian at the start, then secants).
     linear_solver : {"auto", "cg", "neumann"}, default "auto"
         Solver of the adjoint system; "auto": CG when the lower set is the whole
         space, else Neumann. "cg" with a lower set is refused.
     linear_steps : int, default 20
-        CG iterations or Neumann terms.
+        CG iterations or Neumann terms per iteration (warm-started from the previous
+        adjoint vector, so the accuracy accumulates over the iterations).
     """
 
-    step_size: float = 0.1
+    step_size: float | None = None
     inner_steps: int = 20
-    inner_step_size: float = 0.1
+    inner_step_size: float | None = None
     linear_solver: str = "auto"
     linear_steps: int = 20
 
     def __post_init__(self):
         super().__post_init__()
-        check_positive(self, "step_size", allow_inf=False)
-        check_positive(self, "inner_step_size", allow_inf=False)
+        for name in ("step_size", "inner_step_size"):
+            if getattr(self, name) is not None:
+                check_positive(self, name, allow_inf=False)
         check_int(self, "inner_steps", minimum=1)
         check_int(self, "linear_steps", minimum=1)
         check_choice(self, "linear_solver", ("auto", "cg", "neumann"))
 
 
-def adjoint_hypergradient(oracles, x, y, beta, solver, steps, key):
-    """h = grad_x F + (d_x T)^T v with (I - d_y T)^T v = grad_y F, T = P_Y(y - beta grad_y f)."""
+def adjoint_hypergradient(oracles, x, y, beta, solver, steps, key, v0=None):
+    """(h, v): h = grad_x F + (d_x T)^T v with (I - d_y T)^T v = grad_y F, T = P_Y(y - beta grad_y f),
+    v by ``steps`` CG iterations or Neumann terms started from ``v0`` (None: from 0 / grad_y F)."""
     import jax
     import jax.numpy as jnp
 
@@ -108,14 +121,14 @@ def adjoint_hypergradient(oracles, x, y, beta, solver, steps, key):
     _, vjp = jax.vjp(fixed_point, x, y)
     upper_x, upper_y = oracles.upper_grad(x, y, k_upper)
     if solver == "cg":
-        v, _ = jax.scipy.sparse.linalg.cg(lambda u: u - vjp(u)[1], upper_y, maxiter=steps, tol=1e-12)
+        v, _ = jax.scipy.sparse.linalg.cg(lambda u: u - vjp(u)[1], upper_y, x0=v0, maxiter=steps, tol=1e-12)
     else:
-        def body(_, carry):
-            term, total = carry
-            term = vjp(term)[1]
-            return term, total + term
-        _, v = jax.lax.fori_loop(0, steps - 1, body, (upper_y, upper_y))
-    return upper_x + vjp(jnp.asarray(v))[0]
+        # the Neumann recursion v <- grad_y F + (d_y T)^T v: its j-th iterate from 0 is the sum of
+        # the first j terms of the series; warm-started it continues the series
+        start = upper_y if v0 is None else upper_y + vjp(v0)[1]
+        v = jax.lax.fori_loop(0, steps - 1, lambda _, u: upper_y + vjp(u)[1], start)
+    v = jnp.asarray(v)
+    return upper_x + vjp(v)[0], v
 
 
 class _Implicit(Method):
@@ -131,25 +144,69 @@ class _Implicit(Method):
             return opts.linear_solver
         return "cg" if oracles.lower_set.is_whole_space() else "neumann"
 
+    def _inner(self, oracles, opts, x, y, lipschitz, key):
+        """The warm-started inner solve at x: (y, L)."""
+        from ._steps import descend
+
+        grad = lambda v, k: oracles.lower_grad_y(x, v, k)  # noqa: E731
+        return descend(grad, oracles.project_y, y, lipschitz, opts.inner_steps, key,
+                       adapt=opts.inner_step_size is None and oracles.batch_size is None)
+
+    def _hyper(self, oracles, opts, x, y, lipschitz, key, v0):
+        return adjoint_hypergradient(oracles, x, y, 1.0 / lipschitz, self._solver(oracles, opts),
+                                     opts.linear_steps, key, v0)
+
     def init(self, oracles, opts, x0, y0, key):
-        return {"x": x0, "y": y0, "key": key}
+        import jax.numpy as jnp
+
+        from ._steps import lower_lipschitz, upper_init
+
+        lipschitz = lower_lipschitz(oracles, opts, x0, y0)
+        key, (k_inner, k_hyper) = split(key, 2)
+        y, lipschitz = self._inner(oracles, opts, x0, y0, lipschitz, k_inner)
+        h, v = self._hyper(oracles, opts, x0, y, lipschitz, k_hyper, None)
+        scale = jnp.maximum(1.0, oracles.stationarity([(x0, h, oracles.project_x)]))
+        return {"x": x0, "y": y, "key": key, "lipschitz": lipschitz, "h": h, "v": v, "scale": scale,
+                **upper_init(x0, h)}
 
     def step(self, oracles, opts, state, k):
+        from ._steps import upper_move
+
         key, (k_inner, k_hyper) = split(state["key"], 2)
-        x = state["x"]
-        y, _ = oracles.lower_descent(x, state["y"], opts.inner_step_size, opts.inner_steps, k_inner)
-        h = adjoint_hypergradient(oracles, x, y, opts.inner_step_size, self._solver(oracles, opts),
-                                  opts.linear_steps, k_hyper)
-        return {"x": oracles.project_x(x - opts.step_size * h), "y": y, "key": key}
+        x, moves = upper_move(state, state["h"], oracles.project_x, opts.step_size)
+        y, lipschitz = self._inner(oracles, opts, x, state["y"], state["lipschitz"], k_inner)
+        h, v = self._hyper(oracles, opts, x, y, lipschitz, k_hyper, state["v"])
+        return {"x": x, "y": y, "key": key, "lipschitz": lipschitz, "h": h, "v": v, "scale": state["scale"], **moves}
 
     def residuals(self, oracles, opts, state):
-        x = state["x"]
-        h = adjoint_hypergradient(oracles, x, state["y"], opts.inner_step_size, self._solver(oracles, opts),
-                                  opts.linear_steps, None)
-        return {"stationarity": oracles.stationarity([(x, h, oracles.project_x)])}
+        # the full-data hypergradient estimate at the new iterate: the step's own one when the
+        # oracles are deterministic, recomputed without sampling otherwise
+        x, h = state["x"], state["h"]
+        if oracles.batch_size is not None:
+            h, _ = self._hyper(oracles, opts, x, state["y"], state["lipschitz"], None, state["v"])
+        from ._steps import singular_lower_check
+
+        stationarity = oracles.stationarity([(x, h, oracles.project_x)])
+        return {"stationarity": stationarity,
+                "lower_curvature": singular_lower_check(oracles, opts, state, stationarity, state["scale"])}
+
+    def converged(self, opts, residuals):
+        return (residuals["stationarity"] <= opts.stationarity_tol) & (residuals["lower_gap"] <= opts.lower_gap_tol)
+
+    def inaccurate(self, opts, residuals):
+        from ._steps import SINGULAR
+
+        return residuals["lower_curvature"] < SINGULAR
+
+    def message(self, opts, status, residuals):
+        from ..core.status import Status
+        from ._steps import singular_message
+
+        return singular_message(self.name, residuals) if status is Status.CONVERGED_INACCURATE else ""
 
     def oracle_calls(self, opts):
         return {"ngev": opts.inner_steps + 2, "nhev": opts.linear_steps + 1}
+
 
 
 _METHOD = _Implicit()

@@ -25,6 +25,16 @@ step; mathopt warm-starts by default (``warm_start=False`` restores the paper's
 scheme; cold starts need a T long enough for the inner solve, or the
 hypergradient is biased by the unconverged y_T).
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): ``step_size`` None: the adaptive x step of Malitsky & Mishchenko (2020);
+``inner_step_size`` None: beta = 1 / L_f from power iteration on the lower Hessian. Stop
+test: ``stationarity`` = ||x - P_X(x - h_K)|| with ``lower_gap``; once it passes, the
+truncation bias is estimated as ``truncation_bias`` = ||h_2K - h_K|| (the change of the
+hypergradient when K more steps are back-propagated from the same start) and a bias above
+``truncation_bias_tol`` ends the run CONVERGED_INACCURATE with a message naming
+``inner_steps``: ITD's fixed point is biased (e.g. x = 1 / (1 + s), s = 1 - (1 - beta)^K on the
+quadratic toy) and only a longer unrolling removes it.
+
 References
 ----------
 .. [1] A. Shaban, C.-A. Cheng, N. Hatch, B. Boots, "Truncated Back-propagation
@@ -48,28 +58,36 @@ class ITDOptions(BilevelOptions):
 
     Parameters
     ----------
-    step_size : float, default 0.1
-        alpha, the x step along the hypergradient.
+    step_size : float or None, default None
+        alpha, the x step along the hypergradient; None: the adaptive step of
+        Malitsky & Mishchenko (mathopt's).
     inner_steps : int, default 20
         T, the unrolled projected gradient steps per outer iteration.
     truncation : int or None, default None
         K <= T, the number of final inner steps back-propagated through; None: K = T.
-    inner_step_size : float, default 0.1
-        beta, the inner step.
+    inner_step_size : float or None, default None
+        beta, the inner step; None: 1 / L with L estimated by power iteration on the
+        lower Hessian at the start (mathopt's).
     warm_start : bool, default True
         Start the inner steps from the previous lower iterate (else from y0).
+    truncation_bias_tol : float or None, default None
+        Largest accepted estimate of the truncation bias of the hypergradient
+        (residual ``truncation_bias``); above it a converged run ends
+        CONVERGED_INACCURATE. None: ``stationarity_tol``.
     """
 
-    step_size: float = 0.1
+    step_size: float | None = None
     inner_steps: int = 20
     truncation: int | None = None
-    inner_step_size: float = 0.1
+    inner_step_size: float | None = None
     warm_start: bool = True
+    truncation_bias_tol: float | None = None
 
     def __post_init__(self):
         super().__post_init__()
-        check_positive(self, "step_size", allow_inf=False)
-        check_positive(self, "inner_step_size", allow_inf=False)
+        for name in ("step_size", "inner_step_size", "truncation_bias_tol"):
+            if getattr(self, name) is not None:
+                check_positive(self, name, allow_inf=False, strict=name != "truncation_bias_tol")
         check_int(self, "inner_steps", minimum=1)
         if self.truncation is not None:
             check_int(self, "truncation", minimum=1)
@@ -84,44 +102,113 @@ class ITDOptions(BilevelOptions):
 class _ITD(Method):
     name = "itd"
 
-    def init(self, oracles, opts, x0, y0, key):
-        return {"x": x0, "y": y0, "y0": y0, "key": key}
-
-    def _hypergradient(self, oracles, opts, x, start, keys):
-        """(h, y_T): the K-RMD hypergradient from ``start`` and the last inner iterate;
-        ``keys`` = (head, tail, upper) batch keys, or None for the full data."""
+    def _hypergradient(self, oracles, opts, x, start, lipschitz, keys, backprop=None):
+        """(h, y_T, L): the K-RMD hypergradient from ``start``, the last inner iterate and the
+        Lipschitz estimate; ``keys`` = (head, tail, upper) batch keys, or None for the full data;
+        ``backprop`` overrides K (the inner steps then are T - K_default + K)."""
         import jax
 
+        from ._steps import descend
+
         k_head, k_tail, k_upper = (None, None, None) if keys is None else keys
+        backprop = opts.backprop_steps if backprop is None else backprop
         head = opts.inner_steps - opts.backprop_steps
-        y_mid, _ = oracles.lower_descent(x, start, opts.inner_step_size, head, k_head)
+        grad = lambda v, k: oracles.lower_grad_y(x, v, k)  # noqa: E731
+        y_mid, lipschitz = descend(grad, oracles.project_y, start, lipschitz, head, k_head,
+                                   adapt=opts.inner_step_size is None and oracles.batch_size is None)
         y_mid = jax.lax.stop_gradient(y_mid)
-        tail_keys = None if k_tail is None else jax.random.split(k_tail, opts.backprop_steps)
+        tail_keys = None if k_tail is None else jax.random.split(k_tail, backprop)
         upper = oracles.upper_fn(k_upper)
+        beta = jax.lax.stop_gradient(1.0 / lipschitz)
 
         def unrolled(a):
             def body(z, sub):
                 grad = jax.grad(oracles.lower_fn(sub), argnums=1)(a, z)
-                return oracles.project_y(z - opts.inner_step_size * grad), None
+                return oracles.project_y(z - beta * grad), None
 
-            y_end, _ = jax.lax.scan(body, y_mid, tail_keys, length=opts.backprop_steps)
+            y_end, _ = jax.lax.scan(body, y_mid, tail_keys, length=backprop)
             return upper(a, y_end), y_end
 
         (_, y_end), h = jax.value_and_grad(unrolled, has_aux=True)(x)
-        return h, y_end
+        return h, y_end, lipschitz
+
+    def _start(self, opts, state):
+        return state["y"] if opts.warm_start else state["y0"]
+
+    def init(self, oracles, opts, x0, y0, key):
+        import jax.numpy as jnp
+
+        from ._steps import lower_lipschitz, upper_init
+
+        key, keys = split(key, 3)
+        lipschitz = lower_lipschitz(oracles, opts, x0, y0)
+        h, y, lipschitz = self._hypergradient(oracles, opts, x0, y0, lipschitz, tuple(keys))
+        # the engine's relative stop test divides by max(1, stationarity at iterate 0): so does the bias trigger
+        scale = jnp.maximum(1.0, oracles.stationarity([(x0, h, oracles.project_x)]))
+        return {"x": x0, "y": y, "y0": y0, "key": key, "h": h, "lipschitz": lipschitz, "scale": scale,
+                **upper_init(x0, h)}
 
     def step(self, oracles, opts, state, k):
+        from ._steps import upper_move
+
         key, keys = split(state["key"], 3)
-        x = state["x"]
-        start = state["y"] if opts.warm_start else state["y0"]
-        h, y_end = self._hypergradient(oracles, opts, x, start, tuple(keys))
-        return {"x": oracles.project_x(x - opts.step_size * h), "y": y_end, "y0": state["y0"], "key": key}
+        x, moves = upper_move(state, state["h"], oracles.project_x, opts.step_size)
+        h, y, lipschitz = self._hypergradient(oracles, opts, x, self._start(opts, state), state["lipschitz"],
+                                              tuple(keys))
+        return {"x": x, "y": y, "y0": state["y0"], "key": key, "h": h, "lipschitz": lipschitz,
+                "scale": state["scale"], **moves}
 
     def residuals(self, oracles, opts, state):
-        x = state["x"]
-        start = state["y"] if opts.warm_start else state["y0"]
-        h, _ = self._hypergradient(oracles, opts, x, start, None)
-        return {"stationarity": oracles.stationarity([(x, h, oracles.project_x)])}
+        """``stationarity``: the projected K-RMD hypergradient at the new iterate (full data);
+        ``truncation_bias``: once stationary, ||h_{2K} - h_K||, the change of the hypergradient
+        when K more steps are back-propagated from the same start (an estimate of the bias of
+        h_K; 0 before the stationarity test passes, to save the extra unrolling)."""
+        import jax
+        import jax.numpy as jnp
+
+        x, h = state["x"], state["h"]
+        if oracles.batch_size is not None:
+            h = self._hypergradient(oracles, opts, x, self._start(opts, state), state["lipschitz"], None)[0]
+        stationarity = oracles.stationarity([(x, h, oracles.project_x)])
+
+        def bias(_):
+            longer = self._hypergradient(oracles, opts, x, state["y"], state["lipschitz"], None,
+                                         2 * opts.backprop_steps)[0]
+            short = self._hypergradient(oracles, opts, x, state["y"], state["lipschitz"], None)[0]
+            return jnp.linalg.norm(longer - short)
+
+        stationary = stationarity <= opts.stationarity_tol * state["scale"]
+        truncation = jax.lax.cond(stationary, bias, lambda _: jnp.zeros_like(stationarity), None)
+        from ._steps import singular_lower_check
+
+        return {"stationarity": stationarity, "truncation_bias": truncation,
+                "lower_curvature": singular_lower_check(oracles, opts, state, stationarity, state["scale"])}
+
+    def _bias_tol(self, opts):
+        return opts.stationarity_tol if opts.truncation_bias_tol is None else opts.truncation_bias_tol
+
+    def converged(self, opts, residuals):
+        # the truncation bias does not block the stop: it decides CONVERGED vs CONVERGED_INACCURATE
+        return ((residuals["stationarity"] <= opts.stationarity_tol)
+                & (residuals["lower_gap"] <= opts.lower_gap_tol))
+
+    def inaccurate(self, opts, residuals):
+        from ._steps import SINGULAR
+
+        return (residuals["truncation_bias"] > self._bias_tol(opts)) | (residuals["lower_curvature"] < SINGULAR)
+
+    def message(self, opts, status, residuals):
+        from ..core.status import Status
+        from ._steps import SINGULAR, singular_message
+
+        if status is not Status.CONVERGED_INACCURATE:
+            return ""
+        if residuals["lower_curvature"] < SINGULAR:
+            return singular_message(self.name, residuals)
+        return (f"itd stopped at a stationary point of its truncated hypergradient, whose bias is about "
+                f"{residuals['truncation_bias']:.1e} (> {self._bias_tol(opts):.1e}): the unrolled inner "
+                f"loop of inner_steps={opts.inner_steps} steps (truncation={opts.truncation}) is too short "
+                f"for this lower level; raise inner_steps (and truncation) or use method='implicit'")
 
     def derived(self, opts):
         return {"backprop_steps": opts.backprop_steps}

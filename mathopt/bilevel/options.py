@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..core.options import CommonOptions, check_positive
+from ..core.options import CommonOptions, OptionError, check_positive
 
 
 class Method:
@@ -25,7 +25,9 @@ class Method:
     engine's ``lower_gap`` and ``step`` (a method's key replaces the engine's),
     reported in ``result.residuals`` and recorded in the history. The run ends
     CONVERGED at the first iterate k >= 1 where ``converged(opts, residuals)``
-    (traced) holds, CONVERGED_INACCURATE where ``inaccurate(opts, residuals)``
+    (traced) holds (the engine passes ``residuals["stationarity"]`` and
+    ``residuals["lower_gap"]`` divided by max(1, their values at iterate 0), so that
+    the test is relative on badly scaled problems), CONVERGED_INACCURATE where ``inaccurate(opts, residuals)``
     holds too; ``message(opts, status, residuals)`` (host side, plain floats)
     may then say why and which option fixes it. Tolerances are options named
     ``<residual>_tol``.
@@ -101,11 +103,12 @@ class BilevelOptions(CommonOptions):
     ----------
     stationarity_tol : float, default 1e-6
         Stop (CONVERGED) when the method's ``stationarity`` residual (the norm of
-        its projected merit gradient or hypergradient estimate, see each method) is
-        at most this ...
+        its projected merit gradient or hypergradient estimate, see each method),
+        divided by max(1, its value at iterate 0), is at most this ...
     lower_gap_tol : float, default 1e-6
         ... and the lower-level projected-gradient norm ``lower_gap`` (of the
-        returned y, the optimistic selection) is at most this.
+        returned y, the optimistic selection), divided by max(1, its value at
+        iterate 0), is at most this.
     """
 
     stationarity_tol: float = 1e-6
@@ -115,3 +118,68 @@ class BilevelOptions(CommonOptions):
         super().__post_init__()
         check_positive(self, "stationarity_tol", strict=False)
         check_positive(self, "lower_gap_tol", strict=False)
+
+
+@dataclasses.dataclass(frozen=True)
+class PenaltyOptions(BilevelOptions):
+    """Options of the penalty methods (pbgd, penalty-bo, f2sa) with continuation.
+
+    Parameters
+    ----------
+    penalty : float, default 10.0
+        lambda_0, the initial weight of the lower-level value gap f(x, y) - min_z f(x, z).
+    penalty_growth : float, default 10.0
+        Continuation (mathopt's): lambda is multiplied by this (up to ``penalty_max``)
+        whenever the penalty problem of the current lambda is solved to the accuracy
+        of its own O(1/lambda) bias (its ``stationarity`` at most
+        max(stationarity_tol, lower_gap) while lower_gap > lower_gap_tol); 1 keeps
+        lambda constant, as the papers' analyses do.
+    penalty_max : float, default 1e8
+        Cap of lambda. A run that solves the penalty problem at the cap without
+        reaching lower_gap_tol ends CONVERGED_INACCURATE.
+    """
+
+    penalty: float = 10.0
+    penalty_growth: float = 10.0
+    penalty_max: float = 1e8
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_positive(self, "penalty", allow_inf=False)
+        check_positive(self, "penalty_max", allow_inf=True)
+        check_positive(self, "penalty_growth", allow_inf=False)
+        if self.penalty_growth < 1:
+            raise OptionError(f"penalty_growth must be >= 1, got {self.penalty_growth!r}")
+        if self.penalty_max < self.penalty:
+            raise OptionError(f"penalty_max ({self.penalty_max!r}) must be >= penalty ({self.penalty!r})")
+
+
+class PenaltyMethod(Method):
+    """A penalty method run by :class:`mathopt.bilevel._first_order.PenaltyLoop` (adaptive steps,
+    continuation); subclasses give ``settings(opts) -> dict`` (see PenaltyLoop)."""
+
+    def settings(self, opts) -> dict:
+        raise NotImplementedError
+
+    def _loop(self):
+        from ._first_order import PenaltyLoop
+
+        return PenaltyLoop(self.settings)
+
+    def init(self, oracles, opts, x0, y0, key):
+        return self._loop().init(oracles, opts, x0, y0, key)
+
+    def step(self, oracles, opts, state, k):
+        return self._loop().step(oracles, opts, state)
+
+    def residuals(self, oracles, opts, state):
+        return self._loop().residuals(state)
+
+    def converged(self, opts, residuals):
+        return self._loop().converged(opts, residuals, opts.penalty_max)
+
+    def inaccurate(self, opts, residuals):
+        return self._loop().inaccurate(opts, residuals)
+
+    def message(self, opts, status, residuals):
+        return self._loop().message(self.name, opts, status, residuals)

@@ -100,6 +100,21 @@ numbers, the step-size conditions and the order of gamma above remain our readin
 no equation numbers are cited. The numeric defaults are the authors' code's toy
 settings (checked line by line); inner_steps / inner_step_size are mathopt's.
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): stop test: ``stationarity`` is the norm of the projected gradient of the penalized
+function F + gamma (f(x, y) - f(x, omega)) in (x, y, omega) on the full data, and the run
+stops when it is small (relative to iterate 0) and ``lower_gap`` of y is at most
+``lower_gap_tol``; step sizes: ``step_size``, ``lower_step_size`` and ``inner_step_size``
+default to None, i.e. the adaptive x step of Malitsky & Mishchenko (2020) and y / omega
+steps 1 / (L_F + gamma L_f) and 1 / L_f from power-iteration and secant estimates (the
+authors' constants above are reproduced by passing them); ``lower_steps`` y steps per x step
+(default ``inner_steps``; the paper's joint step is ``lower_steps=1``); penalty
+continuation: gamma is multiplied by ``penalty_growth`` (10) up to ``penalty_max`` (1e8)
+whenever the penalized problem is solved to the accuracy of its own O(1/gamma) bias, which
+removes that bias (``penalty_growth=1``: the paper's constant gamma). G-PBGD takes the
+adaptive step on the joint (x, y) vector with the same continuation. The paragraphs above
+describe the paper's constants, which are no longer the defaults.
+
 References
 ----------
 .. [1] H. Shen, T. Chen, "On Penalty-based Bilevel Gradient Descent Method",
@@ -111,12 +126,12 @@ from dataclasses import dataclass
 
 from ..core.options import OptionError, check_choice, check_int, check_positive
 from ..core.registry import register
-from .options import BilevelOptions, Method, split
+from .options import PenaltyMethod, PenaltyOptions, split
 from .problem import BilevelProblem
 
 
 @dataclass(frozen=True)
-class PBGDOptions(BilevelOptions):
+class PBGDOptions(PenaltyOptions):
     """Penalty-based bilevel gradient descent (V-PBGD / G-PBGD).
 
     Parameters
@@ -126,52 +141,49 @@ class PBGDOptions(BilevelOptions):
         norm penalty (G-PBGD, Algorithm 2; needs ``lower_set`` = Reals).
     penalty : float, default 10.0
         Initial penalty parameter gamma_0 (the authors' toy setting).
-    penalty_growth : float, default 1.0
-        rho in gamma_{k+1} = min(rho * gamma_k + delta, penalty_max).
     penalty_increment : float, default 0.0
-        delta (linear ramp of the authors' hyper-cleaning code); rho = 1, delta = 0
-        keep gamma constant (the paper's analysis).
-    penalty_max : float, default 1e4
-        Cap of the penalty schedule.
-    step_size : float, default 0.01
-        alpha, the step of the joint (x, y) projected gradient step (the authors'
-        toy setting 0.1 / gamma; in general about 1 / (L_F + gamma L_f)).
+        delta, added to gamma at every iteration (the linear ramp of the authors'
+        hyper-cleaning code), on top of the continuation.
+    step_size : float or None, default None
+        alpha, the x step (with ``lower_steps=1``: the joint (x, y) step of the paper);
+        None: the adaptive step (mathopt's).
     lower_step_size : float or None, default None
-        A separate step for the y part of the joint step (None: ``step_size``, as
-        in the paper). The y part has curvature about gamma L_f while the x part
-        often tolerates much larger steps.
+        beta_y, the y steps are ``beta_y / gamma`` on F + gamma f (a step ``beta_y`` on
+        F / gamma + f); None: 1 / (L_F + gamma L_f) from Lipschitz estimates (mathopt's).
+    lower_steps : int or None, default None
+        y steps on F + gamma f per x step (V-PBGD; mathopt's: the paper's joint
+        step is ``lower_steps=1``); None: ``inner_steps`` (y and omega then share
+        their dynamics, and their tracking errors cancel in the x direction).
+        G-PBGD takes one joint step.
     inner_steps : int, default 20
         Projected gradient steps approximating the lower-level minimizer omega
         (V-PBGD only), warm-started from the previous omega.
-    inner_step_size : float, default 0.1
-        beta, step of the inner lower-level steps (1 / L_f in the analysis).
+    inner_step_size : float or None, default None
+        beta, step of the inner lower-level steps; None: 1 / L_f estimated.
     """
 
     variant: str = "value"
     penalty: float = 10.0
-    penalty_growth: float = 1.0
     penalty_increment: float = 0.0
-    penalty_max: float = 1e4
-    step_size: float = 0.01
+    step_size: float | None = None
     lower_step_size: float | None = None
+    lower_steps: int | None = None
     inner_steps: int = 20
-    inner_step_size: float = 0.1
+    inner_step_size: float | None = None
 
     def __post_init__(self):
         super().__post_init__()
         check_choice(self, "variant", ("value", "gradient"))
-        for name in ("penalty", "penalty_max", "step_size", "inner_step_size"):
-            check_positive(self, name, allow_inf=name == "penalty_max")
-        check_positive(self, "penalty_growth")
         check_positive(self, "penalty_increment", strict=False, allow_inf=False)
-        if self.penalty_growth < 1:
-            raise OptionError(f"penalty_growth must be >= 1, got {self.penalty_growth!r}")
         check_int(self, "inner_steps", minimum=1)
-        if self.lower_step_size is not None:
-            check_positive(self, "lower_step_size", allow_inf=False)
+        if self.lower_steps is not None:
+            check_int(self, "lower_steps", minimum=1)
+        for name in ("step_size", "lower_step_size", "inner_step_size"):
+            if getattr(self, name) is not None:
+                check_positive(self, name, allow_inf=False)
 
 
-class _PBGD(Method):
+class _PBGD(PenaltyMethod):
     name = "pbgd"
 
     def check(self, problem, opts):
@@ -179,55 +191,76 @@ class _PBGD(Method):
             raise OptionError("pbgd variant='gradient' (G-PBGD) needs an unconstrained lower level "
                               "(lower_set=Reals); use variant='value' with a lower_set")
 
+    def settings(self, opts):
+        y_steps = opts.inner_steps if opts.lower_steps is None else opts.lower_steps
+        return {"y_steps": y_steps, "z_steps": opts.inner_steps, "penalty": opts.penalty,
+                "penalty_growth": opts.penalty_growth, "penalty_max": opts.penalty_max,
+                "penalty_increment": opts.penalty_increment, "step_size": opts.step_size,
+                "lower_step": opts.lower_step_size, "value_step": opts.inner_step_size}
+
+    # G-PBGD: one projected step on (x, y) along the gradient of F + gamma ||grad_y f||^2, with the
+    # adaptive step applied to the joint vector and the same continuation of gamma
+
+    def _joint_gradient(self, oracles, x, y, gamma, key):
+        import jax
+        import jax.numpy as jnp
+
+        k_upper, k_lower = (None, None) if key is None else jax.random.split(key)
+        lower = oracles.lower_fn(k_lower)
+        grad_norm_sq = lambda a, b: jnp.sum(jax.grad(lower, argnums=1)(a, b) ** 2)  # noqa: E731
+        pen_x, pen_y = jax.grad(grad_norm_sq, argnums=(0, 1))(x, y)
+        upper_x, upper_y = oracles.upper_grad(x, y, k_upper)
+        return jnp.concatenate([upper_x + gamma * pen_x, upper_y + gamma * pen_y])
+
+    def _joint_stationarity(self, oracles, x, y, gamma):
+        g = self._joint_gradient(oracles, x, y, gamma, None)
+        n = x.shape[0]
+        return oracles.stationarity([(x, g[:n], oracles.project_x), (y, g[n:], oracles.project_y)])
+
     def init(self, oracles, opts, x0, y0, key):
         import jax.numpy as jnp
 
-        return {"x": x0, "y": y0, "omega": y0, "key": key, "penalty": jnp.asarray(opts.penalty, dtype=float)}
+        from ._steps import upper_init
+
+        if opts.variant == "value":
+            return super().init(oracles, opts, x0, y0, key)
+        gamma = jnp.asarray(opts.penalty, dtype=x0.dtype)
+        g = self._joint_gradient(oracles, x0, y0, gamma, None)
+        joint = jnp.concatenate([x0, y0])
+        return {"x": x0, "y": y0, "key": key, "penalty": gamma, "d": g,
+                "stationarity": self._joint_stationarity(oracles, x0, y0, gamma),
+                **{k: v for k, v in upper_init(joint, g).items()}}
 
     def step(self, oracles, opts, state, k):
-        import jax
         import jax.numpy as jnp
 
+        from ._steps import upper_move
+
+        if opts.variant == "value":
+            return super().step(oracles, opts, state, k)
         x, y, gamma = state["x"], state["y"], state["penalty"]
-        key, (k_omega, k_upper, k_lower) = split(state["key"], 3)
-        upper_x, upper_y = oracles.upper_grad(x, y, k_upper)
-        omega = state["omega"]
-        if opts.variant == "value":
-            omega, _ = oracles.lower_descent(x, omega, opts.inner_step_size, opts.inner_steps, k_omega)
-            lower_x, lower_y = oracles.lower_grad(x, y, k_lower)
-            # the same batch for both value terms keeps the gap estimate consistent
-            lower_x_at_omega = oracles.lower_grad(x, omega, k_lower)[0]
-            pen_x, pen_y = lower_x - lower_x_at_omega, lower_y
-        else:
-            lower = oracles.lower_fn(k_lower)
-            grad_norm_sq = lambda a, b: jnp.sum(jax.grad(lower, argnums=1)(a, b) ** 2)  # noqa: E731
-            pen_x, pen_y = jax.grad(grad_norm_sq, argnums=(0, 1))(x, y)
-        x_new = oracles.project_x(x - opts.step_size * (upper_x + gamma * pen_x))
-        y_step = opts.step_size if opts.lower_step_size is None else opts.lower_step_size
-        y_new = oracles.project_y(y - y_step * (upper_y + gamma * pen_y))
-        gamma = jnp.minimum(gamma * opts.penalty_growth + opts.penalty_increment, opts.penalty_max)
-        return {"x": x_new, "y": y_new, "omega": omega, "key": key, "penalty": gamma}
+        n = x.shape[0]
+        key, (k_grad,) = split(state["key"], 1)
+        project = lambda v: jnp.concatenate([oracles.project_x(v[:n]), oracles.project_y(v[n:])])  # noqa: E731
+        joint, moves = upper_move({**state, "x": jnp.concatenate([x, y])}, state["d"], project, opts.step_size)
+        x, y = joint[:n], joint[n:]
+        stationarity = self._joint_stationarity(oracles, x, y, gamma)
+        _, gap = oracles.lower_value_and_gap(x, y)
+        more = (stationarity <= jnp.maximum(opts.stationarity_tol, gap)) & (gap > opts.lower_gap_tol)
+        new = jnp.where(more, jnp.minimum(gamma * opts.penalty_growth, opts.penalty_max), gamma)
+        new = jnp.minimum(new + opts.penalty_increment, opts.penalty_max)
+        g = self._joint_gradient(oracles, x, y, new, k_grad)
+        moves = {**moves, "x_prev": jnp.where(more, joint, moves["x_prev"]),
+                 "d_prev": jnp.where(more, g, moves["d_prev"])}
+        return {"x": x, "y": y, "key": key, "penalty": new, "d": g, "stationarity": stationarity, **moves}
 
-    def residuals(self, oracles, opts, state):
-        import jax
-        import jax.numpy as jnp
-
-        x, y, omega, gamma = state["x"], state["y"], state["omega"], state["penalty"]
-        upper_x, upper_y = oracles.upper_grad(x, y)
-        if opts.variant == "value":
-            lower_x, lower_y = oracles.lower_grad(x, y)
-            pen_x, pen_y = lower_x - oracles.lower_grad(x, omega)[0], lower_y
-        else:
-            lower = oracles.lower_fn()
-            grad_norm_sq = lambda a, b: jnp.sum(jax.grad(lower, argnums=1)(a, b) ** 2)  # noqa: E731
-            pen_x, pen_y = jax.grad(grad_norm_sq, argnums=(0, 1))(x, y)
-        return {"stationarity": oracles.stationarity([(x, upper_x + gamma * pen_x, oracles.project_x),
-                                                      (y, upper_y + gamma * pen_y, oracles.project_y)])}
+    def derived(self, opts):
+        return {"uses_value": opts.variant == "value"}
 
     def oracle_calls(self, opts):
         if opts.variant == "value":
-            return {"ngev": opts.inner_steps + 3}
-        return {"ngev": 2, "nhev": 1}
+            return {"ngev": 2 * max(opts.inner_steps, opts.lower_steps or 0) + 8}
+        return {"ngev": 4, "nhev": 2}
 
 
 _METHOD = _PBGD()

@@ -77,6 +77,15 @@ full text itself could not be retrieved (the search corpora return only the open
 each stored page), so the update rules above are our reading of the penalty
 formulation and its gradient formula, not of the appendix's algorithm boxes.
 
+mathopt's additions (issue 13; stated as ours, see docs/bilevel.md "Stop tests, step sizes
+and penalty continuation"): ``step_size`` and ``lower_step_size`` default to None: the adaptive x step of Malitsky &
+Mishchenko (2020), and beta = 1 / (sigma L_F + L_f) and 1 / L_f from Lipschitz estimates; sigma
+= 1 / ``penalty`` decreases by continuation (``penalty_growth`` = 10, ``penalty_max`` = 1e8:
+lambda = 1/sigma grows whenever psi_sigma is stationary to the accuracy of its O(sigma)
+bias; ``penalty_growth=1`` is the paper's constant sigma). Stop test: ``stationarity`` =
+projected gradient of F(x, y) + (f(x, y) - f(x, z)) / sigma in (x, y, z) (full data), with
+``lower_gap`` of y. The constants above (0.5, 0.05) are those of the previous revision.
+
 References
 ----------
 .. [1] J. Kwon, D. Kwon, S. Wright, R. Nowak, "On Penalty Methods for Nonconvex
@@ -89,22 +98,23 @@ from dataclasses import dataclass
 
 from ..core.options import check_int, check_positive
 from ..core.registry import register
-from .options import BilevelOptions, Method, split
+from .options import PenaltyMethod, PenaltyOptions
 from .problem import BilevelProblem
 
 
 @dataclass(frozen=True)
-class PenaltyBOOptions(BilevelOptions):
+class PenaltyBOOptions(PenaltyOptions):
     """Penalty method for bilevel problems on closed convex sets (Kwon et al. 2024).
 
     Parameters
     ----------
     penalty : float, default 100.0
-        1/sigma, the weight of the value-function gap.
-    step_size : float, default 0.05
-        alpha, the x step.
-    lower_step_size : float, default 0.5
-        beta, the step of the y steps (on sigma F + f) and z steps (on f).
+        1/sigma_0, the initial weight of the value-function gap (sigma = 1/penalty).
+    step_size : float or None, default None
+        alpha, the x step; None: the adaptive step (mathopt's).
+    lower_step_size : float or None, default None
+        beta, the step of the y steps (on sigma F + f) and z steps (on f); None:
+        1 / L from Lipschitz estimates (mathopt's): 1 / (sigma L_F + L_f) and 1 / L_f.
     inner_steps : int, default 10
         y and z steps per x step (ignored with ``single_loop``).
     single_loop : bool, default False
@@ -112,15 +122,16 @@ class PenaltyBOOptions(BilevelOptions):
     """
 
     penalty: float = 100.0
-    step_size: float = 0.05
-    lower_step_size: float = 0.5
+    step_size: float | None = None
+    lower_step_size: float | None = None
     inner_steps: int = 10
     single_loop: bool = False
 
     def __post_init__(self):
         super().__post_init__()
-        for name in ("penalty", "step_size", "lower_step_size"):
-            check_positive(self, name, allow_inf=False)
+        for name in ("step_size", "lower_step_size"):
+            if getattr(self, name) is not None:
+                check_positive(self, name, allow_inf=False)
         check_int(self, "inner_steps", minimum=1)
 
     @property
@@ -128,34 +139,20 @@ class PenaltyBOOptions(BilevelOptions):
         return 1 if self.single_loop else self.inner_steps
 
 
-class _PenaltyBO(Method):
+class _PenaltyBO(PenaltyMethod):
     name = "penalty-bo"
 
-    def init(self, oracles, opts, x0, y0, key):
-        return {"x": x0, "y": y0, "z": y0, "key": key}
-
-    def step(self, oracles, opts, state, k):
-        from ._first_order import penalty_direction, track_lower
-
-        sigma = 1.0 / opts.penalty
-        x = state["x"]
-        key, keys = split(state["key"], 3)
-        # a step beta on sigma F + f is the step beta * sigma on F + (1/sigma) f
-        y, z, _ = track_lower(oracles, x, state["y"], state["z"], opts.lower_step_size * sigma,
-                              opts.lower_step_size, opts.penalty, opts.steps_per_iteration, keys[0])
-        direction = penalty_direction(oracles, x, y, z, opts.penalty, keys[1:])
-        return {"x": oracles.project_x(x - opts.step_size * direction), "y": y, "z": z, "key": key}
-
-    def residuals(self, oracles, opts, state):
-        from ._first_order import penalty_stationarity
-
-        return {"stationarity": penalty_stationarity(oracles, state["x"], state["y"], state["z"], opts.penalty)}
+    def settings(self, opts):
+        steps = opts.steps_per_iteration
+        return {"y_steps": steps, "z_steps": steps, "penalty": opts.penalty, "penalty_growth": opts.penalty_growth,
+                "penalty_max": opts.penalty_max, "step_size": opts.step_size, "lower_step": opts.lower_step_size,
+                "value_step": opts.lower_step_size}
 
     def derived(self, opts):
         return {"steps_per_iteration": opts.steps_per_iteration}
 
     def oracle_calls(self, opts):
-        return {"ngev": 3 * opts.steps_per_iteration + 3}
+        return {"ngev": 3 * opts.steps_per_iteration + 8}
 
 
 _METHOD = _PenaltyBO()

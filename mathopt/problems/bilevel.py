@@ -9,12 +9,14 @@ family shares one compiled solver (and a batch of instances can be vmapped).
 builder                     problem
 ==========================  ==================================================================
 :func:`quadratic_toy`       F = 1/2||y||^2 + 1/2||x-1||^2, f = 1/2||y||^2 - x^T y; x* = y* = 1/2
+:func:`shifted_toy`         F = 1/2(x-1)^2 + 1/2(y-2)^2, f = 1/2(y-x)^2: y*(x) = x, x* = y* = 3/2
 :func:`random_quadratic`    strongly convex quadratics, solution by linear solves
 :func:`box_toy`             F = 1/2(x-2)^2 + 1/2(y-2)^2, f = 1/2(y-x)^2, Y = [0, 1]; x* = 2, y* = 1
 :func:`pbgd_toy`            the nonconvex toy of Shen & Chen (2023), y*(x) = -x, X = [0, 3]
 :func:`convex_lower`        merely convex lower level, many solutions, optimistic selection
 :func:`merely_convex_toy`   the merely convex toy of Liu et al. (2023), x in R^n, x* = y* = 1
 :func:`stochastic_quadratic` finite-sum quadratics sampled in mini-batches (stochastic oracles)
+:func:`held_out_problems`   published box-constrained test problems with known optima (BASBLib, SMD)
 ==========================  ==================================================================
 """
 from __future__ import annotations
@@ -25,8 +27,9 @@ import numpy as np
 from ..bilevel.problem import BilevelProblem
 from ..sets import Box
 
-__all__ = ["quadratic_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower", "merely_convex_toy",
-           "stochastic_quadratic", "PBGD_TOY_X", "coupled_toy", "constrained_problems"]
+__all__ = ["quadratic_toy", "shifted_toy", "random_quadratic", "box_toy", "pbgd_toy", "convex_lower",
+           "merely_convex_toy", "stochastic_quadratic", "held_out_problems", "PBGD_TOY_X", "coupled_toy",
+           "constrained_problems"]
 
 
 def _toy_upper(x, y):
@@ -56,8 +59,12 @@ def _quad_lower(x, y, p):
     return 0.5 * y @ p["lower_hessian"][0] @ y + y @ p["coupling"][0] @ x + p["lower_linear"][0] @ y
 
 
-def random_quadratic(dim_x: int = 3, dim_y: int = 4, seed: int = 0, condition: float = 10.0) -> BilevelProblem:
+def random_quadratic(dim_x: int = 3, dim_y: int = 4, seed: int = 0, condition: float = 10.0,
+                     scale: float = 1.0) -> BilevelProblem:
     """Random strongly convex quadratics with an exact solution by linear solves.
+
+    ``scale`` multiplies both objectives (same solution, badly scaled for scale far from 1;
+    the instances of every scale share one compiled solver).
 
     F(x, y) = 1/2 [x; y]^T P [x; y] + p^T [x; y] with P positive definite,
     f(x, y) = 1/2 y^T Q y + y^T B x + q^T y with Q positive definite, so
@@ -81,12 +88,14 @@ def random_quadratic(dim_x: int = 3, dim_y: int = 4, seed: int = 0, condition: f
     x_star = -np.linalg.solve(E.T @ upper_hessian @ E, E.T @ (upper_hessian @ e + upper_linear))
     y_star = M @ x_star + m
     z = np.concatenate([x_star, y_star])
-    data = {"upper_hessian": upper_hessian[None], "upper_linear": upper_linear[None],
-            "lower_hessian": lower_hessian[None], "coupling": coupling[None], "lower_linear": lower_linear[None]}
+    data = {"upper_hessian": scale * upper_hessian[None], "upper_linear": scale * upper_linear[None],
+            "lower_hessian": scale * lower_hessian[None], "coupling": scale * coupling[None],
+            "lower_linear": scale * lower_linear[None]}
     return BilevelProblem(_quad_upper, _quad_lower, np.zeros(dim_x), np.zeros(dim_y), data=data,
-                          name=f"random_quadratic({dim_x},{dim_y},seed={seed})",
+                          name=f"random_quadratic({dim_x},{dim_y},seed={seed}"
+                               + (f",scale={scale:g})" if scale != 1 else ")"),
                           known_solution={"x": x_star, "y": y_star,
-                                          "upper_value": 0.5 * z @ upper_hessian @ z + upper_linear @ z})
+                                          "upper_value": scale * (0.5 * z @ upper_hessian @ z + upper_linear @ z)})
 
 
 def _box_upper(x, y):
@@ -415,3 +424,107 @@ def constrained_problems() -> list[BilevelProblem]:
         problems.append(BilevelProblem(upper, lower, x0, y0, upper_set=X, lower_set=Y, lower_constraints=g,
                                        name=name, known_solution={"upper_value": F_star, "source": source}))
     return problems
+
+
+def _shifted_upper(x, y):
+    return 0.5 * jnp.sum((x - 1.0) ** 2) + 0.5 * jnp.sum((y - 2.0) ** 2)
+
+
+def _shifted_lower(x, y):
+    return 0.5 * jnp.sum((y - x) ** 2)
+
+
+def shifted_toy(x0=0.0, y0=0.0) -> BilevelProblem:
+    """y*(x) = x and the answer x* = 3/2: F = 1/2(x-1)^2 + 1/2(y-2)^2, f = 1/2(y-x)^2.
+
+    The hyper-objective is F(x, x) = 1/2(x-1)^2 + 1/2(x-2)^2, minimized exactly at
+    x* = 3/2 (y* = 3/2, F* = 1/4). grad_y F = y - 2 = -1/2 at the solution, so a penalty
+    method with a constant penalty gamma has an O(1/gamma) bias there (its penalized
+    fixed point is x = 3/2 - 1/(2 (1 + 2 gamma)) + ..., not 3/2).
+    """
+    return BilevelProblem(_shifted_upper, _shifted_lower, [x0], [y0], name="shifted_toy",
+                          known_solution={"x": np.array([1.5]), "y": np.array([1.5]), "upper_value": 0.25})
+
+
+# -- held-out published test problems (box constraints only, convex or unimodal lower level) ------
+
+def _lmp_upper(x, y):
+    return jnp.sum(0.5 * (1.0 - x) + x * y)
+
+
+def _lmp_lower(x, y):
+    return jnp.sum((x - 1.0) * y)
+
+
+def _bard_upper(x, y):
+    return jnp.sum((x - 1.0) ** 2 + (y - 1.0) ** 2)
+
+
+def _bard_lower(x, y):
+    return jnp.sum(0.5 * y ** 2 + 500.0 * y - 50.0 * x * y)
+
+
+def _smd1_upper(x, y):
+    return x[0] ** 2 + y[0] ** 2 + x[1] ** 2 + (x[1] - jnp.tan(y[1])) ** 2
+
+
+def _smd1_lower(x, y):
+    return x[0] ** 2 + y[0] ** 2 + (x[1] - jnp.tan(y[1])) ** 2
+
+
+def _smd2_upper(x, y):
+    return x[0] ** 2 - y[0] ** 2 + x[1] ** 2 - (x[1] - jnp.log(y[1])) ** 2
+
+
+def _smd2_lower(x, y):
+    return x[0] ** 2 + y[0] ** 2 + (x[1] - jnp.log(y[1])) ** 2
+
+
+def _smd6_upper(x, y):
+    # y = (y1_1 [q = 1], y1_2, y1_3 [s = 2], y2 [r = 1])
+    return x[0] ** 2 - y[0] ** 2 + y[1] ** 2 + y[2] ** 2 + x[1] ** 2 - (x[1] - y[3]) ** 2
+
+
+def _smd6_lower(x, y):
+    return x[0] ** 2 + y[0] ** 2 + (y[2] - y[1]) ** 2 + (x[1] - y[3]) ** 2
+
+
+def held_out_problems() -> list:
+    """Published box-constrained bilevel test problems with known optimal values F*.
+
+    Held out from the development of the solvers' defaults (used to measure them only);
+    ``known_solution["upper_value"]`` is the published F*, ``x`` and ``y`` a published solution.
+
+    * ``lmp_1987_01``: Lucchetti, Mignanego & Pieri (1987), Example 4.1, as coded in BASBLib
+      (Paulavicius et al., NLP-NLP/lmp_1987_01): X = Y = [0, 1], F = (1 - x)/2 + x y,
+      f = (x - 1) y; F* = 0 at x* = 1, y* = 0 (at x = 1 every y solves the lower level:
+      the optimistic selection y = 0 is needed).
+    * ``b_1998_05``: Bard (1998), as coded in BASBLib (NLP-NLP/b_1998_05): X = [-100, 100],
+      Y = [0, 100], F = (x-1)^2 + (y-1)^2, f = y^2/2 + 500 y - 50 x y; F* = 1 at x* = 1, y* = 0
+      (a badly scaled lower level).
+    * ``smd1``, ``smd2``, ``smd6``: Sinha, Malo & Deb (2014), "Test problem construction for
+      single-objective bilevel optimization" (Evolutionary Computation 22(3)), SMD1, SMD2 and
+      SMD6 with p = q = r = 1 (SMD6: s = 2), bounds as in the paper (x in [-5, 10], SMD2:
+      x_2 in [-5, 1], y_2 in (0, e]; SMD1: y_2 in (-pi/2, pi/2), here [-1.5, 1.5]; SMD6: y in
+      [-5, 10]); F* = 0 at x* = 0, y* = 0 (SMD2: y_2* = 1). SMD6's lower level has a
+      continuum of solutions (y1_2 = y1_3) and needs the optimistic selection.
+    """
+    pi_box = Box(np.array([-5.0, -1.5]), np.array([10.0, 1.5]))
+    return [
+        BilevelProblem(_lmp_upper, _lmp_lower, [0.5], [0.5], upper_set=Box(0.0, 1.0), lower_set=Box(0.0, 1.0),
+                       name="lmp_1987_01", known_solution={"x": np.array([1.0]), "y": np.array([0.0]),
+                                                           "upper_value": 0.0}),
+        BilevelProblem(_bard_upper, _bard_lower, [0.0], [50.0], upper_set=Box(-100.0, 100.0),
+                       lower_set=Box(0.0, 100.0), name="b_1998_05",
+                       known_solution={"x": np.array([1.0]), "y": np.array([0.0]), "upper_value": 1.0}),
+        BilevelProblem(_smd1_upper, _smd1_lower, [1.0, 1.0], [1.0, 1.0], upper_set=Box(-5.0, 10.0),
+                       lower_set=pi_box, name="smd1",
+                       known_solution={"x": np.zeros(2), "y": np.zeros(2), "upper_value": 0.0}),
+        BilevelProblem(_smd2_upper, _smd2_lower, [1.0, 0.5], [1.0, 2.0],
+                       upper_set=Box(np.array([-5.0, -5.0]), np.array([10.0, 1.0])),
+                       lower_set=Box(np.array([-5.0, 1e-3]), np.array([10.0, np.e])), name="smd2",
+                       known_solution={"x": np.zeros(2), "y": np.array([0.0, 1.0]), "upper_value": 0.0}),
+        BilevelProblem(_smd6_upper, _smd6_lower, [1.0, 1.0], [1.0, 1.0, 2.0, 1.0], upper_set=Box(-5.0, 10.0),
+                       lower_set=Box(-5.0, 10.0), name="smd6",
+                       known_solution={"x": np.zeros(2), "y": np.zeros(4), "upper_value": 0.0}),
+    ]
