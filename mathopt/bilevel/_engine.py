@@ -12,9 +12,9 @@ least ``x``, ``y`` and ``key``); this module turns it into an
   status code in the carry: ``CODE_NONFINITE`` when an iterate, a value of
   either level or a residual is not finite (the step is not committed),
   ``CODE_CONVERGED`` when the method's own certified test
-  ``method.converged(opts, residuals)`` holds (with the residuals ``stationarity``
-  and ``lower_gap`` divided by max(1, their values at iterate 0): the test is
-  relative for badly scaled problems) (``CODE_CONVERGED_INACCURATE``
+  ``method.converged(opts, residuals)`` holds (with the residuals named in
+  ``method.relative_residuals``, by default ``stationarity`` and ``lower_gap``, divided
+  by max(1, their values at iterate 0): the test is relative for badly scaled problems) (``CODE_CONVERGED_INACCURATE``
   when ``method.inaccurate(opts, residuals)`` holds as well). Without callback
   the driver asks for the whole budget in one call: one kernel call per solve;
 * residuals after every iteration: the engine's ``lower_gap`` and ``step``
@@ -51,8 +51,6 @@ CODE_CONVERGED_INACCURATE = int(Status.CONVERGED_INACCURATE)
 
 #: The engine's per-iteration values (the method's residuals follow them in the history and report).
 _VALUES = ("fun", "lower_value", "lower_gap", "step")
-#: Residuals that the stop test takes relative to max(1, their value at iterate 0).
-_RELATIVE = ("stationarity", "lower_gap")
 #: Options that never enter the compiled computation.
 _DRIVER_OPTIONS = frozenset({"callback", "verbose", "seed", "max_time", "max_iter", "history"})
 #: Most compiled (method, objectives, structure) entries kept.
@@ -244,7 +242,7 @@ def _build(method, upper, lower, batch_size, static, constraints=None) -> _Compi
         values.update(own)
         names[:] = list(_VALUES) + [name for name in own if name not in _VALUES]
         if scale is None:  # iterate 0: the stop test is relative to max(1, the residuals' values here)
-            scale = {name: jnp.maximum(1.0, values[name]) for name in _RELATIVE if name in values}
+            scale = {name: jnp.maximum(1.0, values[name]) for name in method.relative_residuals if name in values}
         return {"inner": inner, "k": k, "values": values, "scale": scale}
 
     def status(state, opts):

@@ -254,6 +254,8 @@ class LVHBAOptions(BilevelOptions):
 
 class _LVHBA(Method):
     name = "lvhba"
+    # absolute tolerances: the penalty update compares the raw stationarity with stationarity_tol
+    relative_residuals = ()
 
     def check(self, problem, opts):
         if problem.stochastic:

@@ -34,6 +34,10 @@ class Method:
     """
 
     name = ""
+    #: Residuals the engine's stop test takes relative to max(1, their value at iterate 0), so a
+    #: problem scaled by 1e3 stops like the original; a method whose tolerances are absolute (or
+    #: whose own updates compare raw residuals with them) sets ``()``.
+    relative_residuals: tuple = ("stationarity", "lower_gap")
 
     def init(self, oracles, opts, x0, y0, key):
         raise NotImplementedError
