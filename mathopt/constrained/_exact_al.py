@@ -393,7 +393,9 @@ class ExactALNewton(IterativeSolver):
         state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one
         p = state.point
         H = self._hessian(state.run.ev, p)
-        if (sp.issparse(H) and not np.all(np.isfinite(H.data))) or (not sp.issparse(H) and not np.all(np.isfinite(H))):
+        if not (_finite(H) and _finite(p.G) and np.all(np.isfinite(p.grad_lag)) and np.all(np.isfinite(p.c))):
+            # an overflowed Hessian, Jacobian or residual (GULFNE, LUKSAN22): end NONFINITE here rather
+            # than in SciPy's input check inside the factorizations
             state.point = _Point(p.x, p.lam, float("nan"), p.g, p.c, p.G, p.grad_lag)
             return state
         rhs = -np.concatenate([p.grad_lag, p.c])
@@ -544,7 +546,11 @@ class ExactALNewton(IterativeSolver):
         shift = 0.0
         for _ in range(60):
             K = self._kkt_matrix(dense_h, dense_g, shift, projector)
+            if not np.all(np.isfinite(K)):  # the shift times the projector overflowed: keep the last one
+                return shift
             _, D, _ = ldl(K)
+            if not np.all(np.isfinite(D)):  # the factorization overflowed (GULFNE): no inertia to read
+                return shift
             eig = eigvalsh(D)  # block-diagonal D: same inertia as K (Sylvester)
             scale = 1e-12 * max(1.0, float(np.max(np.abs(eig), initial=1.0)))
             if np.sum(eig > scale) == n and np.sum(eig < -scale) == m:
@@ -645,3 +651,9 @@ class ExactALNewton(IterativeSolver):
                  "fallback_steps": state.fallback_steps, "exact_fallbacks": state.exact_fallbacks,
                  "inaccurate_steps": state.inaccurate_steps, "njev": ev.njev, "ncev": ev.ncev}
         return make_result(info, status, history, counters=ev.counters(), message=message, extra=extra)
+
+
+def _finite(matrix) -> bool:
+    """True when every stored entry of a dense or sparse matrix is finite."""
+    data = matrix.data if sp.issparse(matrix) else np.asarray(matrix)
+    return bool(np.all(np.isfinite(data)))

