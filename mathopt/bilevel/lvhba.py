@@ -81,7 +81,7 @@ largest curvature of the gradients of F, f (in (x, y)) and f (in y) from 20 powe
 on gradient differences (no Hessian) and J the Jacobian of the normalized g; and an
 adaptive schedule: :math:`c_0` = ``penalty`` = 10, doubled (``penalty_growth``) whenever
 ``stationarity <= stationarity_tol`` (the merit at the current c is minimized) while
-``lower_kkt > lower_kkt_tol``, capped at ``penalty_max`` = 1e5; ``penalty_power`` = p > 0
+``lower_kkt > lower_kkt_tol``, capped at ``penalty_max`` = 1e8; ``penalty_power`` = p > 0
 multiplies c by :math:`((k+2)/(k+1))^p` per iteration, the paper's :math:`(k+1)^p` law.
 
 Provenance: the abstract (``shared/PAPERS.md``) and the authors' code (toy ``LLC`` and the
@@ -212,8 +212,10 @@ class LVHBAOptions(BilevelOptions):
     penalty_growth : float, default 2.0
         Factor applied to c whenever ``stationarity <= stationarity_tol`` while
         ``lower_kkt > lower_kkt_tol`` (ours; the paper's c_k follows a power law).
-    penalty_max : float, default 100000.0
-        Cap on c.
+    penalty_max : float, default 100000000.0
+        Cap on c (the other penalty methods' cap). The lower-level KKT residual keeps a bias of
+        about ||grad_y F|| / c, so a cap of 1e5 left ``lower_kkt`` at 1.1e-5 > ``lower_kkt_tol``
+        when ||grad_y F|| = 1 and the run ended MAX_ITER.
     penalty_power : float, default 0.0
         p: c_k = c (k + 1)^p between growths (the paper's schedule has p in (0, 1/2)).
     feasibility_penalty : float, default 1.0
@@ -233,7 +235,7 @@ class LVHBAOptions(BilevelOptions):
     multiplier_max: float = 1000.0
     penalty: float = 10.0
     penalty_growth: float = 2.0
-    penalty_max: float = 1e5
+    penalty_max: float = 1e8
     penalty_power: float = 0.0
     feasibility_penalty: float = 1.0
 

@@ -84,3 +84,16 @@ def test_shifted_toy_reaches_1e4_with_defaults():
     result = mathopt.solve(problems.shifted_toy(), "lvhba")
     assert result.status is Status.CONVERGED, result.message
     assert abs(result.x[0] - 1.5) <= 1e-4
+
+
+def test_unhalved_shifted_toy_certified_with_defaults():
+    """F = (x-1)^2 + (y-2)^2, f = 1/2 (y-x)^2 (x* = y* = 1.5, ||grad_y F|| = 1 there): the lower-level
+    KKT bias ||grad_y F|| / c needs c > 1e5 to pass lower_kkt_tol = 1e-5 (with the old cap
+    penalty_max = 1e5 the run ended MAX_ITER at lower_kkt 1.1e-5)."""
+    import jax.numpy as jnp
+
+    problem = mathopt.BilevelProblem(lambda x, y: jnp.sum((x - 1.0) ** 2) + jnp.sum((y - 2.0) ** 2),
+                                     lambda x, y: 0.5 * jnp.sum((y - x) ** 2), np.zeros(1), np.zeros(1))
+    result = mathopt.solve(problem, "lvhba")
+    assert result.status is Status.CONVERGED, result.message
+    assert abs(result.x[0] - 1.5) <= 1e-4 and abs(result.y[0] - 1.5) <= 1e-4
