@@ -143,6 +143,7 @@ sp = lazy_module("scipy.sparse")
 
 from ..core.driver import IterationInfo, IterativeSolver, make_result
 from ..core.options import check_int, check_positive
+from ..core.problem import all_finite
 from ..core.status import Status
 from .kkt import infeasibility_check, minimize_infeasibility
 from .options import UnboundedTestOptions
@@ -393,7 +394,7 @@ class ExactALNewton(IterativeSolver):
         state = dataclasses.replace(state)  # a new state: the driver may fall back on the old one
         p = state.point
         H = self._hessian(state.run.ev, p)
-        if not (_finite(H) and _finite(p.G) and np.all(np.isfinite(p.grad_lag)) and np.all(np.isfinite(p.c))):
+        if not all_finite(H, p.G, p.grad_lag, p.c):
             # an overflowed Hessian, Jacobian or residual (GULFNE, LUKSAN22): end NONFINITE here rather
             # than in SciPy's input check inside the factorizations
             state.point = _Point(p.x, p.lam, float("nan"), p.g, p.c, p.G, p.grad_lag)
@@ -651,9 +652,3 @@ class ExactALNewton(IterativeSolver):
                  "fallback_steps": state.fallback_steps, "exact_fallbacks": state.exact_fallbacks,
                  "inaccurate_steps": state.inaccurate_steps, "njev": ev.njev, "ncev": ev.ncev}
         return make_result(info, status, history, counters=ev.counters(), message=message, extra=extra)
-
-
-def _finite(matrix) -> bool:
-    """True when every stored entry of a dense or sparse matrix is finite."""
-    data = matrix.data if sp.issparse(matrix) else np.asarray(matrix)
-    return bool(np.all(np.isfinite(data)))

@@ -37,6 +37,12 @@ def reject_complex(value, field: str) -> None:
         raise ProblemError(field, "has complex values; mathopt solves real problems")
 
 
+def all_finite(*arrays) -> bool:
+    """True when every entry of every array is finite; a SciPy sparse matrix is checked through its
+    stored entries (``.data``), without densifying it."""
+    return all(bool(np.all(np.isfinite(a.data if hasattr(a, "tocsr") else a))) for a in arrays)
+
+
 def as_real_array(value, field: str) -> np.ndarray:
     """A float64 copy of ``value``; a ProblemError naming ``field`` for complex values (never a
     silent loss of the imaginary part), strings, or anything NumPy cannot read as numbers."""

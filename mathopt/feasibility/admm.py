@@ -41,6 +41,7 @@ import numpy as np
 
 from ..core.driver import Advance, run
 from ..core.options import OptionError, check_bool, check_int, check_positive
+from ..core.problem import all_finite
 from ..core.registry import register
 from ..core.status import CODE_NONFINITE, CONTINUE
 from . import admm_operator as op
@@ -137,10 +138,6 @@ def _adapts_at(iteration: int, interval: int) -> bool:
     return blocks & (blocks - 1) == 0
 
 
-def _finite(*arrays) -> bool:
-    return all(bool(np.all(np.isfinite(a))) for a in arrays)
-
-
 class ADMMSolver(CertifyingSolver):
     """OSQP-style ADMM (plain or Halpern-anchored) on the core driver."""
 
@@ -175,7 +172,7 @@ class ADMMSolver(CertifyingSolver):
         setup, options = state.setup, state.setup.options
         image = op.apply_operator(setup.scaled, state.factor, options.sigma, state.rho, options.relaxation,
                                   state.x, state.v)
-        if not _finite(image.x, image.v):
+        if not all_finite(image.x, image.v):
             return None
         anchor_x, anchor_v, since, anchor_residual, restarts = (
             state.anchor_x, state.anchor_v, state.since_anchor, state.anchor_residual, state.restarts)

@@ -51,10 +51,6 @@ def objective(problem, options: PnPOptions, x, residual=None) -> float:
     return 0.5 * float(np.vdot(residual, residual)) + options.reg * value_or_zero(options.prox, x)
 
 
-def all_finite(*arrays) -> bool:
-    return all(bool(np.all(np.isfinite(a))) for a in arrays)
-
-
 def infinity_norm(a) -> float:
     return float(np.max(np.abs(a))) if np.size(a) else 0.0
 

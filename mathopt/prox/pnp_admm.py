@@ -69,7 +69,8 @@ from ..core.options import OptionError, check_bool, check_choice, check_int, che
 from ..core.problem import is_sparse
 from ..core.registry import register
 from ..core.status import Status
-from ._pnp import NAN, PnPOptions, all_finite, infinity_norm, objective, pnp_result
+from ..core.problem import all_finite
+from ._pnp import NAN, PnPOptions, infinity_norm, objective, pnp_result
 from .problem import DENSE_MAX_N, InverseProblem, ProxResult
 
 LINEAR_SOLVERS = ("auto", "fft", "cholesky", "cg")

@@ -35,7 +35,8 @@ from ..core.driver import IterationInfo, IterativeSolver, run
 from ..core.options import check_positive
 from ..core.registry import register
 from ..core.status import Status
-from ._pnp import NAN, PnPOptions, all_finite, infinity_norm, objective, pnp_result
+from ..core.problem import all_finite
+from ._pnp import NAN, PnPOptions, infinity_norm, objective, pnp_result
 from .problem import InverseProblem, ProxResult
 
 
