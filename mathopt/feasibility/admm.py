@@ -26,8 +26,14 @@ reproducible and a large problem is refactored at most ``log2(max_iter / penalty
 times; no solution
 polishing; the default tolerances are 1e-6 (OSQP: 1e-3).
 
-The loop is a Python loop on the core driver (``advance`` runs up to ``k`` iterations; the
-cost per iteration is one sparse triangular solve pair and a few vector operations).
+The loop (option ``loop="compiled"``, the default) is a Numba kernel
+(:mod:`mathopt.feasibility._admm_kernel`) that runs the iterations between two termination tests
+or penalty updates: the KKT matrix is factored by SuperLU in Python (once per value of rho) and
+its triangular factors are solved inside the kernel, so an iteration costs the two sparse
+triangular solves and a few vector loops, with no Python overhead. The tests (every
+``check_interval`` iterations), the certificate polishing and the penalty update stay in Python.
+``loop="python"`` is the NumPy reference of the same iteration (one ``apply_operator`` call per
+iteration), kept as the readable specification the compiled loop is tested against.
 
 References [1]_ (OSQP, Stellato et al. 2020) and [2]_ (Banjac et al. 2019): see
 :mod:`mathopt.feasibility.admm_operator`.
@@ -40,7 +46,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.driver import Advance, run
-from ..core.options import OptionError, check_bool, check_int, check_positive
+from ..core.options import OptionError, check_bool, check_choice, check_int, check_positive
 from ..core.problem import all_finite
 from ..core.registry import register
 from ..core.status import CODE_NONFINITE, CONTINUE
@@ -52,6 +58,8 @@ from .solver import CertifyingSolver, initial_code, termination_test
 
 #: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
 PENALTY_CHANGE = 5.0
+#: Values of the option ``loop``.
+LOOPS = ("compiled", "python")
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,12 @@ class ADMMOptions(QPOptions):
         (:func:`~mathopt.feasibility.admm_operator.farkas_candidate`): OSQP's rule balances primal
         and dual residuals, which an infeasible problem never balances, and each change of rho
         changes the operator whose displacement the test estimates.
+    loop : str, default 'compiled'
+        ``"compiled"``: the iterations between two tests run in a Numba kernel
+        (:mod:`mathopt.feasibility._admm_kernel`, the two triangular solves with SuperLU's
+        factors included); ``"python"``: one NumPy/SuperLU application of the operator per
+        iteration (:func:`~mathopt.feasibility.admm_operator.apply_operator`), the readable
+        reference the compiled loop is tested against (same iterates up to rounding).
     """
 
     max_iter: int = 10000
@@ -84,6 +98,7 @@ class ADMMOptions(QPOptions):
     sigma: float = 1e-6
     relaxation: float = 1.6
     freeze_penalty: bool = True
+    loop: str = "compiled"
 
     def __post_init__(self):
         super().__post_init__()
@@ -93,6 +108,7 @@ class ADMMOptions(QPOptions):
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
         check_bool(self, "freeze_penalty")
+        check_choice(self, "loop", LOOPS)
 
 
 class Setup(NamedTuple):
@@ -138,6 +154,38 @@ def _adapts_at(iteration: int, interval: int) -> bool:
     return blocks & (blocks - 1) == 0
 
 
+class Factor(NamedTuple):
+    """The SuperLU factorization of the KKT matrix and, for the compiled loop, its triangular factors."""
+
+    lu: Any
+    triangular: Any
+
+
+def _factor(setup: Setup, rho: np.ndarray) -> Factor:
+    lu = op.factor_kkt(setup.scaled, setup.options.sigma, rho)
+    if setup.options.loop == "python":
+        return Factor(lu, None)
+    from ._admm_kernel import triangular_factors
+
+    return Factor(lu, triangular_factors(lu))
+
+
+def _is_event(iteration: int, options) -> bool:
+    """An iteration followed by a termination test or a penalty update."""
+    return iteration % options.check_interval == 0 or _adapts_at(iteration, options.penalty_interval)
+
+
+def _next_event(iteration: int, options) -> int:
+    """The first iteration after ``iteration`` with a termination test or a penalty update."""
+    event = (iteration // options.check_interval + 1) * options.check_interval
+    interval = options.penalty_interval
+    if interval:
+        block = max(iteration // interval + 1, 1)
+        power = 1 << (block - 1).bit_length()  # the least power of 2 >= block
+        event = min(event, interval * power)
+    return event
+
+
 class ADMMSolver(CertifyingSolver):
     """OSQP-style ADMM (plain or Halpern-anchored) on the core driver."""
 
@@ -152,11 +200,17 @@ class ADMMSolver(CertifyingSolver):
         image = op.Image(x=x, v=v, z=z, y=y, dx=np.zeros_like(x), dv=np.zeros_like(v), dy=np.zeros_like(y))
         code = initial_code(setup, image)
         return State(setup=setup, iteration=0, x=x, v=v, image=image, penalty=options.penalty, rho=rho,
-                     factor=op.factor_kkt(scaled, options.sigma, rho), anchor_x=x, anchor_v=v,
+                     factor=_factor(setup, rho), anchor_x=x, anchor_v=v,
                      since_anchor=0, anchor_residual=np.inf, code=code, certificate=None,
                      refactorizations=1, restarts=0)
 
     def advance(self, state: State, nit: int, k: int, record: bool) -> Advance:
+        if state.setup.options.loop == "python":
+            return self._advance_python(state, k)
+        return self._advance_compiled(state, k)
+
+    def _advance_python(self, state: State, k: int) -> Advance:
+        """The reference loop: one :func:`admm_operator.apply_operator` per iteration."""
         done = 0
         for _ in range(k):
             new = self._iterate(state)
@@ -167,10 +221,50 @@ class ADMMSolver(CertifyingSolver):
                 break
         return Advance(state, done, state.code)
 
-    def _iterate(self, state: State) -> State | None:
-        """One iteration, its termination test and penalty update; None when T gives a non-finite point."""
+    def _advance_compiled(self, state: State, k: int) -> Advance:
+        """Numba kernel calls (:func:`_admm_kernel.admm_iterations`) up to each iteration with a
+        termination test or penalty update, which run here in Python (:meth:`_event`). The kernel
+        works in place on copies made here, so ``state`` is left as it was."""
+        from ._admm_kernel import admm_iterations
+
         setup, options = state.setup, state.setup.options
-        image = op.apply_operator(setup.scaled, state.factor, options.sigma, state.rho, options.relaxation,
+        scaled = setup.scaled
+        x, v = state.x.copy(), state.v.copy()
+        anchor_x, anchor_v = state.anchor_x.copy(), state.anchor_v.copy()
+        n, m = x.shape[0], v.shape[0]
+        image = op.Image(x=np.empty(n), v=np.empty(m), z=np.empty(m), y=np.empty(m),
+                         dx=np.empty(n), dv=np.empty(m), dy=np.empty(m))
+        done = 0
+        while done < k:
+            steps = min(k - done, _next_event(state.iteration, options) - state.iteration)
+            count, since, anchor_residual, restarts = admm_iterations(
+                *state.factor.triangular, scaled.q, scaled.l, scaled.u, state.rho, options.sigma,
+                options.relaxation, x, v, anchor_x, anchor_v, *image, state.since_anchor, state.anchor_residual,
+                state.iteration, steps, setup.halpern, setup.restart_decay, setup.restart_fraction)
+            if count == 0:
+                return Advance(state, done, CODE_NONFINITE)
+            done += count
+            state = state._replace(iteration=state.iteration + count, x=x, v=v, image=image,
+                                   anchor_x=anchor_x, anchor_v=anchor_v, since_anchor=since,
+                                   anchor_residual=anchor_residual, restarts=state.restarts + restarts)
+            if count < steps:  # a non-finite image: the state holds the last finite iterate
+                return Advance(state, done, CODE_NONFINITE)
+            state = self._event(state)
+            if state.code != CONTINUE:
+                break
+            if state.v is not v or state.anchor_x is not anchor_x:  # the penalty changed: fresh arrays
+                x, v = state.x.copy(), state.v.copy()
+                anchor_x, anchor_v = state.anchor_x.copy(), state.anchor_v.copy()
+                state = state._replace(x=x, v=v, anchor_x=anchor_x, anchor_v=anchor_v)
+            if done < k:  # the next kernel call writes its own image
+                image = op.Image(*(np.empty_like(a) for a in image))
+        return Advance(state, done, state.code)
+
+    def _iterate(self, state: State) -> State | None:
+        """One iteration (Python), its termination test and penalty update; None when T gives a
+        non-finite point."""
+        setup, options = state.setup, state.setup.options
+        image = op.apply_operator(setup.scaled, state.factor.lu, options.sigma, state.rho, options.relaxation,
                                   state.x, state.v)
         if not all_finite(image.x, image.v):
             return None
@@ -189,25 +283,32 @@ class ADMMSolver(CertifyingSolver):
             since += 1
         else:
             x, v = image.x, image.v
-        iteration = state.iteration + 1
+        state = state._replace(iteration=state.iteration + 1, x=x, v=v, image=image, anchor_x=anchor_x,
+                               anchor_v=anchor_v, since_anchor=since, anchor_residual=anchor_residual,
+                               restarts=restarts)
+        return self._event(state) if _is_event(state.iteration, options) else state
+
+    def _event(self, state: State) -> State:
+        """At an iteration with a termination test (every ``check_interval``) or a penalty update
+        (:func:`_adapts_at`): the test on ``state.image``, then the update of rho with its
+        refactorization, which keeps (z, y), sets the new v and re-anchors."""
+        setup, options = state.setup, state.setup.options
+        iteration, image, v = state.iteration, state.image, state.v
         code, certificate = CONTINUE, None
         if iteration % options.check_interval == 0:
             code, certificate = termination_test(setup, image, iteration)
-        penalty, rho, factor, refactorizations = state.penalty, state.rho, state.factor, state.refactorizations
+        state = state._replace(code=code, certificate=certificate)
         if (code == CONTINUE and _adapts_at(iteration, options.penalty_interval)
                 and not (options.freeze_penalty and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
-            wanted = op.adapted_penalty(setup.scaled, image, penalty)
-            if wanted > PENALTY_CHANGE * penalty or wanted < penalty / PENALTY_CHANGE:
+            wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
+            if wanted > PENALTY_CHANGE * state.penalty or wanted < state.penalty / PENALTY_CHANGE:
                 new_rho = op.rho_vector(setup.scaled, wanted)
                 z = np.clip(v, setup.scaled.l, setup.scaled.u)
-                v = z + (rho / new_rho) * (v - z)   # same (z, y), new v = z + y / rho
-                penalty, rho, factor = wanted, new_rho, op.factor_kkt(setup.scaled, options.sigma, new_rho)
-                refactorizations += 1
-                anchor_x, anchor_v, since = x, v, 0  # a new operator: re-anchor (Halpern)
-        return State(setup=setup, iteration=iteration, x=x, v=v, image=image, penalty=penalty, rho=rho,
-                     factor=factor, anchor_x=anchor_x, anchor_v=anchor_v, since_anchor=since,
-                     anchor_residual=anchor_residual, code=code, certificate=certificate,
-                     refactorizations=refactorizations, restarts=restarts)
+                v = z + (state.rho / new_rho) * (v - z)   # same (z, y), new v = z + y / rho
+                state = state._replace(v=v, penalty=wanted, rho=new_rho, factor=_factor(setup, new_rho),
+                                       refactorizations=state.refactorizations + 1,
+                                       anchor_x=state.x, anchor_v=v, since_anchor=0)  # a new T: re-anchor
+        return state
 
     def displacement(self, state: State) -> float:
         return _weighted_norm(state.setup, state.rho, state.image.dx, state.image.dv)

@@ -156,6 +156,40 @@ def test_halpern_restarts_recorded():
     assert none.extra["restarts"] == 0
 
 
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("max_iter", [1, 137])
+def test_compiled_loop_matches_python_reference(method, max_iter):
+    # same iterates up to rounding (the adapted penalty, a ratio of residuals, carries it to about 1e-9)
+    # penalty 1e-4 forces refactorizations (and Halpern re-anchoring) inside the run; max_iter 137 stops
+    # between two tests, so the kernel runs 25-iteration stretches, a penalty update and a partial one
+    problem = _random_qp(3, n=8, m=12)
+    runs = [mathopt.solve(problem, method=method, penalty=1e-4, max_iter=max_iter, loop=loop, history=True)
+            for loop in ("python", "compiled")]
+    python, compiled = runs
+    assert python.status is compiled.status and python.nit == compiled.nit
+    assert compiled.extra["penalty"] == pytest.approx(python.extra["penalty"], rel=1e-9)
+    for key in ("refactorizations",) + (("restarts",) if method == "halpern-admm" else ()):
+        assert python.extra[key] == compiled.extra[key], key
+    if max_iter > 1:
+        assert compiled.extra["refactorizations"] > 1
+    np.testing.assert_allclose(compiled.x, python.x, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(compiled.y, python.y, rtol=1e-7, atol=1e-10)
+    for name in ("fun", "displacement"):  # every iterate, one kernel call per iteration (history on)
+        np.testing.assert_allclose(compiled.history[name], python.history[name], rtol=1e-7, atol=1e-10)
+    # the whole budget in one advance call (no history): the same last iterate
+    single = mathopt.solve(problem, method=method, penalty=1e-4, max_iter=max_iter)
+    np.testing.assert_allclose(single.x, python.x, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_compiled_loop_certificate_matches_python_reference(method):
+    problem = _infeasible_lp(0.5)
+    python, compiled = (mathopt.solve(problem, method=method, loop=loop) for loop in ("python", "compiled"))
+    assert compiled.status is Status.PRIMAL_INFEASIBLE and compiled.nit == python.nit
+    np.testing.assert_allclose(compiled.certificate, python.certificate, rtol=1e-7, atol=1e-10)
+    assert check_certificate(problem, compiled)[0]
+
+
 def test_unconstrained_qp():
     result = mathopt.solve(mathopt.QP(np.diag([1.0, 2.0]), [-1.0, -2.0], None, [], []))
     assert result.status is Status.CONVERGED
@@ -166,6 +200,7 @@ def test_unconstrained_qp():
     ({"relaxation": 2.5}, "relaxation"), ({"penalty": 0.0}, "penalty"), ({"sigma": -1.0}, "sigma"),
     ({"check_interval": 0}, "check_interval"), ({"rel_tol": "1e-6"}, "rel_tol"), ({"scaling": 1.5}, "scaling"),
     ({"feasibility_tol": np.nan}, "feasibility_tol"), ({"penalty_interval": -1}, "penalty_interval"),
+    ({"loop": "numba"}, "loop"),
 ])
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(OptionError, match=field):

@@ -1,0 +1,132 @@
+"""The Numba loop of ``admm-qp`` / ``halpern-admm`` (see :mod:`mathopt.feasibility.admm`).
+
+The KKT matrix :math:`K` is factored in Python by SuperLU (:func:`admm_operator.factor_kkt`):
+:math:`P_r K P_c = L U` with scipy's convention (``lu.perm_r``, ``lu.perm_c``), so
+:math:`K s = b` is :math:`L U w = P_r b`, :math:`s = P_c w`, i.e. ``w`` solves the two triangular
+systems with right-hand side ``c[perm_r[i]] = b[i]`` and ``s[i] = w[perm_c[i]]``. The two
+triangular solves (column-oriented, on the CSC factors) run here, inside the iteration loop.
+"""
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+
+class TriangularFactors(NamedTuple):
+    """The SuperLU factors of the KKT matrix as plain arrays for the kernel."""
+
+    l_ptr: np.ndarray
+    l_idx: np.ndarray
+    l_val: np.ndarray
+    l_diag: np.ndarray
+    u_ptr: np.ndarray
+    u_idx: np.ndarray
+    u_val: np.ndarray
+    u_diag: np.ndarray
+    perm_r: np.ndarray
+    perm_c: np.ndarray
+
+
+def triangular_factors(lu) -> TriangularFactors:
+    """The CSC factors L, U of a ``scipy.sparse.linalg.splu`` object, their diagonals and permutations."""
+    L, U = lu.L.tocsc(), lu.U.tocsc()
+    return TriangularFactors(L.indptr.astype(np.int64), L.indices.astype(np.int64), L.data, L.diagonal(),
+                             U.indptr.astype(np.int64), U.indices.astype(np.int64), U.data, U.diagonal(),
+                             lu.perm_r.astype(np.int64), lu.perm_c.astype(np.int64))
+
+
+@njit(cache=True)
+def lu_solve(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c, b, work, out):
+    """``out = K^{-1} b`` from the factors (``work``: scratch of the same length)."""
+    size = b.shape[0]
+    for i in range(size):
+        work[perm_r[i]] = b[i]
+    for j in range(size):  # L w = c, column by column
+        wj = work[j] / l_diag[j]
+        work[j] = wj
+        if wj != 0.0:
+            for p in range(l_ptr[j], l_ptr[j + 1]):
+                i = l_idx[p]
+                if i > j:
+                    work[i] -= l_val[p] * wj
+    for j in range(size - 1, -1, -1):  # U w = w
+        wj = work[j] / u_diag[j]
+        work[j] = wj
+        if wj != 0.0:
+            for p in range(u_ptr[j], u_ptr[j + 1]):
+                i = u_idx[p]
+                if i < j:
+                    work[i] -= u_val[p] * wj
+    for i in range(size):
+        out[i] = work[perm_c[i]]
+
+
+@njit(cache=True)
+def admm_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
+                    q, lower, upper, rho, sigma, alpha,
+                    x, v, anchor_x, anchor_v, image_x, image_v, image_z, image_y, diff_x, diff_v, diff_y,
+                    since, anchor_residual, iteration, steps, halpern, restart_decay, restart_fraction):
+    """Up to ``steps`` iterations of the OSQP operator T (plain or Halpern-anchored), in place on
+    x, v (and the anchor), with the same arithmetic as :func:`admm_operator.apply_operator`.
+
+    Writes the last image T(x, v) (and its z, y) to image_* and T(x, v) - (x, v), y+ - y to diff_*;
+    stops before committing a non-finite image. Returns (iterations done, iterations since the
+    anchor, the residual at the anchor, restarts).
+    """
+    n, m = x.shape[0], v.shape[0]
+    rhs, solution, work = np.empty(n + m), np.empty(n + m), np.empty(n + m)
+    z, y, new_x, new_v = np.empty(m), np.empty(m), np.empty(n), np.empty(m)
+    done, restarts = 0, 0
+    for _ in range(steps):
+        for j in range(n):
+            rhs[j] = sigma * x[j] - q[j]
+        for i in range(m):
+            z[i] = min(max(v[i], lower[i]), upper[i])
+            y[i] = rho[i] * (v[i] - z[i])
+            rhs[n + i] = z[i] - y[i] / rho[i]
+        lu_solve(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c, rhs, work, solution)
+        finite = True
+        for j in range(n):
+            new_x[j] = alpha * solution[j] + (1.0 - alpha) * x[j]
+            finite = finite and math.isfinite(new_x[j])
+        for i in range(m):
+            z_tilde = z[i] + (solution[n + i] - y[i]) / rho[i]
+            new_v[i] = alpha * z_tilde + (1.0 - alpha) * z[i] + y[i] / rho[i]
+            finite = finite and math.isfinite(new_v[i])
+        if not finite:  # nothing of this iteration is written
+            break
+        image_x[:] = new_x
+        image_v[:] = new_v
+        residual = 0.0
+        for j in range(n):
+            diff_x[j] = image_x[j] - x[j]
+            residual += diff_x[j] * diff_x[j]
+        residual *= sigma
+        for i in range(m):
+            image_z[i] = min(max(image_v[i], lower[i]), upper[i])
+            image_y[i] = rho[i] * (image_v[i] - image_z[i])
+            diff_v[i] = image_v[i] - v[i]
+            diff_y[i] = image_y[i] - y[i]
+            residual += diff_v[i] * (rho[i] * diff_v[i])
+        if halpern:
+            residual = math.sqrt(residual)
+            if since == 0:
+                anchor_residual = residual
+            elif residual <= restart_decay * anchor_residual or since >= restart_fraction * iteration > 0:
+                anchor_x[:] = x
+                anchor_v[:] = v
+                since, anchor_residual = 0, residual
+                restarts += 1
+            beta = 1.0 / (since + 2)
+            for j in range(n):
+                x[j] = beta * anchor_x[j] + (1.0 - beta) * image_x[j]
+            for i in range(m):
+                v[i] = beta * anchor_v[i] + (1.0 - beta) * image_v[i]
+            since += 1
+        else:
+            x[:] = image_x
+            v[:] = image_v
+        iteration += 1
+        done += 1
+    return done, since, anchor_residual, restarts
