@@ -242,6 +242,34 @@ def test_certificate_polishing_repairs_a_near_certificate_and_rejects_a_wrong_on
     assert op.polished_primal_certificate(feasible, near, 1e-5) is None
 
 
+def test_nnls_certificate_on_a_support():
+    from mathopt.feasibility import admm_operator as op
+
+    A = np.array([[1.0, 1.0], [1.0, 0.0], [0.0, 1.0], [1.0, -1.0]])
+    lower, upper = [-np.inf, 1.0, 0.5, -5.0], [1.0, np.inf, np.inf, 5.0]
+    problem = mathopt.QP(None, [1.0, 1.0], A, lower, upper)
+    rows = problem.A.tocsr()
+    y = op.nnls_primal_certificate(problem, rows, np.arange(4), 1e-8)   # the 4th row is not needed
+    assert y is not None and primal_certificate_ok(A, problem.l, problem.u, y, 1e-8)[0]
+    np.testing.assert_allclose(y, [1.0, -1.0, -1.0, 0.0], atol=1e-8)
+    assert op.nnls_primal_certificate(problem, rows, np.array([0, 1]), 1e-5) is None  # a support too small
+    feasible = mathopt.QP(None, [1.0, 1.0], A, [-np.inf, 1.0, 0.0, -5.0], upper)
+    assert op.nnls_primal_certificate(feasible, feasible.A.tocsr(), np.arange(4), 1e-5) is None
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_klein3_certified_by_nnls_polishing(method, needs_highs):
+    # the projection polishing fails on klein3 (A'y = 0 and the signs undo each other); NNLS on the
+    # support of the difference sequence gives a certificate at the first polishing (iteration 100)
+    from mathopt.problems.lp import read_mps
+
+    problem = read_mps(data_file("netlib-infeas", "klein3.mps.gz"))
+    result = mathopt.solve(problem, method=method, max_iter=400)
+    assert result.status is Status.PRIMAL_INFEASIBLE, result.message
+    ok, why = check_certificate(problem, result)
+    assert ok, why
+
+
 def test_polishing_shortens_a_fixed_penalty_run(needs_highs):
     from mathopt.problems.lp import read_mps
 
