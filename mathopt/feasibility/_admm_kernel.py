@@ -12,6 +12,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ._anchor_kernel import next_iterate
+
 
 class TriangularFactors(NamedTuple):
     """The SuperLU factors of the KKT matrix as plain arrays for the kernel."""
@@ -111,22 +113,8 @@ def admm_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, pe
             residual += diff_v[i] * (rho[i] * diff_v[i])
         if halpern:
             residual = math.sqrt(residual)
-            if since == 0:
-                anchor_residual = residual
-            elif residual <= restart_decay * anchor_residual or since >= restart_fraction * iteration > 0:
-                anchor_x[:] = x
-                anchor_v[:] = v
-                since, anchor_residual = 0, residual
-                restarts += 1
-            beta = 1.0 / (since + 2)
-            for j in range(n):
-                x[j] = beta * anchor_x[j] + (1.0 - beta) * image_x[j]
-            for i in range(m):
-                v[i] = beta * anchor_v[i] + (1.0 - beta) * image_v[i]
-            since += 1
-        else:
-            x[:] = image_x
-            v[:] = image_v
-        iteration += 1
-        done += 1
+        since, anchor_residual, restarted = next_iterate(
+            halpern, x, v, anchor_x, anchor_v, image_x, image_v, residual, since, anchor_residual,
+            iteration + done, restart_decay, restart_fraction)
+        done, restarts = done + 1, restarts + restarted
     return done, since, anchor_residual, restarts

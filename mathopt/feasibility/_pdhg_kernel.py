@@ -4,6 +4,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ._anchor_kernel import next_iterate
+
 
 @njit(cache=True)
 def _matvec(indptr, indices, data, x, out):
@@ -50,23 +52,10 @@ def pdhg_iterations(a_ptr, a_idx, a_val, t_ptr, t_idx, t_val, q, lower, upper, t
             diff_y[i] = image_y[i] - y[i]
             residual += diff_y[i] * diff_y[i] / sigma
         residual = math.sqrt(residual)
-        if halpern:
-            if since == 0:
-                anchor_residual = residual
-            elif residual <= restart_decay * anchor_residual or since >= restart_fraction * iteration > 0:
-                anchor_x[:] = x
-                anchor_y[:] = y
-                since, anchor_residual = 0, residual
-                restarts += 1
-            beta = 1.0 / (since + 2)
-            for j in range(n):
-                x[j] = beta * anchor_x[j] + (1.0 - beta) * image_x[j]
-            for i in range(m):
-                y[i] = beta * anchor_y[i] + (1.0 - beta) * image_y[i]
-            since += 1
-        else:
-            x[:] = image_x
-            y[:] = image_y
+        since, anchor_residual, restarted = next_iterate(
+            halpern, x, y, anchor_x, anchor_y, image_x, image_y, residual, since, anchor_residual,
+            iteration, restart_decay, restart_fraction)
+        restarts += restarted
         iteration += 1
         done += 1
     return done, since, anchor_residual, restarts
