@@ -334,8 +334,9 @@ def _projected_certificate(problem, rows, start, threshold, tol, passes):
     return None
 
 
-#: Largest dense matrix (entries) :func:`nnls_primal_certificate` builds: 2e6 (16 MB).
-NNLS_MAX_ENTRIES = 2_000_000
+#: Largest dense matrix (entries) :func:`nnls_primal_certificate` builds: 3e5 (2.4 MB; on greenbea a
+#: 3.4e6-entry system took 100 s and gave nothing).
+NNLS_MAX_ENTRIES = 300_000
 #: Support threshold (relative to ||y||_inf) of the NNLS try on a candidate with S_C(y) >= 0.
 NNLS_SUPPORT_THRESHOLD = 0.1
 
