@@ -181,6 +181,26 @@ def test_compiled_loop_matches_python_reference(method, max_iter):
     np.testing.assert_allclose(single.x, python.x, rtol=1e-7, atol=1e-10)
 
 
+@pytest.mark.parametrize("halpern", [False, True])
+def test_compiled_loop_never_commits_a_non_finite_iterate(halpern):
+    from mathopt.core.status import CODE_NONFINITE
+    from mathopt.feasibility.admm import ADMMOptions, ADMMSolver
+
+    solver = ADMMSolver(halpern=halpern)
+    state = solver.init(_random_qp(0), ADMMOptions())
+    good = solver.advance(state, 0, 30, False).state   # 30 finite iterations (a test at 25)
+    broken = good.factor.triangular._replace(u_diag=np.full_like(good.factor.triangular.u_diag, 1e-320))
+    bad = good._replace(factor=good.factor._replace(triangular=broken))   # the next solve overflows
+    x, v, image_x = good.x.copy(), good.v.copy(), good.image.x.copy()
+    out = solver.advance(bad, 30, 10, False)
+    assert out.code == CODE_NONFINITE and out.done == 0
+    assert out.state.iteration == 30
+    np.testing.assert_array_equal(out.state.x, x)
+    np.testing.assert_array_equal(out.state.v, v)
+    np.testing.assert_array_equal(out.state.image.x, image_x)
+    assert np.all(np.isfinite(out.state.image.x))
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_compiled_loop_certificate_matches_python_reference(method):
     problem = _infeasible_lp(0.5)
