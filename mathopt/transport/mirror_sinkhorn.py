@@ -74,8 +74,9 @@ h(P) = sum P log P as the reference function:
 a full KL projection computed by Sinkhorn on the kernel
 :math:`P_t \\odot e^{-\\nabla F(P_t)/L_t}` (compiled, plain domain, rows
 shifted by their minimum gradient, warm-started from the previous step's
-potentials rescaled to the new L), until the row error :math:`\\|Q\\mathbf 1 - a\\|_1` is at most a tolerance
-(columns exact) or ``inner_max_iter`` iterations; the tolerance starts at
+potentials rescaled to the new L; one fused pass over the kernel per Sinkhorn
+iteration), until the column error :math:`\\|Q^\\top\\mathbf 1 - b\\|_1` is at most a tolerance
+(rows exact) or ``inner_max_iter`` iterations; the tolerance starts at
 1e-6 and never increases: after a step it becomes
 min(itself, 10 (F_{t-1} - F_t) / max|grad F|), or a tenth of itself if F did
 not decrease, floored at ``inner_tol`` (inexact early, exact near the
@@ -249,8 +250,8 @@ class MirrorSinkhornOptions(CommonOptions):
         Full projection: at most this many Sinkhorn iterations per KL
         projection (``extra["inner_iterations"]`` counts them all).
     inner_tol : float, default 1e-10
-        Full projection: floor of the projection's tolerance on the row error
-        ||Q 1 - a||_1 (it starts at 1e-6 and never increases: after each step
+        Full projection: floor of the projection's tolerance on the column
+        error ||Q^T 1 - b||_1 (rows exact) (it starts at 1e-6 and never increases: after each step
         it becomes min(itself, 10 (F_{t-1} - F_t) / max|grad F|), or a tenth
         of itself if F did not decrease; inexact early, exact near the optimum).
     parallel : bool, default True
@@ -608,7 +609,7 @@ class _Full(NamedTuple):
     alpha: np.ndarray         # potentials of the last projection (warm start)
     beta: np.ndarray
     smoothness: float         # L, the current relative-smoothness estimate
-    tolerance: float          # of the next projection (row error ||Q 1 - a||_1)
+    tolerance: float          # of the next projection (column error ||Q^T 1 - b||_1)
     t: int
     nfev: int
     ngev: int
