@@ -209,17 +209,18 @@ class LinearSolve:
 
 
 class KKTLinearSolver:
-    """Interface: ``solve(K, rhs, accuracy, seed, warm, memory) -> LinearSolve``.
+    """Interface: ``solve(K, rhs, accuracy, seed, warm, memory, n) -> LinearSolve``.
 
     ``accuracy`` is the absolute 2-norm target ``||K d - rhs||``, ``warm``
     an optional starting point and ``memory`` what the solver returned in
     ``LinearSolve.memory`` last time (kept in the outer state); exact solvers
-    ignore all three. ``exact`` tells the outer loop whether tightening helps.
+    ignore all three; ``n`` is the size of the ``B`` block of ``K = [[B, G^T], [G, 0]]``.
+    ``exact`` tells the outer loop whether tightening helps.
     """
 
     exact = True
 
-    def solve(self, K, rhs, accuracy: float, seed: int, warm=None, memory=()) -> LinearSolve:
+    def solve(self, K, rhs, accuracy: float, seed: int, warm=None, memory=(), n=None) -> LinearSolve:
         raise NotImplementedError
 
 
@@ -487,7 +488,7 @@ class ExactALNewton(IterativeSolver):
                 accuracy = theta * kkt_norm
                 if solved is None or not solver.exact:  # an exact direction does not change
                     solved = solver.solve(K, rhs, accuracy, int(state.run.rng.integers(2**31 - 1)), warm,
-                                          state.solver_memory)
+                                          state.solver_memory, n=n)
                     if solved.memory is not None:
                         state.solver_memory = solved.memory
                     state.inner_iterations += solved.inner_iterations
