@@ -148,7 +148,7 @@ def exact_solution(N: int, alpha: float = 0.1, dim: int = 2) -> tuple[np.ndarray
     return sol[:2 * m], sol[2 * m:]
 
 
-def kkt_preconditioner(seed: int = 0, split: int = 2, inner_tol: float | None = 1e-6):
+def kkt_preconditioner(seed: int = 0, split: int = 2, inner_tol: float | None = 1e-4):
     r"""A ``preconditioner(B, G)`` for ``al-sketch`` with ``inner_solver="minres"`` on :func:`poisson_control`.
 
     With ``G = [L, I]`` (``L = Delta_h - 3 kappa diag(w^2)``, state block first)
