@@ -172,8 +172,8 @@ class MinresKKTSolver(KKTLinearSolver):
         cached = memory[0] if memory and isinstance(memory[0], tuple) and len(memory[0]) == 3 else None
         if cached is not None and _same(cached[0], B) and _same(cached[1], G):
             apply = cached[2]
-        elif opts.preconditioner is None:
-            d2 = _ruiz_scaling(K) ** 2
+        elif opts.preconditioner is None:  # Ruiz's diagonal (equilibrate=True), else none
+            d2 = _ruiz_scaling(K) ** 2 if opts.equilibrate else np.ones(size)
             apply = d2.__mul__
         else:
             apply = _as_function(opts.preconditioner(B, G))

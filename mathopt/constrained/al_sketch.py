@@ -37,8 +37,18 @@ norms) and ``"gaussian"`` (``N x sketch_size`` Gaussian blocks). Dense KKT
 matrices, or CSR when the Jacobian or the Lagrangian Hessian is
 ``scipy.sparse`` (the KKT matrix is then never densified).
 
+Large sparse systems (``inner_solver="minres"``, ours, not in the paper):
+preconditioned MINRES (:mod:`mathopt.constrained._krylov`) replaces the
+sketch, stopped by the same adaptive accuracy condition; the randomization
+then sits in the preconditioner, e.g. the randomized approximate Cholesky
+factorization (Kyng & Sachdeva 2016; :mod:`mathopt.constrained._approx_chol`)
+inside :func:`mathopt.problems.pde.kkt_preconditioner`. On the PDE-control
+problem, whose spread Laplacian spectrum makes Kaczmarz need ~N^6 steps per
+e-fold, it converges at n >= 1e5 (docs/benchmarks.md, "Scale").
+
 Returns the method's multipliers in ``extra["multipliers"]["eq"]`` and the
-number of sketching steps in ``extra["inner_iterations"]``.
+number of sketching steps (MINRES iterations with ``inner_solver="minres"``)
+in ``extra["inner_iterations"]``.
 
 Deviations: see :mod:`mathopt.constrained._exact_al` (the paper's full text
 was not available here, so its rules are taken from the authors' released
@@ -133,8 +143,9 @@ class ALSketchOptions(ExactALOptions):
         ``"minres"``: preconditioned MINRES on the KKT system
         (:mod:`mathopt.constrained._krylov`), stopped exactly when the adaptive
         accuracy condition ``||K Delta + grad L|| <= theta_t ||grad L||`` holds
-        (``sketch``, ``sketch_size``, ``equilibrate`` and ``recycle`` are then
-        unused; ``inner_max_iter`` counts MINRES iterations, None meaning
+        (``sketch``, ``sketch_size`` and ``recycle`` are then unused,
+        ``equilibrate`` only chooses the default preconditioner;
+        ``inner_max_iter`` counts MINRES iterations, None meaning
         ``max(100, min(10 (n + m), 10**5))``). For large sparse systems with a
         spread spectrum (PDEs), where sketching needs far too many steps.
     preconditioner : callable or None, default None
@@ -144,7 +155,7 @@ class ALSketchOptions(ExactALOptions):
         ``K = [[B, G^T], [G, 0]]`` (``B`` the modified Lagrangian Hessian,
         ``G`` the Jacobian); called when ``B`` or ``G`` changes, at most once
         per linear system. None: the Ruiz equilibration ``D`` of ``K``
-        (``P^{-1} = D^2``). For the PDE-control problem,
+        (``P^{-1} = D^2``; the identity when ``equilibrate=False``). For the PDE-control problem,
         :func:`mathopt.problems.pde.kkt_preconditioner` (randomized
         approximate Cholesky).
     """
