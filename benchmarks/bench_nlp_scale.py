@@ -41,8 +41,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the checkout's mathopt, not an installed one
 
 SOLVERS = ("al-newton", "al-sketch", "al-sketch:gaussian")
-#: The exact solution is computed (one sparse LU) up to this many constraints.
-EXACT_MAX_M = 64 ** 2
+#: The exact solution is computed (one sparse LU, after the run's peak RSS is read) up to this many
+#: constraints: 2-D up to N = 224 (a few seconds), 3-D up to N = 16 (its LU fills in like al-newton's).
+EXACT_MAX_M = {2: 224 ** 2, 3: 16 ** 3}
 #: Gaussian sketch steps each cost a product with K (O(nnz * sketch_size)) plus a q x q pseudo-inverse, and
 #: the time limit is only checked between outer iterations, so that variant runs on the smallest grid only.
 GAUSSIAN_MAX_N = 4
@@ -85,7 +86,7 @@ def worker(N: int, method: str, max_iter: int, max_time: float, kappa: float = 0
     record["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if name == "al-newton" and mem_cap_gb > 0:
         resource.setrlimit(resource.RLIMIT_AS, (hard, hard))
-    x_star, _ = exact_solution(N, dim=dim) if problem.n_eq <= EXACT_MAX_M and kappa == 0 else (None, None)
+    x_star, _ = exact_solution(N, dim=dim) if problem.n_eq <= EXACT_MAX_M[dim] and kappa == 0 else (None, None)
     record.update(status=result.status.name, nit=result.nit, wall_s=wall,
                   per_iter_s=wall / max(result.nit, 1), stationarity=result.residuals["stationarity"],
                   feasibility=result.residuals["feasibility"],

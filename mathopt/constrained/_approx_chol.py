@@ -340,13 +340,24 @@ class PCGResult:
 def pcg(M, b, factor=None, tol: float = 1e-10, maxiter: int | None = None, x0=None) -> PCGResult:
     """Preconditioned conjugate gradients for SPD ``M``, stopped at ``||b - M x|| <= tol ||b||``.
 
-    ``factor`` is anything with ``solve(r)`` (e.g. an :class:`ApproxCholesky`),
-    or None for plain CG. The residual is updated by the recurrence and the
-    true residual is checked before stopping.
+    ``factor`` is an :class:`ApproxCholesky`, None (plain CG) or anything with
+    ``solve(r)``. With a sparse ``M`` and an :class:`ApproxCholesky` (or None)
+    the whole iteration runs in one compiled kernel (no NumPy calls per
+    iteration: on a loaded 2-core machine NumPy's multithreaded BLAS made each
+    dot product of a 16k-vector cost 13 ms). The residual is updated by the
+    recurrence and the true residual is checked before stopping.
     """
     b = np.asarray(b, dtype=float)
     maxiter = 10 * b.size if maxiter is None else int(maxiter)
     x = np.zeros_like(b) if x0 is None else np.array(x0, dtype=float)
+    if sp.issparse(M) and (factor is None or isinstance(factor, ApproxCholesky)):
+        M = sp.csr_matrix(M)
+        f = factor if factor is not None else ApproxCholesky(np.zeros(0, np.int64), np.zeros(1, np.int64),
+                                                             np.zeros(0, np.int64), np.zeros(0), np.zeros(0))
+        x, it, res, ok = _pcg_kernel(M.indptr.astype(np.int64), M.indices.astype(np.int64), M.data.astype(float),
+                                     b, x, factor is not None, f.order, f.colptr, f.rows, f.vals, f.pivots,
+                                     float(tol), maxiter)
+        return PCGResult(x, int(it), float(res), bool(ok))
     r = b - M @ x if x0 is not None else b.copy()
     target = tol * float(np.linalg.norm(b))
     res = float(np.linalg.norm(r))
@@ -374,3 +385,59 @@ def pcg(M, b, factor=None, tol: float = 1e-10, maxiter: int | None = None, x0=No
         p = z + (rz_new / rz) * p
         rz = rz_new
     return PCGResult(x, maxiter, float(np.linalg.norm(b - M @ x)), False)
+
+
+@nb.njit(cache=True)
+def _csr_matvec(indptr, indices, data, v, out):
+    for i in range(indptr.size - 1):
+        s = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            s += data[p] * v[indices[p]]
+        out[i] = s
+
+
+@nb.njit(cache=True)
+def _dot(a, b):
+    """A plain loop: Numba's np.dot calls the (multithreaded) BLAS."""
+    s = 0.0
+    for i in range(a.size):
+        s += a[i] * b[i]
+    return s
+
+
+@nb.njit(cache=True)
+def _pcg_kernel(indptr, indices, data, b, x, precondition, order, colptr, rows, vals, pivots, tol, maxiter):
+    """The loop of :func:`pcg` for CSR ``M`` and an approximate Cholesky factor (or none)."""
+    n = b.size
+    q = np.empty(n)
+    _csr_matvec(indptr, indices, data, x, q)
+    r = b - q
+    target = tol * np.sqrt(_dot(b, b))
+    res = np.sqrt(_dot(r, r))
+    if res <= target:
+        return x, 0, res, True
+    z = _ldl_solve(order, colptr, rows, vals, pivots, r) if precondition else r.copy()
+    p = z.copy()
+    rz = _dot(r, z)
+    for it in range(1, maxiter + 1):
+        _csr_matvec(indptr, indices, data, p, q)
+        pq = _dot(p, q)
+        if not pq > 0.0:
+            _csr_matvec(indptr, indices, data, x, q)
+            return x, it, np.sqrt(_dot(b - q, b - q)), False
+        a = rz / pq
+        x += a * p
+        r -= a * q
+        res = np.sqrt(_dot(r, r))
+        if res <= target:
+            _csr_matvec(indptr, indices, data, x, q)
+            r = b - q
+            res = np.sqrt(_dot(r, r))
+            if res <= target:
+                return x, it, res, True
+        z = _ldl_solve(order, colptr, rows, vals, pivots, r) if precondition else r.copy()
+        rz_new = _dot(r, z)
+        p = z + (rz_new / rz) * p
+        rz = rz_new
+    _csr_matvec(indptr, indices, data, x, q)
+    return x, maxiter, np.sqrt(_dot(b - q, b - q)), False
