@@ -100,12 +100,22 @@ def run_in_subprocess(N, method, max_iter, max_time, kappa=0.0, dim=2, mem_cap_g
     cmd = [sys.executable, __file__, "--worker", f"{N},{method},{max_iter},{max_time},{kappa},{dim},{mem_cap_gb}"]
     limit = max_time + 600 if time_limit is None else time_limit
     start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
     try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=limit,
-                             env={**os.environ, "PYTHONPATH": str(ROOT)})
+        stdout, stderr = proc.communicate(timeout=limit)
     except subprocess.TimeoutExpired:
-        return {"N": N, "dim": dim, "n": 2 * N ** dim, "m": N ** dim, "solver": method,
-                "status": f"TIME_LIMIT (killed after {limit:g} s)", "wall_s": time.perf_counter() - start}
+        record = {"N": N, "dim": dim, "n": 2 * N ** dim, "m": N ** dim, "solver": method,
+                  "status": f"TIME_LIMIT (killed after {limit:g} s)", "wall_s": time.perf_counter() - start}
+        try:  # the worker's peak RSS so far (Linux), read before the kill
+            status = pathlib.Path(f"/proc/{proc.pid}/status").read_text()
+            record["maxrss_mb"] = int(status.split("VmHWM:")[1].split()[0]) / 1024
+        except (OSError, IndexError, ValueError):
+            pass
+        proc.kill()
+        proc.communicate()
+        return record
+    out = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     if out.returncode != 0:
         return {"N": N, "solver": method, "status": f"CRASH rc={out.returncode}", "stderr": out.stderr[-500:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
