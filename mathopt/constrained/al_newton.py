@@ -49,7 +49,7 @@ class DirectKKTSolver(KKTLinearSolver):
 
     exact = True
 
-    def solve(self, K, rhs, accuracy, seed, warm=None, memory=()) -> LinearSolve:
+    def solve(self, K, rhs, accuracy, seed, warm=None, memory=(), n=None) -> LinearSolve:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # singular matrices are handled below
             d = self._lu(K, rhs)

@@ -37,8 +37,18 @@ norms) and ``"gaussian"`` (``N x sketch_size`` Gaussian blocks). Dense KKT
 matrices, or CSR when the Jacobian or the Lagrangian Hessian is
 ``scipy.sparse`` (the KKT matrix is then never densified).
 
+Large sparse systems (``inner_solver="minres"``, ours, not in the paper):
+preconditioned MINRES (:mod:`mathopt.constrained._krylov`) replaces the
+sketch, stopped by the same adaptive accuracy condition; the randomization
+then sits in the preconditioner, e.g. the randomized approximate Cholesky
+factorization (Kyng & Sachdeva 2016; :mod:`mathopt.constrained._approx_chol`)
+inside :func:`mathopt.problems.pde.kkt_preconditioner`. On the PDE-control
+problem, whose spread Laplacian spectrum makes Kaczmarz need ~N^6 steps per
+e-fold, it converges at n >= 1e5 (docs/benchmarks.md, "Scale").
+
 Returns the method's multipliers in ``extra["multipliers"]["eq"]`` and the
-number of sketching steps in ``extra["inner_iterations"]``.
+number of sketching steps (MINRES iterations with ``inner_solver="minres"``)
+in ``extra["inner_iterations"]``.
 
 Deviations: see :mod:`mathopt.constrained._exact_al` (the paper's full text
 was not available here, so its rules are taken from the authors' released
@@ -128,6 +138,26 @@ class ALSketchOptions(ExactALOptions):
         ``||K||_F^2 / sigma_min^2`` (1e9 - 1e10 there) steps per digit along
         it, the correction removes it in one least-squares solve of size
         ``recycle``. ``0`` gives the plain sketch-and-project solver.
+    inner_solver : {"sketch", "minres"}, default "sketch"
+        ``"sketch"``: the randomized sketching solver above (the paper's method).
+        ``"minres"``: preconditioned MINRES on the KKT system
+        (:mod:`mathopt.constrained._krylov`), stopped exactly when the adaptive
+        accuracy condition ``||K Delta + grad L|| <= theta_t ||grad L||`` holds
+        (``sketch``, ``sketch_size`` and ``recycle`` are then unused,
+        ``equilibrate`` only chooses the default preconditioner;
+        ``inner_max_iter`` counts MINRES iterations, None meaning
+        ``max(100, min(10 (n + m), 10**5))``). For large sparse systems with a
+        spread spectrum (PDEs), where sketching needs far too many steps.
+    preconditioner : callable or None, default None
+        For ``inner_solver="minres"``: ``preconditioner(B, G)`` returns a
+        symmetric positive definite operator (``LinearOperator``, matrix or
+        function ``r -> P^{-1} r``) approximating ``|K|^{-1}`` for
+        ``K = [[B, G^T], [G, 0]]`` (``B`` the modified Lagrangian Hessian,
+        ``G`` the Jacobian); called when ``B`` or ``G`` changes, at most once
+        per linear system. None: the Ruiz equilibration ``D`` of ``K``
+        (``P^{-1} = D^2``; the identity when ``equilibrate=False``). For the PDE-control problem,
+        :func:`mathopt.problems.pde.kkt_preconditioner` (randomized
+        approximate Cholesky).
     """
 
     sketch: str = "kaczmarz"
@@ -138,9 +168,21 @@ class ALSketchOptions(ExactALOptions):
     equilibrate: bool = True
     exact_fallback: bool = False
     recycle: int = 3
+    inner_solver: str = "sketch"
+    preconditioner: object = None
 
     def __post_init__(self):
         super().__post_init__()
+        check_choice(self, "inner_solver", ("sketch", "minres"))
+        if self.preconditioner is not None and not callable(self.preconditioner):
+            from ..core.options import OptionError
+
+            raise OptionError(f"preconditioner must be None or a callable preconditioner(B, G), "
+                              f"got {type(self.preconditioner).__name__}")
+        if self.preconditioner is not None and self.inner_solver != "minres":
+            from ..core.options import OptionError
+
+            raise OptionError("preconditioner needs inner_solver='minres' (the sketching solver takes none)")
         check_int(self, "recycle", minimum=0)
         check_choice(self, "sketch", ("kaczmarz", "gaussian"))
         check_int(self, "sketch_size", minimum=1)
@@ -175,7 +217,7 @@ class SketchKKTSolver(KKTLinearSolver):
         self.options = options
         self.deadline = time.perf_counter() + options.max_time  # the driver starts its clock right after
 
-    def solve(self, K, rhs, accuracy, seed, warm=None, memory=()) -> LinearSolve:
+    def solve(self, K, rhs, accuracy, seed, warm=None, memory=(), n=None) -> LinearSolve:
         from . import _sketch_kernels as kern
 
         opts = self.options
@@ -330,6 +372,12 @@ def al_sketch(problem: NLP, options: ALSketchOptions):
         from .al_newton import DirectKKTSolver
 
         fallback = DirectKKTSolver()
-    solver = ExactALNewton(SketchKKTSolver(options), accuracy=options.accuracy,
+    if options.inner_solver == "minres":
+        from ._krylov import MinresKKTSolver
+
+        inner = MinresKKTSolver(options)
+    else:
+        inner = SketchKKTSolver(options)
+    solver = ExactALNewton(inner, accuracy=options.accuracy,
                            sharpening=options.accuracy_sharpening, exact_fallback=fallback)
     return run(solver, problem, options, "al-sketch")

@@ -130,6 +130,104 @@ def mirror_sinkhorn_step(gradient, a, b, plan, t, eta):
 
 
 @njit(fastmath={"reassoc", "contract"})
+def _row_half_step(row, v, a_i, cols):
+    """One row of a fused Sinkhorn pass: r = <K_i, v>, u_i = a_i / r, cols += u_i K_i; returns u_i
+    (0 for a zero-mass row, NaN when a_i > 0 and r = 0)."""
+    r = 0.0
+    for j in range(row.size):
+        r += row[j] * v[j]
+    u = a_i / r if r > 0 else (0.0 if a_i == 0 else np.nan)
+    for j in range(row.size):
+        cols[j] += row[j] * u
+    return u
+
+
+@njit(fastmath={"reassoc", "contract"})
+def bregman_projection(plan, gradient, inv_l, a, b, alpha, beta, out, tol, max_iter):
+    """KL (Bregman) projection of ``plan * exp(-inv_l * gradient)`` onto U(a, b) by warm-started Sinkhorn.
+
+    The exact step of mirror descent with the entropy mirror map and step 1/L = ``inv_l``,
+    Q = argmin_{Q in U(a, b)} <G, Q> + L KL(Q | P), is Q = diag(u) K diag(v) with
+    K_ij = P_ij exp(-(G_ij - m_i) / L) (m_i = min_j G_ij: a row constant that only rescales u
+    and keeps every exponent <= 0) and (u, v) the Sinkhorn scalings of K. The scalings are kept
+    as potentials of G, alpha_i = L log u_i + m_i and beta_j = L log v_j (in place; the warm start
+    of the next projection whatever its L: at a fixed point G = alpha_i + beta_j on the support).
+    Each Sinkhorn iteration is ONE pass over K, row by row: r_i = <K_i, v>, u_i = a_i / r_i, then
+    the column sums c = K^T u accumulate while the row is in cache; then v = b / c. The first
+    pass is fused with the one that forms K. Stops when the column error ||Q^T 1 - b||_1 of
+    Q = diag(u) K diag(v) (rows exact) is at most ``tol``, or after ``max_iter`` (>= 1) passes.
+    ``out`` receives Q.
+
+    Returns (passes, column error, <G, Q>, KL(Q | P) = sum Q log(Q / P) - sum Q + sum P,
+    <G, P>, max |G|); the column error is NaN when a scaling is not finite.
+    """
+    n, m = plan.shape
+    shift = np.empty(n)
+    u = np.empty(n)
+    v = np.empty(m)
+    for j in range(m):
+        v[j] = math.exp(inv_l * beta[j])
+    cols = np.zeros(m)
+    gp = 0.0
+    total_p = 0.0
+    top = 0.0
+    for i in range(n):
+        low = np.inf
+        for j in range(m):
+            low = min(low, gradient[i, j])
+            top = max(top, abs(gradient[i, j]))
+        shift[i] = low
+        for j in range(m):
+            p = plan[i, j]
+            g = gradient[i, j]
+            gp += g * p
+            total_p += p
+            out[i, j] = p * fast_exp(-inv_l * (g - low))
+        u[i] = _row_half_step(out[i], v, a[i], cols)
+    its = 1
+    err = np.nan
+    while True:
+        err = 0.0
+        for j in range(m):
+            err += abs(v[j] * cols[j] - b[j])
+        if not math.isfinite(err):
+            return its, np.nan, np.nan, np.nan, gp, top
+        if err <= tol or its >= max_iter:
+            break
+        for j in range(m):
+            v[j] = b[j] / cols[j] if cols[j] > 0 else (0.0 if b[j] == 0 else np.nan)
+        cols[:] = 0.0
+        for i in range(n):
+            u[i] = _row_half_step(out[i], v, a[i], cols)
+        its += 1
+    gq = 0.0
+    total_q = 0.0
+    log_q = 0.0  # sum Q log(Q / P) + <G, Q> / L
+    for i in range(n):
+        ui = u[i]
+        row = 0.0
+        for j in range(m):
+            q = ui * out[i, j] * v[j]
+            out[i, j] = q
+            gq += gradient[i, j] * q
+            row += q
+        total_q += row
+        if row > 0:
+            log_q += row * (math.log(ui) + inv_l * shift[i])
+    for j in range(m):
+        if v[j] > 0 and cols[j] > 0:
+            log_q += cols[j] * v[j] * math.log(v[j])
+    kl = log_q - inv_l * gq - total_q + total_p
+    for i in range(n):
+        if u[i] > 0:
+            alpha[i] = math.log(u[i]) / inv_l + shift[i]
+    for j in range(m):
+        if v[j] > 0:
+            beta[j] = math.log(v[j]) / inv_l
+    return its, err, gq, kl, gp, top
+
+
+@njit(fastmath={"reassoc", "contract"})
 def _sum(values):
     """Sum with reassociation allowed so LLVM vectorizes it (rounding differs, NaN/inf semantics kept)."""
     total = 0.0

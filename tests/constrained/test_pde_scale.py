@@ -96,3 +96,66 @@ def test_alias_table_gives_the_row_norm_probabilities():
     prob = accept.copy()
     np.add.at(prob, alias, 1.0 - accept)
     np.testing.assert_allclose(prob / weights.size, weights / weights.sum(), atol=1e-12)
+
+
+@pytest.mark.parametrize("N, dim", [(16, 2), (6, 3)])
+def test_al_sketch_minres_with_the_pde_preconditioner_reaches_the_exact_solution(N, dim):
+    from mathopt.problems.pde import kkt_preconditioner
+
+    calls = []
+
+    def counted(B, G):
+        calls.append(1)
+        return kkt_preconditioner(seed=0)(B, G)
+
+    result = mathopt.solve(poisson_control(N, dim=dim), method="al-sketch", inner_solver="minres",
+                           preconditioner=counted, seed=0)
+    x_star, _ = exact_solution(N, dim=dim)
+    assert result.status is Status.CONVERGED
+    assert np.max(np.abs(result.x - x_star)) <= 1e-6
+    # mesh-independent preconditioning: a handful of MINRES iterations per outer iteration
+    assert 0 < result.extra["inner_iterations"] <= 15 * result.nit
+    assert len(calls) == 1  # the linear problem's B and G never change: built once
+
+
+def test_3d_builder_and_minres_default_preconditioner():
+    problem = poisson_control(3, dim=3)
+    assert (problem.n, problem.n_eq) == (54, 27)
+    jac = problem.evaluator().eq_jacobian(problem.x0)
+    assert jac.nnz == 7 * 27 - 6 * 9 + 27  # 7-point stencil minus the boundary neighbours, plus I
+    with pytest.raises(ValueError, match="dim"):
+        poisson_control(3, dim=4)
+    result = mathopt.solve(problem, method="al-sketch", inner_solver="minres", seed=0)  # Ruiz-preconditioned
+    x_star, _ = exact_solution(3, dim=3)
+    assert result.status is Status.CONVERGED and np.max(np.abs(result.x - x_star)) <= 1e-6
+
+
+def test_minres_rebuilds_the_preconditioner_when_the_jacobian_changes():
+    from mathopt.problems.pde import kkt_preconditioner
+
+    calls = []
+
+    def counted(B, G):
+        calls.append(1)
+        return kkt_preconditioner(seed=0)(B, G)
+
+    result = mathopt.solve(poisson_control(6, kappa=0.5), method="al-sketch", inner_solver="minres",
+                           preconditioner=counted, seed=0)
+    assert result.status is Status.CONVERGED
+    assert len(calls) >= min(result.nit, 2)
+
+
+def test_inner_solver_options_are_validated():
+    from mathopt.core.options import OptionError
+
+    problem = poisson_control(3)
+    with pytest.raises(OptionError, match="inner_solver"):
+        mathopt.solve(problem, method="al-sketch", inner_solver="cg")
+    with pytest.raises(OptionError, match="preconditioner"):
+        mathopt.solve(problem, method="al-sketch", inner_solver="minres", preconditioner="ilu")
+    with pytest.raises(OptionError, match="preconditioner needs inner_solver"):
+        mathopt.solve(problem, method="al-sketch", preconditioner=lambda B, G: None)
+    with pytest.raises(ValueError, match="G must"):
+        from mathopt.problems.pde import kkt_preconditioner
+
+        kkt_preconditioner()(sp.identity(4), sp.csr_matrix(np.ones((2, 3))))

@@ -8,6 +8,7 @@ from tests.transport.conftest import point_cloud_instance
 
 # a fixed budget: stopping tests that cannot fire
 FIXED = {"gap_tol": 1e-300, "objective_change_tol": 1e-300}
+HALF = {"projection": "half"}  # Algorithm 1 on a general objective (the default there is the full projection)
 
 
 def _gap(result, a, b, cost):
@@ -49,7 +50,7 @@ def test_general_convex_objective_matches_cvxpy():
     optimum = reference.solve(solver=cp.CLARABEL)
     value = lambda plan: np.sum(cost * plan) + 0.5 * lam * np.sum(plan ** 2)
     problem = mathopt.TransportProblem(a, b, objective=value, gradient=lambda plan: cost + lam * plan)
-    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=3000, **FIXED)
+    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=3000, **FIXED, **HALF)
     assert result.ngev == 3000 and result.status is mathopt.Status.MAX_ITER
     assert abs(result.fun - optimum) < 1e-2
     assert result.fun >= optimum - 1e-6  # the rounded plan is feasible: never below the optimum
@@ -59,10 +60,10 @@ def test_general_objective_converges_with_defaults():
     a, b, cost = point_cloud_instance()
     value = lambda plan: np.sum(cost * plan) + 0.25 * np.sum(plan ** 2)
     problem = mathopt.TransportProblem(a, b, objective=value, gradient=lambda plan: cost + 0.5 * plan)
-    result = mathopt.solve(problem, method="mirror-sinkhorn")
+    result = mathopt.solve(problem, method="mirror-sinkhorn", **HALF)
     assert result.status is mathopt.Status.CONVERGED
     assert result.residuals["objective_change"] <= 1e-3 and result.residuals["marginal"] < 1e-12
-    reference = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=20000, **FIXED)
+    reference = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=20000, **FIXED, **HALF)
     assert -1e-12 <= result.fun - reference.fun < 5e-3  # the stagnation test stopped near the optimum
 
 
@@ -71,7 +72,7 @@ def test_jax_objective_without_gradient():
 
     a, b, cost = point_cloud_instance()
     problem = mathopt.TransportProblem(a, b, objective=lambda plan: jnp.sum(cost * plan))
-    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=300, **FIXED)
+    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=300, **FIXED, **HALF)
     linear = mathopt.solve(mathopt.TransportProblem(a, b, cost=cost), method="mirror-sinkhorn", max_iter=300,
                            **FIXED)
     np.testing.assert_allclose(result.plan, linear.plan, atol=1e-12)
@@ -178,7 +179,8 @@ def test_general_and_online_history():
     lam = 0.5
     value = lambda plan: np.sum(cost * plan) + 0.5 * lam * np.sum(plan ** 2)
     problem = mathopt.TransportProblem(a, b, objective=value, gradient=lambda plan: cost + lam * plan)
-    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=400, history=True, rounding=False, **FIXED)
+    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=400, history=True, rounding=False, **FIXED,
+                           **HALF)
     history = result.history
     assert set(history) >= {"objective", "averaged_objective", "averaged_marginal", "gradient_max", "nit"}
     assert all(history[k].size == 401 for k in history)
@@ -265,10 +267,10 @@ def test_nonfinite_user_gradient_ends_nonfinite_with_the_last_finite_average(bad
         return cost + (bad if len(calls) > 7 else 0.0)
 
     problem = mathopt.TransportProblem(a, b, objective=lambda plan: np.sum(cost * plan), gradient=gradient)
-    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=50)
+    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=50, **HALF)
     assert result.status is mathopt.Status.NONFINITE and result.nit == 7
     finite = mathopt.solve(mathopt.TransportProblem(a, b, objective=lambda plan: np.sum(cost * plan),
-                                                    gradient=lambda plan: cost), method="mirror-sinkhorn", max_iter=7)
+                                                    gradient=lambda plan: cost), method="mirror-sinkhorn", max_iter=7, **HALF)
     np.testing.assert_allclose(result.plan, finite.plan, rtol=1e-13)
     assert not np.allclose(result.plan, np.outer(a, b))  # not the starting plan
 

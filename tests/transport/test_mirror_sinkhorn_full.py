@@ -1,0 +1,119 @@
+"""Mirror Sinkhorn's full-projection mode (Bregman proximal gradient with the entropy) on smooth objectives."""
+import numpy as np
+import ot
+import pytest
+
+import mathopt
+from tests.transport.conftest import point_cloud_instance
+
+LAM = 0.5
+FIXED = {"gap_tol": 1e-300, "objective_change_tol": 1e-300}
+
+
+def _quad_problem(a, b, cost, lam=LAM):
+    return mathopt.TransportProblem(a, b, objective=lambda plan: np.sum(cost * plan) + 0.5 * lam * np.sum(plan ** 2),
+                                    gradient=lambda plan: cost + lam * plan)
+
+
+def _cvxpy_optimum(a, b, cost, lam=LAM, eps=0.0):
+    import cvxpy as cp
+
+    plan = cp.Variable(cost.shape, nonneg=True)
+    objective = cp.sum(cp.multiply(cost, plan)) + 0.5 * lam * cp.sum_squares(plan)
+    if eps:
+        objective = objective - eps * cp.sum(cp.entr(plan))
+    problem = cp.Problem(cp.Minimize(objective), [cp.sum(plan, axis=1) == a, cp.sum(plan, axis=0) == b])
+    return problem.solve(solver=cp.CLARABEL, tol_gap_abs=1e-11, tol_gap_rel=1e-11, tol_feas=1e-11)
+
+
+def test_quadratic_regularized_converges_with_defaults_to_the_cvxpy_optimum():
+    a, b, cost = point_cloud_instance()
+    optimum = _cvxpy_optimum(a, b, cost)
+    result = mathopt.solve(_quad_problem(a, b, cost), method="mirror-sinkhorn")  # projection="auto" -> "full"
+    assert result.status is mathopt.Status.CONVERGED and result.nit < 2000
+    assert result.residuals["gap"] <= 1e-6 * max(1.0, abs(result.fun)) and result.residuals["marginal"] < 1e-12
+    assert -1e-9 <= result.fun - optimum <= 1e-6  # feasible (rounded) plan within the certified gap
+    assert result.fun - optimum <= result.residuals["gap"] + 1e-9
+    assert result.extra["inner_iterations"] > 0 and result.nfev >= result.nit
+
+
+def test_entropic_plus_quadratic_converges_to_the_cvxpy_optimum():
+    a, b, cost = point_cloud_instance()
+    eps = 0.02
+    problem = mathopt.TransportProblem(
+        a, b, objective=lambda P: np.sum(cost * P) + eps * np.sum(P * np.log(P)) + 0.5 * LAM * np.sum(P ** 2),
+        gradient=lambda P: cost + eps * (np.log(P) + 1.0) + LAM * P)
+    result = mathopt.solve(problem, method="mirror-sinkhorn")
+    assert result.status is mathopt.Status.CONVERGED
+    optimum = _cvxpy_optimum(a, b, cost, eps=eps)
+    assert abs(result.fun - optimum) <= 1e-6 * abs(optimum) + 1e-9
+
+
+def test_pure_entropic_objective_gives_the_sinkhorn_plan():
+    """F = <C, P> + eps sum P log P: the minimizer over U(a, b) is the entropic OT plan (closed form up to the
+    Sinkhorn scalings), computed independently by POT's Sinkhorn to 1e-14."""
+    a, b, cost = point_cloud_instance()
+    eps = 0.05
+    problem = mathopt.TransportProblem(a, b, objective=lambda P: np.sum(cost * P) + eps * np.sum(P * np.log(P)),
+                                       gradient=lambda P: cost + eps * (np.log(P) + 1.0))
+    result = mathopt.solve(problem, method="mirror-sinkhorn", gap_tol=1e-10)
+    assert result.status is mathopt.Status.CONVERGED
+    reference = ot.sinkhorn(a, b, cost, eps, numItermax=100000, stopThr=1e-15)
+    np.testing.assert_allclose(result.plan, reference, rtol=1e-5, atol=1e-9)
+
+
+def test_gap_certificate_bounds_the_true_suboptimality():
+    a, b, cost = point_cloud_instance()
+    optimum = _cvxpy_optimum(a, b, cost)
+    problem = _quad_problem(a, b, cost)
+    gaps = []
+    for iterations in (10, 30, 100):
+        result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=iterations, **FIXED)
+        assert result.status is mathopt.Status.MAX_ITER and result.nit == iterations
+        plan = np.asarray(result.plan)
+        gradient = cost + LAM * plan
+        exact_gap = float(np.sum(gradient * plan)) - ot.emd2(a, b, gradient)  # the Frank-Wolfe gap (exact LP)
+        suboptimality = result.fun - optimum
+        assert -1e-9 <= suboptimality <= exact_gap + 1e-12 <= result.residuals["gap"] + 2e-12
+        gaps.append(result.residuals["gap"])
+    assert gaps[2] < 0.1 * gaps[0]  # and it tightens as the iterates converge
+
+
+def test_history_is_a_descent_with_accepted_smoothness_constants():
+    a, b, cost = point_cloud_instance()
+    result = mathopt.solve(_quad_problem(a, b, cost), method="mirror-sinkhorn", max_iter=60, history=True, **FIXED)
+    objective = result.history["objective"][1:60]
+    assert objective.size == 59 and np.all(np.isfinite(objective))
+    assert np.all(np.diff(objective) <= 1e-9)  # relative smoothness + backtracking: F decreases
+    assert np.all(result.history["smoothness"][1:60] > 0)
+    assert np.all(result.history["inner_iterations"][1:60] >= 1)
+
+
+def test_full_projection_options():
+    a, b, cost = point_cloud_instance()
+    online = mathopt.TransportProblem(a, b, cost=cost, stochastic_gradient=lambda plan, rng: cost)
+    with pytest.raises(mathopt.OptionError, match="projection"):
+        mathopt.solve(online, method="mirror-sinkhorn", projection="full", max_iter=5)
+    for bad in ({"projection": "exact"}, {"inner_max_iter": 0}, {"inner_tol": -1.0}, {"gap_tol": "1e-6"}):
+        with pytest.raises(mathopt.OptionError, match=next(iter(bad))):
+            mathopt.solve(_quad_problem(a, b, cost), method="mirror-sinkhorn", **bad)
+    # linear OT: projection="full" runs the general mode on the linear objective, to the LP value
+    result = mathopt.solve(mathopt.TransportProblem(a, b, cost=cost), method="mirror-sinkhorn", projection="full",
+                           max_iter=3000)
+    assert result.status is mathopt.Status.CONVERGED
+    assert result.fun - ot.emd2(a, b, cost) <= result.residuals["gap"] + 1e-12
+
+
+def test_nonfinite_gradient_keeps_the_last_finite_iterate():
+    a, b, cost = point_cloud_instance()
+    calls = []
+
+    def gradient(plan):
+        calls.append(1)
+        return cost + LAM * plan + (np.nan if len(calls) > 8 else 0.0)
+
+    problem = mathopt.TransportProblem(a, b, objective=lambda plan: np.sum(cost * plan) + 0.5 * LAM * np.sum(plan ** 2),
+                                       gradient=gradient)
+    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=50)
+    assert result.status is mathopt.Status.NONFINITE and 0 < result.nit < 8
+    assert np.all(np.isfinite(result.plan)) and result.residuals["marginal"] < 1e-12
