@@ -31,7 +31,9 @@ Ours (not from the papers): the elimination order is fixed in advance (a
 random permutation, seeded), and each edge is stored once, in the adjacency
 list of whichever endpoint is eliminated first, so eliminating ``v`` finds all
 of its current edges in its own list (GKS order vertices dynamically by
-degree, which needs both endpoints' lists). Random numbers come from
+degree, which needs both endpoints' lists); parallel edges (from ``split`` and from earlier
+samples) are kept apart in a star and sampled one by one (a pair of copies of one edge is a
+self-loop and dropped), and merged only in the factor's column. Random numbers come from
 ``numpy.random.default_rng(seed)``, generated before the compiled kernel runs
 (no global generator is seeded). The papers were read through their
 descriptions; no code was copied.
@@ -310,6 +312,8 @@ def approx_cholesky(M, seed: int = 0, split: int = 2) -> ApproxCholesky:
     Raises ``ValueError`` (naming ``M``) when ``M`` is not SDDM or has a
     component with no diagonal excess (a singular Laplacian block).
     """
+    if isinstance(split, bool) or int(split) != split or split < 1:
+        raise ValueError(f"split must be an integer >= 1, got {split!r}")
     M = check_sddm(M, "M")
     n = M.shape[0]
     rng = np.random.default_rng(seed)

@@ -41,6 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.lazy import lazy_module
+from ..core.user import user_function
 from ._exact_al import KKTLinearSolver, LinearSolve
 
 sp = lazy_module("scipy.sparse")
@@ -176,7 +177,9 @@ class MinresKKTSolver(KKTLinearSolver):
             d2 = _ruiz_scaling(K) ** 2 if opts.equilibrate else np.ones(size)
             apply = d2.__mul__
         else:
-            apply = _as_function(opts.preconditioner(B, G))
+            # the user's callable and the operator it returns: their exceptions propagate unchanged
+            apply = user_function(_as_function(user_function(opts.preconditioner, "preconditioner")(B, G)),
+                                  "preconditioner(B, G)")
         max_steps = opts.inner_max_iter if opts.inner_max_iter is not None else max(100, min(10 * size, 10**5))
         out = minres(K, rhs, apply, accuracy, max_steps, x0=warm, deadline=self.deadline)
         ok = out.ok and bool(np.all(np.isfinite(out.x)))

@@ -159,3 +159,16 @@ def test_inner_solver_options_are_validated():
         from mathopt.problems.pde import kkt_preconditioner
 
         kkt_preconditioner()(sp.identity(4), sp.csr_matrix(np.ones((2, 3))))
+
+
+def test_a_preconditioner_error_propagates_unchanged():
+    class Mine(ZeroDivisionError):
+        pass
+
+    def bad(B, G):
+        def apply(r):
+            raise Mine("user's preconditioner failed")
+        return apply
+
+    with pytest.raises(Mine):
+        mathopt.solve(poisson_control(4), method="al-sketch", inner_solver="minres", preconditioner=bad, seed=0)
