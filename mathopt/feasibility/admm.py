@@ -23,8 +23,9 @@ displacement vector, for primal or dual infeasibility (Banjac et al. [2]_); the 
 Deviations from OSQP: the penalty is adapted at iterations ``penalty_interval * 2^j``
 rather than at an interval set by the measured factorization time, so runs are
 reproducible and a large problem is refactored at most ``log2(max_iter / penalty_interval)``
-times; no solution
-polishing; the default tolerances are 1e-6 (OSQP: 1e-3).
+times; the default tolerances are 1e-6 (OSQP: 1e-3); an infeasibility candidate is also
+polished into an exact Farkas vector (projection, then NNLS on its support:
+:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`), which OSQP does not do.
 
 The loop (option ``loop="compiled"``, the default) is a Numba kernel
 (:mod:`mathopt.feasibility._admm_kernel`) that runs the iterations between two termination tests
