@@ -82,7 +82,7 @@ sp = lazy_module("scipy.sparse")
 
 from ..core.driver import run
 from ..core.nlp import NLP
-from ..core.options import check_choice, check_int, check_positive
+from ..core.options import check_bool, check_choice, check_int, check_positive
 from ..core.registry import register
 from ._exact_al import ExactALNewton, ExactALOptions, KKTLinearSolver, LinearSolve
 
@@ -184,6 +184,8 @@ class ALSketchOptions(ExactALOptions):
 
             raise OptionError("preconditioner needs inner_solver='minres' (the sketching solver takes none)")
         check_int(self, "recycle", minimum=0)
+        check_bool(self, "equilibrate")
+        check_bool(self, "exact_fallback")
         check_choice(self, "sketch", ("kaczmarz", "gaussian"))
         check_int(self, "sketch_size", minimum=1)
         if self.inner_max_iter is not None:
