@@ -219,6 +219,9 @@ class KKTLinearSolver:
     """
 
     exact = True
+    #: Words for the report of a run that stalled on inexact solves (see ``finalize``).
+    directions = "sketched directions"
+    stall_hint = "the KKT systems look too ill-conditioned for randomized sketching within inner_max_iter"
 
     def solve(self, K, rhs, accuracy: float, seed: int, warm=None, memory=(), n=None) -> LinearSolve:
         raise NotImplementedError
@@ -659,10 +662,9 @@ class ExactALNewton(IterativeSolver):
         if not self.linear_solver.exact and status is not Status.CONVERGED and info.nit and stalled >= 0.5 * info.nit:
             # the honest report of a crawl on stalled sketches (DTOC2, DRCAVTY1: see docs/benchmarks.md)
             note = "; ".join(filter(None, [note, (
-                f"{stalled} of {info.nit} iterations stepped along sketched directions that missed the accuracy "
-                f"condition ({state.inaccurate_steps}) or along -grad of the merit ({state.fallback_steps}): the KKT "
-                "systems look too ill-conditioned for randomized sketching within inner_max_iter (exact_fallback=True "
-                "or al-newton solve them exactly)")]))
+                f"{stalled} of {info.nit} iterations stepped along {self.linear_solver.directions} that missed the "
+                f"accuracy condition ({state.inaccurate_steps}) or along -grad of the merit ({state.fallback_steps}): "
+                f"{self.linear_solver.stall_hint} (exact_fallback=True or al-newton solve them exactly)")]))
         message = f"{status.message}: {note}" if note else ""
         if status is Status.INFEASIBLE:  # the certificate: ||G^T c|| (about 0) next to ||c||
             info = dataclasses.replace(info, residuals={

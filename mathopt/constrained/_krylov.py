@@ -138,15 +138,36 @@ def _same(a, b) -> bool:
 
 
 def _as_function(op):
-    """``r -> P^{-1} r`` from what a ``preconditioner(B, G)`` returned (operator, matrix or function)."""
+    """``r -> P^{-1} r`` from what a ``preconditioner(B, G)`` returned (operator, matrix or function).
+
+    A value of another size than ``r``, or a non-finite value for a finite ``r``, raises a
+    ValueError naming the preconditioner (a user error, not a stalled solve).
+    """
     if hasattr(op, "matvec"):
-        return lambda r: np.asarray(op.matvec(r), dtype=float).ravel()
-    if callable(op):
-        return lambda r: np.asarray(op(r), dtype=float).ravel()
-    if hasattr(op, "shape") and hasattr(op, "__matmul__"):
-        return lambda r: np.asarray(op @ r, dtype=float).ravel()
-    raise TypeError(f"preconditioner(B, G) must return a LinearOperator, a matrix or a function, "
-                    f"got {type(op).__name__}")
+        apply = op.matvec
+    elif callable(op):
+        apply = op
+    elif hasattr(op, "shape") and hasattr(op, "__matmul__"):
+        apply = op.__matmul__
+    else:
+        raise TypeError(f"preconditioner(B, G) must return a LinearOperator, a matrix or a function, "
+                        f"got {type(op).__name__}")
+
+    def checked(r):
+        shape = getattr(op, "shape", None)
+        if shape is not None and tuple(shape) != (r.size, r.size):
+            raise ValueError(f"preconditioner(B, G) returned an operator of shape {tuple(shape)}; "
+                             f"the KKT system has size {r.size}")
+        out = np.asarray(apply(r), dtype=float).ravel()
+        if out.size != r.size:
+            raise ValueError(f"preconditioner(B, G): the operator it returned maps a vector of size {r.size} "
+                             f"to one of size {out.size}")
+        if not np.all(np.isfinite(out)) and np.all(np.isfinite(r)):
+            raise ValueError("preconditioner(B, G): the operator it returned gave non-finite values "
+                             "(NaN or inf) for a finite vector")
+        return out
+
+    return checked
 
 
 class MinresKKTSolver(KKTLinearSolver):
@@ -157,6 +178,9 @@ class MinresKKTSolver(KKTLinearSolver):
     """
 
     exact = False
+    directions = "MINRES directions"
+    stall_hint = ("the KKT systems look too ill-conditioned for MINRES with this preconditioner within "
+                  "inner_max_iter, or the preconditioner is not positive definite")
 
     def __init__(self, options):
         self.options = options

@@ -172,3 +172,39 @@ def test_a_preconditioner_error_propagates_unchanged():
 
     with pytest.raises(Mine):
         mathopt.solve(poisson_control(4), method="al-sketch", inner_solver="minres", preconditioner=bad, seed=0)
+
+
+def test_boolean_options_of_al_sketch_reject_strings():
+    from mathopt.core.options import OptionError
+
+    for name in ("equilibrate", "exact_fallback"):
+        with pytest.raises(OptionError, match=name):
+            mathopt.solve(poisson_control(3), method="al-sketch", inner_solver="minres", **{name: "no"})
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda B, G: (lambda r: r[:3]), "maps a vector of size 48 to one of size 3"),
+    (lambda B, G: np.eye(5), r"shape \(5, 5\); the KKT system has size 48"),
+    (lambda B, G: (lambda r: np.full(r.size, np.nan)), "non-finite"),
+])
+def test_a_preconditioner_of_the_wrong_size_or_nan_raises_naming_it(make, match):
+    with pytest.raises(ValueError, match=match):
+        mathopt.solve(poisson_control(4), method="al-sketch", inner_solver="minres", preconditioner=make, seed=0)
+
+
+def test_an_indefinite_preconditioner_ends_with_a_status_that_names_it():
+    result = mathopt.solve(poisson_control(4), method="al-sketch", inner_solver="minres",
+                           preconditioner=lambda B, G: (lambda r: -r), seed=0)
+    assert result.status is Status.NUMERICAL_ERROR and np.all(np.isfinite(result.x))
+    assert "MINRES directions" in result.message and "not positive definite" in result.message
+    assert "sketch" not in result.message.split("MINRES directions")[1]
+
+
+@pytest.mark.parametrize("name", ["HS6", "HS27", "HS39", "HS50", "BT9"])
+def test_unpreconditioned_minres_converges_on_hs_problems(name):
+    from mathopt.problems import hs
+
+    result = mathopt.solve(hs.load(name), method="al-sketch", inner_solver="minres", equilibrate=False, seed=0)
+    assert result.status is Status.CONVERGED
+    assert np.max(np.abs(result.x - hs.solution(name))) <= 1e-6
+    assert result.extra["inner_iterations"] > result.nit  # MINRES iterations were counted
