@@ -99,7 +99,10 @@ class TransportProblem(Problem):
         """The objective F(P) (``<C, P>`` for linear OT)."""
         if self.cost is not None:
             return float(np.sum(self.cost * plan))
-        return float(self.objective(plan))
+        value = np.asarray(self.objective(plan))
+        if value.size != 1:
+            raise ProblemError("objective", f"returned an array of shape {value.shape}; it must return a scalar")
+        return float(value.ravel()[0])
 
     def gradient_function(self) -> Callable:
         """``P -> grad F(P)`` as NumPy arrays (JAX autodiff when no gradient was given).

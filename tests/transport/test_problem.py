@@ -57,3 +57,13 @@ def test_exports_and_result_fields():
 def test_max_nz_below_one_rejected():
     with pytest.raises(mathopt.OptionError, match="max_nz"):
         mathopt.solve(TransportProblem(A, A, cost=C), method="sparse-ot", max_nz=0)
+
+
+def test_an_objective_returning_an_array_raises_naming_the_objective():
+    a, b = np.full(3, 1 / 3), np.full(2, 0.5)
+    cost = np.arange(6.0).reshape(3, 2)
+    problem = TransportProblem(a, b, objective=lambda plan: cost * plan, gradient=lambda plan: cost)
+    with pytest.raises(ProblemError, match="objective.*must return a scalar"):
+        mathopt.solve(problem, method="mirror-sinkhorn", seed=0)
+    one = TransportProblem(a, b, objective=lambda plan: np.array([np.sum(cost * plan)]), gradient=lambda plan: cost)
+    assert one.value(np.outer(a, b)) == pytest.approx(np.sum(cost * np.outer(a, b)))  # a 1-element array is a scalar
