@@ -85,7 +85,7 @@ class ADMMOptions(QPOptions):
         (:func:`~mathopt.feasibility.admm_operator.farkas_candidate`): OSQP's rule balances primal
         and dual residuals, which an infeasible problem never balances, and each change of rho
         changes the operator whose displacement the test estimates.
-    loop : str, default 'compiled'
+    loop : {"compiled", "python"}, default "compiled"
         ``"compiled"``: the iterations between two tests run in a Numba kernel
         (:mod:`mathopt.feasibility._admm_kernel`, the two triangular solves with SuperLU's
         factors included); ``"python"``: one NumPy/SuperLU application of the operator per
