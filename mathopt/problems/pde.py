@@ -180,6 +180,20 @@ def kkt_preconditioner(seed: int = 0, split: int = 2, inner_tol: float | None = 
     nonlinear ``kappa > 0`` problem; once per run for the linear one). Raises
     ``ValueError`` when ``G`` is not of the form ``[L, I]`` with ``-L`` SDDM.
 
+    Parameters
+    ----------
+    seed : int, default 0
+        Seed of the randomized approximate Cholesky factorization.
+    split : int, default 2
+        Copies each edge is split into by the factorization (more: a better, denser factor).
+    inner_tol : float or None, default 1e-4
+        None: apply the factor once, as above (a fixed SPD operator). A number: solve
+        with :math:`\tilde L + \gamma I` by PCG preconditioned with the factor, to this relative
+        tolerance (at most 500 iterations), instead of one application: a closer :math:`\hat S`
+        at the cost of an operator that is SPD only up to that tolerance.
+
+    Raises ``ProblemError`` naming ``seed``, ``split`` or ``inner_tol`` for a bad value.
+
     References: J. W. Pearson, A. J. Wathen, "A new approximation of the Schur
     complement in preconditioners for PDE-constrained optimization", Numer.
     Linear Algebra Appl. 19(5), 2012.
@@ -187,6 +201,13 @@ def kkt_preconditioner(seed: int = 0, split: int = 2, inner_tol: float | None = 
     from scipy.sparse.linalg import LinearOperator
 
     from ..constrained._approx_chol import approx_cholesky, pcg
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ProblemError("seed", f"must be a nonnegative integer, got {seed!r}")
+    if isinstance(split, bool) or not isinstance(split, (int, np.integer)) or split < 1:
+        raise ProblemError("split", f"must be an integer >= 1, got {split!r}")
+    if inner_tol is not None and (isinstance(inner_tol, (bool, str)) or not 0 < inner_tol < np.inf):
+        raise ProblemError("inner_tol", f"must be None or a positive number, got {inner_tol!r}")
 
     def build(B, G):
         G = sp.csr_matrix(G)

@@ -208,3 +208,15 @@ def test_unpreconditioned_minres_converges_on_hs_problems(name):
     assert result.status is Status.CONVERGED
     assert np.max(np.abs(result.x - hs.solution(name))) <= 1e-6
     assert result.extra["inner_iterations"] > result.nit  # MINRES iterations were counted
+
+
+@pytest.mark.parametrize("kwargs, field", [({"seed": "a"}, "seed"), ({"seed": -1}, "seed"), ({"split": 0}, "split"),
+                                           ({"split": 1.5}, "split"), ({"inner_tol": -1.0}, "inner_tol"),
+                                           ({"inner_tol": "1e-4"}, "inner_tol")])
+def test_kkt_preconditioner_arguments_are_validated_when_built(kwargs, field):
+    from mathopt import ProblemError
+    from mathopt.problems.pde import kkt_preconditioner
+
+    with pytest.raises(ProblemError, match=field):
+        kkt_preconditioner(**kwargs)
+    kkt_preconditioner(seed=np.int64(3), split=1, inner_tol=None)  # valid values pass
