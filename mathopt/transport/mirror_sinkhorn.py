@@ -192,7 +192,7 @@ from ..core.driver import Advance, IterativeSolver, make_result, run
 from ..core.options import CommonOptions, check_bool, check_choice, check_int, check_positive
 from ..core.options import OptionError
 from ..core.registry import register
-from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE
+from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CODE_NUMERICAL_ERROR, CONTINUE, Status
 from .problem import TransportProblem, TransportResult, linear_ot_lower_bound, marginal_error, plan_info
 
 
@@ -670,7 +670,8 @@ class FullMirrorSinkhorn(IterativeSolver):
                     state.plan, state.gradient, 1.0 / smoothness, a, b, alpha, beta, candidate, tol,
                     options.inner_max_iter)
                 inner += its
-                if not math.isfinite(err):  # the kernel P exp(-G / L) under/overflowed: a shorter step
+                overflow = not math.isfinite(err)
+                if overflow:  # the kernel P exp(-G / L) under/overflowed: a shorter step
                     smoothness *= 2.0
                     continue
                 value = problem.value(candidate)
@@ -681,8 +682,9 @@ class FullMirrorSinkhorn(IterativeSolver):
                 if value <= state.value + (gq - gp) + smoothness * kl + slack:
                     break
                 smoothness *= 2.0
-            else:
-                return Advance(state._replace(nfev=nfev, inner=inner), done, CODE_NONFINITE, records)
+            else:  # no accepted step: NUMERICAL_ERROR unless the last try overflowed (finalize explains)
+                return Advance(state._replace(nfev=nfev, inner=inner), done,
+                               CODE_NONFINITE if overflow else CODE_NUMERICAL_ERROR, records)
             gradient = state.grad(candidate)
             if not np.all(np.isfinite(gradient)):
                 return Advance(state._replace(nfev=nfev, inner=inner, ngev=state.ngev + 1), done, CODE_NONFINITE,
@@ -724,7 +726,10 @@ class FullMirrorSinkhorn(IterativeSolver):
 
     def finalize(self, state, status, info, history):
         extra = {"inner_iterations": state.inner, "smoothness": state.smoothness}
-        return make_result(info, status, history, result_cls=TransportResult,
+        message = "" if status is not Status.NUMERICAL_ERROR else (
+            f"{status.message}: {_BACKTRACKS} backtracking steps on L found no step along which F decreased "
+            "as the gradient predicts (is gradient the gradient of objective?)")
+        return make_result(info, status, history, result_cls=TransportResult, message=message,
                            counters={"nfev": state.nfev, "ngev": state.ngev},
                            plan=info.x.reshape(state.problem.shape), regularized_objective=info.fun, extra=extra)
 

@@ -117,3 +117,14 @@ def test_nonfinite_gradient_keeps_the_last_finite_iterate():
     result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=50)
     assert result.status is mathopt.Status.NONFINITE and 0 < result.nit < 8
     assert np.all(np.isfinite(result.plan)) and result.residuals["marginal"] < 1e-12
+
+
+def test_a_gradient_inconsistent_with_the_objective_ends_with_numerical_error_not_nonfinite():
+    rng = np.random.default_rng(1)
+    a, b, cost = np.full(5, 0.2), np.full(4, 0.25), rng.random((5, 4))
+    problem = mathopt.TransportProblem(a, b, objective=lambda plan: np.sum(cost * plan) + 0.25 * np.sum(plan ** 2),
+                                       gradient=lambda plan: 10.0 * (cost + 0.5 * plan))  # 10 times too large
+    result = mathopt.solve(problem, method="mirror-sinkhorn", seed=0)
+    assert result.status is mathopt.Status.NUMERICAL_ERROR  # every value was finite: not NONFINITE
+    assert "backtracking" in result.message and "gradient" in result.message
+    assert np.all(np.isfinite(result.plan)) and result.residuals["marginal"] < 1e-12
