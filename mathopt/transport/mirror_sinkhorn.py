@@ -571,6 +571,9 @@ def mirror_sinkhorn(problem: TransportProblem, options: MirrorSinkhornOptions) -
         if online:
             raise OptionError("projection='full' needs an exact gradient; the online mode (stochastic_gradient) "
                               "runs Algorithm 1 (projection='half' or 'auto')")
+        if options.averaging != "uniform":  # the full projection returns its last iterate: no average
+            raise OptionError(f"averaging={options.averaging!r} needs projection='half' (the full projection, "
+                              "the default for a general objective, returns its last iterate)")
         solver = FullMirrorSinkhorn()
     else:
         solver = LinearMirrorSinkhorn() if problem.is_linear and not online else GeneralMirrorSinkhorn()

@@ -128,3 +128,12 @@ def test_a_gradient_inconsistent_with_the_objective_ends_with_numerical_error_no
     assert result.status is mathopt.Status.NUMERICAL_ERROR  # every value was finite: not NONFINITE
     assert "backtracking" in result.message and "gradient" in result.message
     assert np.all(np.isfinite(result.plan)) and result.residuals["marginal"] < 1e-12
+
+
+def test_step_averaging_is_rejected_with_the_full_projection_not_ignored():
+    a, b, cost = point_cloud_instance()
+    with pytest.raises(mathopt.OptionError, match="averaging='step' needs projection='half'"):
+        mathopt.solve(_quad_problem(a, b, cost), method="mirror-sinkhorn", averaging="step")  # auto -> full
+    half = mathopt.solve(_quad_problem(a, b, cost), method="mirror-sinkhorn", averaging="step", projection="half",
+                         max_iter=50)
+    assert half.nit == 50 and np.all(np.isfinite(half.plan))
