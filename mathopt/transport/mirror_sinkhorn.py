@@ -114,7 +114,8 @@ value at a KKT point, where grad F = alpha_i + beta_j on the support).
 (``objective_change_tol``, default 1e-9, at t = 10, 20, 40, ...): for
 objectives whose gradient is unbounded near the boundary (entropic terms
 with optimal entries below the floating-point range, where the clamped
-gradient makes the bound loose) the relative change of F since t / 2.
+gradient makes the bound loose) the relative change of F since t / 2; it
+ends ``CONVERGED_INACCURATE`` (not certified), with a message.
 
 Online mode: when the problem has ``stochastic_gradient(P, rng)``, step 1 uses
 that draw instead of the exact gradient (the paper's stochastic/online
@@ -193,6 +194,8 @@ from ..core.options import CommonOptions, check_bool, check_choice, check_int, c
 from ..core.options import OptionError
 from ..core.registry import register
 from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CODE_NUMERICAL_ERROR, CONTINUE, Status
+
+CODE_CONVERGED_INACCURATE = int(Status.CONVERGED_INACCURATE)
 from .problem import TransportProblem, TransportResult, linear_ot_lower_bound, marginal_error, plan_info
 
 
@@ -714,7 +717,9 @@ class FullMirrorSinkhorn(IterativeSolver):
                 change = abs(state.checked_value - value) / max(1.0, abs(value))
                 state = state._replace(checked_value=value, change=change)
                 if change <= change_tol and marginal_error(state.plan, a, b) <= options.marginal_tol:
-                    code = CODE_CONVERGED
+                    # F stagnates but the certified bound is not met: not certified (a step size blown up
+                    # by an inconsistent gradient stalls F too), so CONVERGED_INACCURATE, not CONVERGED.
+                    code = CODE_CONVERGED_INACCURATE
             if code != CONTINUE:
                 return Advance(state, done + 1, code, records)
         return Advance(state, k, CONTINUE, records)
@@ -729,9 +734,15 @@ class FullMirrorSinkhorn(IterativeSolver):
 
     def finalize(self, state, status, info, history):
         extra = {"inner_iterations": state.inner, "smoothness": state.smoothness}
-        message = "" if status is not Status.NUMERICAL_ERROR else (
-            f"{status.message}: {_BACKTRACKS} backtracking steps on L found no step along which F decreased "
-            "as the gradient predicts (is gradient the gradient of objective?)")
+        message = ""
+        if status is Status.NUMERICAL_ERROR:
+            message = (f"{status.message}: {_BACKTRACKS} backtracking steps on L found no step along which F "
+                       "decreased as the gradient predicts (is gradient the gradient of objective?)")
+        elif status is Status.CONVERGED_INACCURATE:
+            message = (f"{status.message}: F changed by at most objective_change_tol, but the certified "
+                       f"Frank-Wolfe bound {state.gap:.3g} is above gap_tol * max(1, |F|) (an entropic optimum "
+                       "with entries below the floating-point range loosens the bound; a gradient inconsistent "
+                       "with the objective stalls F too)")
         return make_result(info, status, history, result_cls=TransportResult, message=message,
                            counters={"nfev": state.nfev, "ngev": state.ngev},
                            plan=info.x.reshape(state.problem.shape), regularized_objective=info.fun, extra=extra)

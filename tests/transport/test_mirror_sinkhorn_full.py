@@ -56,10 +56,26 @@ def test_pure_entropic_objective_gives_the_sinkhorn_plan():
     eps = 0.05
     problem = mathopt.TransportProblem(a, b, objective=lambda P: np.sum(cost * P) + eps * np.sum(P * np.log(P)),
                                        gradient=lambda P: cost + eps * (np.log(P) + 1.0))
-    result = mathopt.solve(problem, method="mirror-sinkhorn", gap_tol=1e-10)
+    result = mathopt.solve(problem, method="mirror-sinkhorn")
     assert result.status is mathopt.Status.CONVERGED
     reference = ot.sinkhorn(a, b, cost, eps, numItermax=100000, stopThr=1e-15)
     np.testing.assert_allclose(result.plan, reference, rtol=1e-5, atol=1e-9)
+    # A certified bound below what the c-transform bound can reach: F stagnates, and the run says it is not
+    # certified (CONVERGED_INACCURATE, naming the bound) instead of claiming CONVERGED.
+    strict = mathopt.solve(problem, method="mirror-sinkhorn", gap_tol=1e-10)
+    assert strict.status is mathopt.Status.CONVERGED_INACCURATE
+    assert "Frank-Wolfe bound" in strict.message
+    np.testing.assert_allclose(strict.plan, reference, rtol=1e-5, atol=1e-9)
+
+
+def test_wrong_sign_gradient_is_not_reported_converged():
+    """A gradient of the wrong sign blows up the backtracked L so that F stalls: that must not pass as CONVERGED."""
+    a, b, cost = point_cloud_instance()
+    problem = mathopt.TransportProblem(a, b, objective=lambda P: np.sum(cost * P) + 0.5 * LAM * np.sum(P ** 2),
+                                       gradient=lambda P: -(cost + LAM * P))
+    result = mathopt.solve(problem, method="mirror-sinkhorn", max_iter=2000)
+    assert result.status is not mathopt.Status.CONVERGED
+    assert not result.success
 
 
 def test_gap_certificate_bounds_the_true_suboptimality():
