@@ -53,6 +53,7 @@ import numpy as np
 import numba as nb
 
 from ..core.lazy import lazy_module
+from ..core.numba_utils import csr_matvec as _csr_matvec
 
 sp = lazy_module("scipy.sparse")
 
@@ -389,15 +390,6 @@ def pcg(M, b, factor=None, tol: float = 1e-10, maxiter: int | None = None, x0=No
         p = z + (rz_new / rz) * p
         rz = rz_new
     return PCGResult(x, maxiter, float(np.linalg.norm(b - M @ x)), False)
-
-
-@nb.njit(cache=True)
-def _csr_matvec(indptr, indices, data, v, out):
-    for i in range(indptr.size - 1):
-        s = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            s += data[p] * v[indices[p]]
-        out[i] = s
 
 
 @nb.njit(cache=True)

@@ -9,6 +9,7 @@ in arrays the solver preallocates and hands back as ``Advance.records``
 (see :mod:`mathopt.core.driver`). :func:`exp` is a
 vectorizable exponential for kernels dominated by ``exp`` (Numba calls the
 scalar libm ``exp`` otherwise, several times slower than NumPy's SIMD one).
+:func:`csr_matvec` is the CSR matrix-vector product the compiled loops share.
 """
 from __future__ import annotations
 
@@ -27,6 +28,16 @@ def njit(func=None, **kwargs):
     if func is None:
         return numba.njit(**kwargs)
     return numba.njit(**kwargs)(func)
+
+
+@njit
+def csr_matvec(indptr, indices, data, x, out):
+    """``out = M @ x`` for a CSR matrix ``M`` given by its three arrays (in place, no allocation)."""
+    for i in range(indptr.shape[0] - 1):
+        total = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            total += data[p] * x[indices[p]]
+        out[i] = total
 
 
 @intrinsic

@@ -4,16 +4,8 @@ import math
 import numpy as np
 from numba import njit
 
+from ..core.numba_utils import csr_matvec as _matvec
 from ._anchor_kernel import next_iterate
-
-
-@njit(cache=True)
-def _matvec(indptr, indices, data, x, out):
-    for i in range(indptr.shape[0] - 1):
-        total = 0.0
-        for p in range(indptr[i], indptr[i + 1]):
-            total += data[p] * x[indices[p]]
-        out[i] = total
 
 
 @njit(cache=True)
