@@ -41,13 +41,14 @@ References [1]_ (OSQP, Stellato et al. 2020) and [2]_ (Banjac et al. 2019): see
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..core.driver import Advance, run
-from ..core.options import OptionError, check_bool, check_choice, check_int, check_positive
+from ..core.options import OptionError, check_bool, check_choice, check_int, check_number, check_positive
 from ..core.problem import all_finite
 from ..core.registry import register
 from ..core.status import CODE_NONFINITE, CONTINUE
@@ -85,6 +86,27 @@ class ADMMOptions(QPOptions):
         (:func:`~mathopt.feasibility.admm_operator.farkas_candidate`): OSQP's rule balances primal
         and dual residuals, which an infeasible problem never balances, and each change of rho
         changes the operator whose displacement the test estimates.
+    penalty_reset_fraction : float, default 0.1
+        At the first test at or after this fraction of ``max_iter`` without a verdict, if the adapted
+        rho is more than a factor ``PENALTY_DRIFT`` = 100 away from ``penalty``, set it back to
+        ``penalty`` (with its refactorization and a re-anchoring) and stop adapting it; 0 never
+        does. On an infeasible problem OSQP's rule drifts rho by decades (greenbea: 0.1 to 3e-6 by
+        iteration 400, where the difference sequence has not given a certificate in 1e5 iterations;
+        with rho fixed at any value in [1e-4, 100] it is certified by iteration 1 600), so the rest of
+        the budget iterates one fixed operator of moderate penalty, whose displacement the test
+        estimates. A solvable problem that converges before this fraction, or whose rho stayed
+        within the factor 100, is not affected (without that condition QSHARE2B, whose rho is still
+        0.1 at iteration 10 000, lost the later adaptations with which ``admm-qp`` solves it).
+    polish_interval : int, default 25
+        Try certificate polishing (:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`)
+        when the primal-infeasibility test fails, at the first test at or after each iteration
+        ``polish_interval * polish_growth^j``, j = 0, 1, ...; 0 never polishes.
+    polish_growth : float, default 1.25
+        Ratio of successive polishing iterations (> 1): every test up to iteration 125 (with
+        ``check_interval=25``), then 25 % apart, so the iteration at which a run is certified is
+        known to within 25 % (with 2, the doubling of ``pdhg-lp``, two methods certified at the first
+        polishing at iteration 100 could not be told apart) at the cost of about 35 polishings in 1e5
+        iterations.
     loop : {"compiled", "python"}, default "compiled"
         ``"compiled"``: the iterations between two tests run in a Numba kernel
         (:mod:`mathopt.feasibility._admm_kernel`, the two triangular solves with SuperLU's
@@ -99,6 +121,9 @@ class ADMMOptions(QPOptions):
     sigma: float = 1e-6
     relaxation: float = 1.6
     freeze_penalty: bool = True
+    penalty_reset_fraction: float = 0.1
+    polish_interval: int = 25
+    polish_growth: float = 1.25
     loop: str = "compiled"
 
     def __post_init__(self):
@@ -109,6 +134,12 @@ class ADMMOptions(QPOptions):
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
         check_bool(self, "freeze_penalty")
+        value = check_number(self, "penalty_reset_fraction")
+        if not 0.0 <= value <= 1.0:
+            raise OptionError(f"penalty_reset_fraction must be in [0, 1], got {value!r}")
+        growth = check_number(self, "polish_growth")
+        if not growth > 1.0:
+            raise OptionError(f"polish_growth must be > 1, got {growth!r}")
         check_choice(self, "loop", LOOPS)
 
 
@@ -140,11 +171,12 @@ class State(NamedTuple):
     certificate: np.ndarray | None
     refactorizations: int
     restarts: int
+    penalty_reset: bool         # rho was set back to ``penalty`` (option penalty_reset_fraction): no more adaptation
 
 
 def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
     """The norm sqrt(sigma ||dx||^2 + ||dv||_rho^2) in which T is nonexpansive."""
-    return float(np.sqrt(setup.options.sigma * dx @ dx + dv @ (rho * dv)))
+    return float(np.sqrt(setup.options.sigma * op.dot(dx, dx) + op.dot(dv, rho * dv)))
 
 
 def _adapts_at(iteration: int, interval: int) -> bool:
@@ -187,6 +219,41 @@ def _next_event(iteration: int, options) -> int:
     return event
 
 
+def _reset_iteration(options) -> int:
+    """The test iteration at which the penalty returns to ``penalty`` and stops adapting (option
+    ``penalty_reset_fraction``): the first multiple of ``check_interval`` at or after that fraction of
+    ``max_iter``; beyond ``max_iter`` when the option is 0."""
+    fraction = options.penalty_reset_fraction
+    if not fraction or not options.penalty_interval:
+        return options.max_iter + 1
+    checks = math.ceil(fraction * options.max_iter / options.check_interval)
+    return max(checks, 1) * options.check_interval
+
+
+def _resets_at(iteration: int, options) -> bool:
+    return iteration == _reset_iteration(options)
+
+
+#: :func:`_drifted`: the factor between the adapted and the initial penalty above which the reset applies.
+PENALTY_DRIFT = 100.0
+
+
+def _drifted(penalty: float, initial: float) -> bool:
+    """True when the adapted penalty is more than :data:`PENALTY_DRIFT` away from the initial one."""
+    return max(penalty / initial, initial / penalty) > PENALTY_DRIFT
+
+
+def _change_penalty(state: State, penalty: float) -> State:
+    """A new rho with its refactorization: keeps (z, y), sets the new v = z + y / rho and re-anchors."""
+    setup, v = state.setup, state.v
+    new_rho = op.rho_vector(setup.scaled, penalty)
+    z = np.clip(v, setup.scaled.l, setup.scaled.u)
+    v = z + (state.rho / new_rho) * (v - z)   # same (z, y), new v = z + y / rho
+    return state._replace(v=v, penalty=penalty, rho=new_rho, factor=_factor(setup, new_rho),
+                          refactorizations=state.refactorizations + 1,
+                          anchor_x=state.x, anchor_v=v, since_anchor=0)  # a new T: re-anchor
+
+
 class ADMMSolver(CertifyingSolver):
     """OSQP-style ADMM (plain or Halpern-anchored) on the core driver."""
 
@@ -203,7 +270,7 @@ class ADMMSolver(CertifyingSolver):
         return State(setup=setup, iteration=0, x=x, v=v, image=image, penalty=options.penalty, rho=rho,
                      factor=_factor(setup, rho), anchor_x=x, anchor_v=v,
                      since_anchor=0, anchor_residual=np.inf, code=code, certificate=None,
-                     refactorizations=1, restarts=0)
+                     refactorizations=1, restarts=0, penalty_reset=False)
 
     def advance(self, state: State, nit: int, k: int, record: bool) -> Advance:
         if state.setup.options.loop == "python":
@@ -294,21 +361,20 @@ class ADMMSolver(CertifyingSolver):
         (:func:`_adapts_at`): the test on ``state.image``, then the update of rho with its
         refactorization, which keeps (z, y), sets the new v and re-anchors."""
         setup, options = state.setup, state.setup.options
-        iteration, image, v = state.iteration, state.image, state.v
+        iteration, image = state.iteration, state.image
         code, certificate = CONTINUE, None
         if iteration % options.check_interval == 0:
             code, certificate = termination_test(setup, image, iteration)
         state = state._replace(code=code, certificate=certificate)
-        if (code == CONTINUE and _adapts_at(iteration, options.penalty_interval)
+        if code != CONTINUE:
+            return state
+        if _resets_at(iteration, options) and _drifted(state.penalty, options.penalty):
+            return _change_penalty(state, options.penalty)._replace(penalty_reset=True)
+        if (not state.penalty_reset and _adapts_at(iteration, options.penalty_interval)
                 and not (options.freeze_penalty and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
             if wanted > PENALTY_CHANGE * state.penalty or wanted < state.penalty / PENALTY_CHANGE:
-                new_rho = op.rho_vector(setup.scaled, wanted)
-                z = np.clip(v, setup.scaled.l, setup.scaled.u)
-                v = z + (state.rho / new_rho) * (v - z)   # same (z, y), new v = z + y / rho
-                state = state._replace(v=v, penalty=wanted, rho=new_rho, factor=_factor(setup, new_rho),
-                                       refactorizations=state.refactorizations + 1,
-                                       anchor_x=state.x, anchor_v=v, since_anchor=0)  # a new T: re-anchor
+                return _change_penalty(state, wanted)
         return state
 
     def displacement(self, state: State) -> float:

@@ -189,18 +189,25 @@ def unscale(scaled: ScaledQP, x, z, y) -> Unscaled:
     return Unscaled(x=scaled.D * x, z=z / scaled.E, y=scaled.E * y / scaled.c)
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a'b`` without BLAS: OpenBLAS runs ``ddot`` on several threads above 10 000 entries, and on a
+    loaded machine their synchronization made one termination test on gosh (n + m = 25 016) take
+    79 ms instead of 2.8 ms (measured, 2 cores shared with other jobs)."""
+    return float(np.sum(a * b))
+
+
 def support(problem, y: np.ndarray) -> float:
     """:math:`S_C(y) = u^T y_+ + l^T y_-`, with 0 * inf = 0 and +inf when unbounded."""
     up, down = np.maximum(y, 0.0), np.minimum(y, 0.0)
     if np.any((up > 0) & np.isinf(problem.u)) or np.any((down < 0) & np.isinf(problem.l)):
         return np.inf
-    return float(np.dot(np.where(up > 0, problem.u, 0.0), up) + np.dot(np.where(down < 0, problem.l, 0.0), down))
+    return dot(np.where(up > 0, problem.u, 0.0), up) + dot(np.where(down < 0, problem.l, 0.0), down)
 
 
 def residuals(problem, point: Unscaled) -> tuple[dict, dict]:
     """The three residuals at an unscaled point and the scales of their relative tolerances."""
     Ax, Px, ATy = problem.A @ point.x, problem.P @ point.x, problem.A.T @ point.y
-    xPx, qx = float(point.x @ Px), float(problem.q @ point.x)
+    xPx, qx = dot(point.x, Px), dot(problem.q, point.x)
     # y comes from a projection: zero where the bound it would multiply is infinite, so s is finite
     s = support(problem, point.y)
     norm = lambda a: float(np.max(np.abs(a), initial=0.0))  # noqa: E731
@@ -393,7 +400,7 @@ def dual_certificate(problem, dx: np.ndarray, tol: float) -> np.ndarray | None:
     if size <= 1e-300:
         return None
     x = dx / size
-    if np.max(np.abs(problem.P @ x), initial=0.0) > tol or problem.q @ x > -tol:
+    if np.max(np.abs(problem.P @ x), initial=0.0) > tol or dot(problem.q, x) > -tol:
         return None
     Ax = problem.A @ x
     lower_ok = np.isinf(problem.l) | (Ax >= -tol)

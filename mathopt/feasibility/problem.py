@@ -165,7 +165,8 @@ class QP(Problem):
     def objective(self, x) -> float:
         """``1/2 x'Px + q'x + r``."""
         x = np.asarray(x, dtype=float)
-        return float(0.5 * x @ (self.P @ x) + self.q @ x + self.r)
+        # sums, not BLAS dots: see mathopt.feasibility.admm_operator.dot
+        return float(0.5 * np.sum(x * (self.P @ x)) + np.sum(self.q * x) + self.r)
 
 
 @dataclass(frozen=True, kw_only=True, repr=False)

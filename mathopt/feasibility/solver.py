@@ -1,6 +1,7 @@
 """What the QP solvers share: the termination test, the reported point and the result."""
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -11,19 +12,28 @@ from . import admm_operator as op
 from .problem import QPResult
 
 
-def polishes_at(iteration: int, interval: int, check_interval: int) -> bool:
-    """Certificate polishing at the first test at or after each of the iterations ``interval * 2^j``
-    (tests come every ``check_interval``): at most log2(max_iter / interval) + 1 tries in a run."""
+def _rung(iteration: int, interval: int, growth: float) -> int:
+    """The largest j with ``interval * growth^j <= iteration`` (-1 below ``interval``)."""
+    if iteration < interval:
+        return -1
+    return int(math.floor(math.log(iteration / interval) / math.log(growth) + 1e-9))
+
+
+def polishes_at(iteration: int, interval: int, check_interval: int, growth: float = 2.0) -> bool:
+    """Certificate polishing at the first test at or after each of the iterations ``interval * growth^j``
+    (tests come every ``check_interval``): at most log(max_iter / interval) / log(growth) + 1 tries in a
+    run, and at every test while ``interval * growth^j`` is closer than ``check_interval``."""
     if interval <= 0 or iteration < interval:
         return False
-    return (iteration // interval).bit_length() != (max(iteration - check_interval, 0) // interval).bit_length()
+    return _rung(iteration, interval, growth) != _rung(iteration - check_interval, interval, growth)
 
 
 def termination_test(setup, image: op.Image, iteration: int = 0) -> tuple[int, np.ndarray | None]:
     """(status code, certificate) of the termination test at ``image`` (see admm_operator.check), with
     certificate polishing at the iterations of :func:`polishes_at` (option ``polish_interval``)."""
     options = setup.options
-    polish = polishes_at(iteration, getattr(options, "polish_interval", 0), options.check_interval)
+    polish = polishes_at(iteration, getattr(options, "polish_interval", 0), options.check_interval,
+                         getattr(options, "polish_growth", 2.0))
     verdict = op.check(setup.problem, setup.scaled, image, options.residual_tolerances(), options.rel_tol,
                        options.infeasibility_tol, polish=polish)
     return verdict.code, verdict.certificate

@@ -220,7 +220,8 @@ def test_unconstrained_qp():
     ({"relaxation": 2.5}, "relaxation"), ({"penalty": 0.0}, "penalty"), ({"sigma": -1.0}, "sigma"),
     ({"check_interval": 0}, "check_interval"), ({"rel_tol": "1e-6"}, "rel_tol"), ({"scaling": 1.5}, "scaling"),
     ({"feasibility_tol": np.nan}, "feasibility_tol"), ({"penalty_interval": -1}, "penalty_interval"),
-    ({"loop": "numba"}, "loop"),
+    ({"loop": "numba"}, "loop"), ({"penalty_reset_fraction": 1.5}, "penalty_reset_fraction"),
+    ({"penalty_reset_fraction": "0.1"}, "penalty_reset_fraction"), ({"polish_growth": 1.0}, "polish_growth"),
 ])
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(OptionError, match=field):
@@ -315,3 +316,50 @@ def test_solution_polishing_reaches_the_vertex(needs_highs):
     assert polished.fun == pytest.approx(reference, rel=1e-10)
     assert np.max(np.abs(problem.q + problem.A.T @ polished.y)) < 1e-8
     assert all(polished.residuals[k] <= rough.residuals[k] * 10 for k in ("feasibility", "stationarity", "gap"))
+
+
+def test_polishing_schedule():
+    from mathopt.feasibility.solver import polishes_at
+
+    # growth 1.25 from 25 with a test every 25 iterations: every test up to 150, then 25 % apart
+    tried = [k for k in range(25, 2001, 25) if polishes_at(k, 25, 25, 1.25)]
+    assert tried == [25, 50, 75, 100, 125, 150, 200, 250, 300, 375, 475, 575, 725, 900, 1125, 1400, 1750]
+    # growth 2 (pdhg-lp's default): the first test at or after 100 * 2^j
+    assert [k for k in range(32, 3300, 32) if polishes_at(k, 100, 32)] == [128, 224, 416, 800, 1600, 3200]
+
+
+def test_penalty_reset_returns_to_the_initial_penalty_and_stops_adapting():
+    problem = _random_qp(3, n=8, m=12)
+    options = dict(method="admm-qp", penalty=1e-4, max_iter=1000, polish=False)
+    adaptive = mathopt.solve(problem, penalty_reset_fraction=0.0, **options)
+    # OSQP's rule moves rho away from 1e-4 (and converges there) without the reset
+    assert adaptive.extra["penalty"] != 1e-4 and adaptive.extra["refactorizations"] > 1
+    # a reset at the second test (iteration 50): rho back to 1e-4 there (it drifted by more than 100 at
+    # iteration 25), fixed afterwards
+    reset = mathopt.solve(problem, penalty_reset_fraction=0.05, **options)
+    assert reset.extra["penalty"] == 1e-4 and reset.extra["refactorizations"] == 3
+
+
+@pytest.mark.parametrize("method, seed", [("admm-qp", 0), ("admm-qp", 1), ("halpern-admm", 1)])
+def test_early_penalty_reset_still_converges_to_cvxpy(method, seed):
+    # rho adapted at iterations 25, 50, back to its initial value at 75 (a reset at 0.75 % of the
+    # budget) and fixed: the same optimum. Not a rule that always converges fast: with penalty=1e-5
+    # the same reset leaves admm-qp at MAX_ITER on these QPs (measured).
+    problem = _random_qp(seed)
+    result = mathopt.solve(problem, method=method, penalty=1e-3, penalty_reset_fraction=0.0075)
+    assert result.status is Status.CONVERGED, result.message
+    value, x = _cvxpy_value(problem)
+    assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-5)
+    np.testing.assert_allclose(result.x, x, atol=1e-3)
+    assert result.extra["penalty"] == 1e-3 and result.nit > 75
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_infeasible_lp_certified_after_a_penalty_reset(method):
+    """Certification under the reset: polishing and the unpolished test off until after the reset."""
+    problem = _infeasible_lp(0.5)
+    result = mathopt.solve(problem, method=method, penalty=1e-3, penalty_reset_fraction=0.01, max_iter=20000,
+                           polish_interval=0)
+    assert result.status is Status.PRIMAL_INFEASIBLE, result.message
+    ok, why = check_certificate(problem, result)
+    assert ok, why
