@@ -88,9 +88,12 @@ class ADMMOptions(QPOptions):
         changes the operator whose displacement the test estimates.
     penalty_reset_fraction : float, default 0.1
         At the first test at or after this fraction of ``max_iter`` without a verdict, if the adapted
-        rho is more than a factor ``PENALTY_DRIFT`` = 100 away from ``penalty``, set it back to
-        ``penalty`` (with its refactorization and a re-anchoring) and stop adapting it; 0 never
-        does. On an infeasible problem OSQP's rule drifts rho by decades (greenbea: 0.1 to 3e-6 by
+        rho is more than a factor ``PENALTY_DRIFT`` = 100 away from ``penalty`` and the point does not
+        meet the ``feasibility`` tolerance, set rho back to ``penalty`` (with its refactorization and a
+        re-anchoring) and stop adapting it; 0 never does. The rule is for primal infeasibility, where
+        ||Ax - z||_inf stays above the distance from the range of A to [l, u] (> 0): a run whose
+        primal residual already meets its tolerance (DUALC1 at iteration 1 000, 1e-10) keeps OSQP's
+        rule. On an infeasible problem OSQP's rule drifts rho by decades (greenbea: 0.1 to 3e-6 by
         iteration 400, where the difference sequence has not given a certificate in 1e5 iterations;
         with rho fixed at any value in [1e-4, 100] it is certified by iteration 1 600), so the rest of
         the budget iterates one fixed operator of moderate penalty, whose displacement the test
@@ -102,7 +105,7 @@ class ADMMOptions(QPOptions):
         when the primal-infeasibility test fails, at the first test at or after each iteration
         ``polish_interval * polish_growth^j``, j = 0, 1, ...; 0 never polishes.
     polish_growth : float, default 1.25
-        Ratio of successive polishing iterations (> 1): every test up to iteration 125 (with
+        Ratio of successive polishing iterations (> 1): every test up to iteration 150 (with
         ``check_interval=25``), then 25 % apart, so the iteration at which a run is certified is
         known to within 25 % (with 2, the doubling of ``pdhg-lp``, two methods certified at the first
         polishing at iteration 100 could not be told apart) at the cost of about 35 polishings in 1e5
@@ -243,6 +246,13 @@ def _drifted(penalty: float, initial: float) -> bool:
     return max(penalty / initial, initial / penalty) > PENALTY_DRIFT
 
 
+def _primal_feasible(setup: Setup, image: op.Image) -> bool:
+    """Whether the reported point meets the ``feasibility`` tolerance (||Ax - z||_inf, unscaled)."""
+    point = op.unscale(setup.scaled, image.x, image.z, image.y)
+    values, scales = op.residuals(setup.problem, point)
+    return values["feasibility"] <= setup.options.feasibility_tol + setup.options.rel_tol * scales["feasibility"]
+
+
 def _change_penalty(state: State, penalty: float) -> State:
     """A new rho with its refactorization: keeps (z, y), sets the new v = z + y / rho and re-anchors."""
     setup, v = state.setup, state.v
@@ -368,7 +378,8 @@ class ADMMSolver(CertifyingSolver):
         state = state._replace(code=code, certificate=certificate)
         if code != CONTINUE:
             return state
-        if _resets_at(iteration, options) and _drifted(state.penalty, options.penalty):
+        if (_resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
+                and not _primal_feasible(setup, image)):
             return _change_penalty(state, options.penalty)._replace(penalty_reset=True)
         if (not state.penalty_reset and _adapts_at(iteration, options.penalty_interval)
                 and not (options.freeze_penalty and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
