@@ -310,6 +310,9 @@ class PDHGSolver(CertifyingSolver):
                 setup.halpern, setup.reflection)
             if count == 0:
                 return Advance(state, done, CODE_NONFINITE)
+            if count < steps:  # the image arrays hold the rejected step: report the last finite iterate
+                image_x, image_y = x.copy(), y.copy()
+                diff_x, diff_y = np.zeros_like(x), np.zeros_like(y)
             iteration = state.iteration + count
             state = state._replace(iteration=iteration, x=x, y=y, sum_x=sum_x, sum_y=sum_y, since=int(since),
                                    image_x=image_x, image_y=image_y, diff_x=diff_x, diff_y=diff_y,
