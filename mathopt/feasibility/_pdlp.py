@@ -26,6 +26,18 @@ NORM_MARGIN = 1e-3
 SCALE_MIN, SCALE_MAX = 1e-4, 1e4
 
 
+def dot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a'b`` without BLAS: OpenBLAS threads ``ddot`` above 10 000 entries, and on a loaded
+    machine each such call waited for a scheduler slice (11.7 ms against 0.016 ms for
+    ``sum(a * b)`` at n = 10 733, gosh, 2 cores at load 4)."""
+    return float(np.sum(a * b))
+
+
+def norm(a: np.ndarray) -> float:
+    """The 2-norm, through :func:`dot`."""
+    return float(np.sqrt(dot(a, a)))
+
+
 @dataclass(frozen=True, eq=False)
 class ReducedLP:
     """``min q'x  s.t.  l <= A x <= u,  xl <= x <= xu`` on the scaled variables
@@ -153,12 +165,12 @@ def _bound_norm(lp: ReducedLP) -> float:
     """2-norm of the right-hand side: per row the largest finite bound in magnitude."""
     l = np.where(np.isfinite(lp.l), np.abs(lp.l), 0.0)
     u = np.where(np.isfinite(lp.u), np.abs(lp.u), 0.0)
-    return float(np.linalg.norm(np.maximum(l, u)))
+    return norm(np.maximum(l, u))
 
 
 def initial_primal_weight(lp: ReducedLP) -> float:
     """PDLP's initial primal weight ``||c||_2 / ||b||_2`` (scaled data), 1 when either is ~0."""
-    c, b = float(np.linalg.norm(lp.q)), _bound_norm(lp)
+    c, b = norm(lp.q), _bound_norm(lp)
     return c / b if c > 1e-10 and b > 1e-10 else 1.0
 
 
@@ -170,8 +182,7 @@ def reduced_costs(lp: ReducedLP, g: np.ndarray) -> np.ndarray:
 
 def _support(lower, upper, y) -> float:
     """u'y_+ + l'y_- with 0 * inf = 0."""
-    return float(np.dot(np.where(y > 0, upper, 0.0), np.maximum(y, 0.0))
-                 + np.dot(np.where(y < 0, lower, 0.0), np.minimum(y, 0.0)))
+    return dot(np.where(y > 0, upper, 0.0), np.maximum(y, 0.0)) + dot(np.where(y < 0, lower, 0.0), np.minimum(y, 0.0))
 
 
 def kkt_error(lp: ReducedLP, x: np.ndarray, y: np.ndarray, weight: float) -> float:
@@ -184,8 +195,8 @@ def kkt_error(lp: ReducedLP, x: np.ndarray, y: np.ndarray, weight: float) -> flo
     lam = reduced_costs(lp, g)
     dual = g - lam
     dual_objective = _support(lp.xu, lp.xl, lam) - _support(lp.l, lp.u, y)  # lam_+'xl + lam_-'xu - S(y)
-    gap = float(lp.q @ x) - dual_objective
-    return float(np.sqrt(weight * (primal @ primal) + (dual @ dual) / weight + gap * gap))
+    gap = dot(lp.q, x) - dual_objective
+    return float(np.sqrt(weight * dot(primal, primal) + dot(dual, dual) / weight + gap * gap))
 
 
 def full_point(problem, lp: ReducedLP, x_hat: np.ndarray, y_hat: np.ndarray, homogeneous: bool):

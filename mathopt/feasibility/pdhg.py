@@ -245,7 +245,7 @@ def _steps(setup: Setup, weight: float) -> tuple[float, float]:
 def _metric_norm(setup: Setup, weight: float, dx, dy) -> float:
     """||(dx, dy)||_M, M = [[I/tau, -A'], [-A, I/sigma]] (the norm in which T is firmly nonexpansive)."""
     tau, sigma = _steps(setup, weight)
-    value = dx @ dx / tau + dy @ dy / sigma - 2.0 * dy @ (setup.lp.A @ dx)
+    value = _pdlp.dot(dx, dx) / tau + _pdlp.dot(dy, dy) / sigma - 2.0 * _pdlp.dot(dy, setup.lp.A @ dx)
     return float(np.sqrt(max(value, 0.0)))
 
 
@@ -267,7 +267,7 @@ def _credible(problem: QP, image: op.Image, code: int, certificate) -> bool:
         below = np.where(np.isfinite(problem.l), np.maximum(-Ad, 0.0), 0.0)
         above = np.where(np.isfinite(problem.u), np.maximum(Ad, 0.0), 0.0)
         violation = float(np.max(np.maximum(below, above), initial=0.0))
-        radius, margin = np.sum(np.abs(image.y)), -float(problem.q @ certificate)
+        radius, margin = np.sum(np.abs(image.y)), -_pdlp.dot(problem.q, certificate)
     return violation * 2.0 * max(1.0, radius) < margin
 
 
@@ -366,7 +366,7 @@ class PDHGSolver(CertifyingSolver):
             return state._replace(last_measure=measure)
         weight = state.weight
         theta = options.primal_weight_update
-        dx, dy = float(np.linalg.norm(cx - state.anchor_x)), float(np.linalg.norm(cy - state.anchor_y))
+        dx, dy = _pdlp.norm(cx - state.anchor_x), _pdlp.norm(cy - state.anchor_y)
         if theta > 0 and dx > 1e-10 and dy > 1e-10:
             weight = float(np.exp(theta * np.log(dy / dx) + (1.0 - theta) * np.log(weight)))
         if not setup.halpern:
