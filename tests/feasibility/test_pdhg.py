@@ -135,3 +135,28 @@ def test_qp_rejected():
 def test_bad_options(method, options, field):
     with pytest.raises(OptionError, match=field):
         mathopt.solve(make_problem(method), method=method, **options)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_nonfinite_step_keeps_the_last_finite_iterate(method, monkeypatch):
+    """A kernel call that stops before a non-finite image (simulated: the second call does one step
+    fewer and leaves NaN in the image arrays) ends NONFINITE at the last finite iterate."""
+    from mathopt.feasibility import _pdhg_kernel
+
+    real, calls = _pdhg_kernel.pdhg_iterations, []
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) < 2:
+            return real(*args)
+        args = list(args)
+        args[-3] -= 1               # steps (the arguments end with since, steps, halpern, reflection)
+        done, since = real(*args)
+        for image in args[19:21]:   # image_x, image_y: the rejected step's values
+            image[:] = np.nan
+        return done, since
+
+    monkeypatch.setattr(_pdhg_kernel, "pdhg_iterations", failing)
+    result = mathopt.solve(_transport_lp(), method=method)
+    assert result.status is Status.NONFINITE
+    assert result.nit == 64 + 63 and np.all(np.isfinite(result.x)) and np.all(np.isfinite(result.y))
