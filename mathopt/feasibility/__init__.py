@@ -5,6 +5,10 @@ iterations that detect infeasibility with certificates.
   operator and the estimate of its infimal displacement vector (Park & Ryu, ICML 2023).
 * ``admm-qp`` (:mod:`~mathopt.feasibility.admm`): OSQP-style ADMM (the default).
 * ``halpern-admm`` (:mod:`~mathopt.feasibility.halpern_admm`): the same operator, Halpern-anchored.
+* ``pdhg-lp`` (:mod:`~mathopt.feasibility.pdhg`): matrix-free PDHG for LPs with PDLP's
+  preconditioning, step, primal weight and restarts.
+* ``halpern-pdhg-lp`` (:mod:`~mathopt.feasibility.halpern_pdhg`): the same map with r2HPDHG's
+  reflected Halpern step and restarts.
 
 See docs/feasibility.md.
 """

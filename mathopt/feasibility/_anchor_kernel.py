@@ -1,5 +1,5 @@
-"""The Halpern anchoring with restarts shared by the compiled loops of ``halpern-admm`` and
-``halpern-pdhg-lp`` (see :mod:`mathopt.feasibility.halpern_admm` for the rule)."""
+"""The Halpern anchoring with restarts of the compiled loop of ``halpern-admm`` (see
+:mod:`mathopt.feasibility.halpern_admm` for the rule; ``halpern-pdhg-lp`` has its own, r2HPDHG's)."""
 from numba import njit
 
 
