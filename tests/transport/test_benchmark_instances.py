@@ -93,3 +93,15 @@ def test_online_benchmark_runs_only_the_requested_methods_regs_and_budgets(tmp_p
     assert (tmp_path / "transport_online_bench_n8_t.png").stat().st_size > 0
     with pytest.raises(SystemExit):
         online.main(["--methods", "sag", "--method-max-budget", "asgd=10", "--out", str(tmp_path)])
+
+
+def test_single_timed_mirror_run_records_every_iterate_and_a_certified_bound(general):
+    a, b, C, incidence = general.make_token_instance(24, 4, seed=0, dim=8, neighbours=4)
+    f, g = general.objective_functions("tokens", C, 2.4, 0.0)
+    _, P_cvx = general.run_cvxpy(a, b, C, "tokens", 2.4, 0.0)
+    optimum = f(round_to_polytope(P_cvx, a, b))
+    points, plan, lower = general.run_mirror_once(a, b, f, g, time_limit=60.0)
+    assert [p[2] for p in points] == list(range(len(points)))  # iterate 0, 1, ..., nit
+    assert all(p1[0] >= p0[0] for p0, p1 in zip(points, points[1:]))  # elapsed time never decreases
+    assert points[-1][1] == pytest.approx(f(plan), rel=1e-12)  # F at the rounded iterate
+    assert lower <= optimum + 1e-12 and optimum - lower <= 1e-6 * abs(optimum)  # certified, and tight here
