@@ -485,7 +485,8 @@ def main(argv=None):
                 lines.append(f"| {kind} | {size} | {name} | {cells} | {best:.2e} | {last[2]} its, {last[0]:.3g} s |")
                 print(lines[-1], flush=True)
             _plot(curves, ref, os.path.join(figdir, f"transport_general_{kind}_n{n}.png"),
-                  f"{kind}: {TITLES[kind]}, n = {n}" + (f" x {C.shape[1]}" if kind in TOKEN_KINDS else "")
+                  f"{kind}: {TITLES[kind]}" + ("\n" if kind in TOKEN_KINDS else ", ")
+                  + f"n = {n}" + (f" x {C.shape[1]}" if kind in TOKEN_KINDS else "")
                   + f", lam = {lam:g}" + (f", eps = {args.eps:g}" if kind == "entquad" else "")
                   + (f", mu = {mu:g}" if mu else "")
                   + f"\nF* certified to {certificate:.0e} relative")
