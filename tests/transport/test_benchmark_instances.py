@@ -1,9 +1,10 @@
 """The transport benchmarks' own code paths (issue 17 §2/§3): the token-to-expert objectives of
 ``benchmarks/bench_transport_general.py`` and the method / reg selection of ``bench_transport_online.py``.
 Small sizes only; the measured runs are in docs/transport.md."""
-import importlib.util
+import importlib
 import json
 import pathlib
+import sys
 
 import numpy as np
 import pytest
@@ -15,10 +16,10 @@ BENCHMARKS = pathlib.Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 def _load(name):
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", BENCHMARKS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The benchmark script as a module (benchmarks/ is not a package: imported from its folder)."""
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    return importlib.import_module(name)
 
 
 @pytest.fixture(scope="module")
