@@ -7,6 +7,14 @@ points in the unit square, normalized to max 1), lam = ``--lam-scale`` * n, eps 
 * ``entquad``:  F(P) = <C, P> + eps sum P log P + lam/2 ||P||_F^2 (peer: ot.optim.gcg)
 * ``refdist``:  F(P) = <C, P> + lam/2 ||P - P_ref||_F^2 (squared distance to a reference plan; peer: cg)
 * ``rowshape``: F(P) = <C, P> + lam/2 ||P x - t||^2 (a convex penalty on each row's barycentre; peer: cg)
+* ``tokens``:   token-to-expert assignment (``make_token_instance``: n tokens x ``--experts`` experts, a = 1/n,
+  b = 1/experts (balanced experts), C = negative affinity of random embeddings, normalized to [0, 1]);
+  F(P) = <C, P> + lam/2 ||P||_F^2 with lam = ``--token-lam-scale`` * n: the quadratically regularized
+  (sparse, smooth) relaxation of the balanced assignment (Blondel et al. 2018; the smooth relaxation used
+  for token routing by Liu, Puigcerver & Blondel 2023) (peers: ot.optim.cg, ot.smooth.smooth_ot_dual)
+* ``tokens-graph``: the same plus mu/2 tr(P^T L P) = mu/2 sum_{(i,k) in E} ||P_i - P_k||^2, L the Laplacian
+  of the symmetric k-nearest-neighbour graph of the token embeddings, mu = ``--graph-weight`` * lam:
+  similar tokens are routed alike (Laplacian-regularized OT, Flamary et al. 2014) (peer: ot.optim.cg)
 
 and cvxpy/Clarabel at n <= ``--cvxpy-max-n``. Every plan is rounded onto U(a, b) (Altschuler et al.
 2017, Alg. 2) before F is evaluated. Timing:
@@ -19,10 +27,15 @@ and cvxpy/Clarabel at n <= ``--cvxpy-max-n``. Every plan is rounded onto U(a, b)
 * ot.smooth.smooth_ot_dual (``quad`` only, reg = lam, reg_type "l2"): one run per iteration budget.
 * cvxpy: Clarabel at 1e-12 tolerances, one point (compilation included).
 
-Reference F*: the lowest F of all runs and of an untimed long mirror-sinkhorn run (``--reference-time``),
-with a CERTIFIED lower bound: the Frank-Wolfe bound F(R) + min_Q <grad F(R), Q - R> at the final plans
-(the linear step solved exactly by ot.emd), smooth_ot_dual's dual value (``quad``), and for the
-separable ``entquad`` a Lagrangian dual bound (``entquad_dual_bound``); the table states to which
+From ``--single-run-min-n`` on (default 2000) mirror-sinkhorn is instead ONE solve (stopping test
+gap_tol 1e-8, ``max_time`` = the time limit) timed by its callback (``run_mirror_once``).
+
+Reference F*: the lowest F of all runs and of an untimed long mirror-sinkhorn run (``--reference-time``,
+0 = none), with a CERTIFIED lower bound: the Frank-Wolfe bound F(R) + min_Q <grad F(R), Q - R> at the
+final plans (the linear step solved exactly by ot.emd; up to ``--fw-bound-max-n``), the certified gaps of
+the single mirror-sinkhorn run (c-transform dual, ``run_mirror_once``), smooth_ot_dual's dual value
+(``quad``, ``tokens``), and for the separable ``entquad`` a Lagrangian dual bound
+(``entquad_dual_bound``, ``--dual-ascent`` rounds); the table states to which
 relative accuracy F* is known. Prints a table of time-to-target and writes figures
 ``transport_general_<objective>_n<n>.png`` and ``transport_general.md`` to ``--out``
 (default ``bench-out/``; ``--out docs`` writes the figures to ``docs/figures/``).
@@ -30,6 +43,7 @@ relative accuracy F* is known. Prints a table of time-to-target and writes figur
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import subprocess
 import time
@@ -47,7 +61,34 @@ def make_instance(n, seed):
     return a, a.copy(), C
 
 
-def objective_functions(kind, C, lam, eps):
+TOKEN_KINDS = ("tokens", "tokens-graph")
+
+
+def make_token_instance(n, experts, seed, dim=32, neighbours=10):
+    """n tokens x ``experts`` experts: tokens and expert centres are standard normal in R^dim, the cost is the
+    negative affinity C_ij = max(A) - A_ij, A = tokens @ centres^T / sqrt(dim), normalized to max 1;
+    a = 1/n (every token routed once), b = 1/experts (balanced experts). Also returns the (edges x n) signed
+    incidence matrix B of the symmetric ``neighbours``-nearest-neighbour graph of the tokens (Euclidean), so
+    that B^T B is the graph Laplacian L and tr(P^T L P) = ||B P||_F^2."""
+    import scipy.sparse as sp
+    from scipy.spatial import cKDTree
+
+    rng = np.random.default_rng(seed)
+    tokens = rng.normal(size=(n, dim))
+    centres = rng.normal(size=(experts, dim))
+    affinity = tokens @ centres.T / np.sqrt(dim)
+    C = affinity.max() - affinity
+    C /= C.max()
+    _, nearest = cKDTree(tokens).query(tokens, min(neighbours, n - 1) + 1)
+    edges = {(min(i, k), max(i, k)) for i in range(n) for k in nearest[i, 1:] if k != i}
+    i, k = np.array(sorted(edges)).T
+    rows = np.arange(i.size)
+    incidence = sp.csr_matrix((np.r_[np.ones(i.size), -np.ones(i.size)], (np.r_[rows, rows], np.r_[i, k])),
+                              shape=(i.size, n))
+    return np.full(n, 1.0 / n), np.full(experts, 1.0 / experts), C, incidence
+
+
+def objective_functions(kind, C, lam, eps, incidence=None, mu=0.0):
     """F and grad F in NumPy (the same callables for every solver; POT's cg/gcg get them as f/df minus the
     part they handle themselves: see ``run_pot``)."""
     n, m = C.shape
@@ -72,7 +113,15 @@ def objective_functions(kind, C, lam, eps):
         def g(P):
             return C + lam * np.outer(P @ x - target, x)
         return f, g
-    if kind == "quad":
+    if kind == "tokens-graph":
+        def f(P):
+            BP = incidence @ P
+            return float(np.vdot(C, P) + 0.5 * lam * np.vdot(P, P) + 0.5 * mu * np.vdot(BP, BP))
+
+        def g(P):
+            return C + lam * P + mu * (incidence.T @ (incidence @ P))
+        return f, g
+    if kind in ("quad", "tokens"):
         def f(P):
             return float(np.vdot(C, P) + 0.5 * lam * np.vdot(P, P))
 
@@ -125,6 +174,33 @@ def run_mirror(a, b, C, f, g, time_limit, step_size, projection="full", first_bu
     return points, round_to_polytope(r.plan, a, b)
 
 
+def run_mirror_once(a, b, f, g, time_limit, gap_tol=1e-8):
+    """ONE mirror-sinkhorn solve (defaults: full projection; stopping test gap_tol, ``max_time`` = time_limit)
+    whose callback records, at every iterate, the driver's elapsed time and F at the rounded iterate (the
+    driver's own ``info``, so the rounding and that evaluation of F count as solver time: in the peers' favour).
+    For large n, where re-solving per budget (``run_mirror``) costs ~2x the longest run. Returns the points,
+    the final rounded plan, and certified lower bounds F(R_t) - gap_t on F* at the iterates t where the
+    solver's certified gap (c-transform dual of the linear problem, every 10 iterations) was computed."""
+    import mathopt
+    from mathopt.transport.mirror_sinkhorn import round_to_polytope
+
+    points, lower = [], []
+
+    def record(info):
+        points.append((info.elapsed, info.fun, info.nit))
+        if info.nit % 10 == 0 and math.isfinite(info.residuals.get("gap", math.inf)):
+            lower.append(info.fun - info.residuals["gap"])
+        return False
+
+    problem = mathopt.TransportProblem(a, b, objective=f, gradient=g)
+    mathopt.solve(mathopt.TransportProblem(a[:3] / a[:3].sum(), b[:3] / b[:3].sum(), objective=lambda P: 0.5 * np.vdot(P, P),
+                                           gradient=lambda P: P), method="mirror-sinkhorn", max_iter=3)  # compile
+    r = mathopt.solve(problem, method="mirror-sinkhorn", gap_tol=gap_tol, max_time=time_limit, callback=record)
+    print(f"  mirror-sinkhorn single run: {r.status.name}, {r.nit} its, {r.extra['inner_iterations']} Sinkhorn "
+          f"passes, {points[-1][0]:.1f} s", flush=True)
+    return points, round_to_polytope(r.plan, a, b), max(lower, default=-math.inf)
+
+
 def reference_mirror(a, b, f, g, max_time):
     """An untimed long mirror-sinkhorn run (full projection, certified gap 1e-10, F stagnant to 1e-9 or
     ``max_time`` s): a
@@ -150,7 +226,7 @@ def run_pot(a, b, C, f, g, kind, lam, eps, time_limit, max_iter):
     class Stop(Exception):
         pass
 
-    if kind in ("quad", "entquad"):
+    if kind in ("quad", "entquad", "tokens"):
         def rest(G):
             return 0.5 * float(np.sum(G * G))
 
@@ -218,14 +294,16 @@ def run_smooth_dual(a, b, C, f, lam, time_limit):
         budget = budget * 3 if str(budget)[0] == "1" else budget * 10 // 3
 
 
-def run_cvxpy(a, b, C, kind, lam, eps):
+def run_cvxpy(a, b, C, kind, lam, eps, incidence=None, mu=0.0):
     import cvxpy as cp
 
     n, m = C.shape
     P = cp.Variable((n, m), nonneg=True)
     obj = cp.sum(cp.multiply(C, P))
-    if kind in ("quad", "entquad"):
+    if kind in ("quad", "entquad") + TOKEN_KINDS:
         obj = obj + 0.5 * lam * cp.sum_squares(P)
+    if kind == "tokens-graph":
+        obj = obj + 0.5 * mu * cp.sum_squares(incidence @ P)
     if kind == "entquad":
         obj = obj - eps * cp.sum(cp.entr(P))
     if kind == "refdist":
@@ -296,7 +374,9 @@ def entquad_dual_bound(a, b, C, lam, eps, plan, gradient, rounds=50, ascent=60):
 
 
 TITLES = {"quad": "F = <C,P> + lam/2 ||P||^2", "entquad": "F = <C,P> + eps sum P log P + lam/2 ||P||^2",
-          "refdist": "F = <C,P> + lam/2 ||P - P_ref||^2", "rowshape": "F = <C,P> + lam/2 ||P x - t||^2"}
+          "refdist": "F = <C,P> + lam/2 ||P - P_ref||^2", "rowshape": "F = <C,P> + lam/2 ||P x - t||^2",
+          "tokens": "tokens x experts, F = <C,P> + lam/2 ||P||^2",
+          "tokens-graph": "tokens x experts, F = <C,P> + lam/2 ||P||^2 + mu/2 tr(P^T L P)"}
 
 
 def main(argv=None):
@@ -306,6 +386,10 @@ def main(argv=None):
                         choices=list(TITLES))
     parser.add_argument("--lam-scale", type=float, default=1.0)
     parser.add_argument("--eps", type=float, default=1e-3)
+    parser.add_argument("--experts", type=int, default=64, help="tokens / tokens-graph: number of experts")
+    parser.add_argument("--token-lam-scale", type=float, default=0.1,
+                        help="tokens / tokens-graph: lam = this * n (n = number of tokens)")
+    parser.add_argument("--graph-weight", type=float, default=0.1, help="tokens-graph: mu = this * lam")
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds per solver and instance")
     parser.add_argument("--pot-max-iter", type=int, default=100000)
     parser.add_argument("--pot-time-limit", type=float, nargs="+", default=None,
@@ -317,6 +401,11 @@ def main(argv=None):
     parser.add_argument("--half-max-n", type=int, default=100,
                         help="also run Algorithm 1 (projection='half') up to this n, time limit min(10, --time-limit)")
     parser.add_argument("--cvxpy-max-n", type=int, default=100)
+    parser.add_argument("--single-run-min-n", type=int, default=2000,
+                        help="from this n on, mirror-sinkhorn is ONE solve timed by its callback (run_mirror_once)")
+    parser.add_argument("--fw-bound-max-n", type=int, default=2000,
+                        help="Frank-Wolfe bounds by exact EMD only up to this n (one EMD of n^2 entries per plan)")
+    parser.add_argument("--dual-ascent", type=int, default=60, help="entquad: rounds of the Lagrangian dual ascent")
     parser.add_argument("--targets", type=float, nargs="+", default=[1e-2, 1e-3, 1e-4])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench-out")
@@ -335,13 +424,25 @@ def main(argv=None):
     t_start = time.perf_counter()
     pot_limits = args.pot_time_limit or [args.time_limit] * len(args.sizes)
     for n, pot_limit in zip(args.sizes, pot_limits):
-        a, b, C = make_instance(n, args.seed)
-        lam = args.lam_scale * n
         for kind in args.objectives:
-            f, g = objective_functions(kind, C, lam, args.eps)
+            incidence, mu = None, 0.0
+            if kind in TOKEN_KINDS:
+                a, b, C, incidence = make_token_instance(n, args.experts, args.seed)
+                lam = args.token_lam_scale * n
+                mu = args.graph_weight * lam if kind == "tokens-graph" else 0.0
+            else:
+                a, b, C = make_instance(n, args.seed)
+                lam = args.lam_scale * n
+            f, g = objective_functions(kind, C, lam, args.eps, incidence, mu)
+            size = f"{n}x{C.shape[1]}" if kind in TOKEN_KINDS else f"{n}"
             curves, plans = {}, {}
             name = "mirror-sinkhorn (full projection)"
-            curves[name], plans[name] = run_mirror(a, b, C, f, g, args.time_limit, args.step_size)
+            bounds = {}
+            if n >= args.single_run_min_n:
+                curves[name], plans[name], bound = run_mirror_once(a, b, f, g, args.time_limit)
+                bounds["certified gap of the mirror-sinkhorn run"] = bound
+            else:
+                curves[name], plans[name] = run_mirror(a, b, C, f, g, args.time_limit, args.step_size)
             if n <= args.half_max_n:
                 name = "mirror-sinkhorn (Alg. 1, half)"
                 curves[name], plans[name] = run_mirror(a, b, C, f, g, min(10.0, args.time_limit), None,
@@ -349,27 +450,31 @@ def main(argv=None):
             pot_name = "ot.optim.gcg" if kind == "entquad" else "ot.optim.cg"
             curves[pot_name] = run_pot(a, b, C, f, g, kind, lam, args.eps, pot_limit, args.pot_max_iter)
             dual = None
-            if kind == "quad":
+            if kind in ("quad", "tokens"):
                 curves["ot.smooth.smooth_ot_dual (l2)"], dual = run_smooth_dual(a, b, C, f, lam, args.time_limit)
             if n <= args.cvxpy_max_n:
-                t, P = run_cvxpy(a, b, C, kind, lam, args.eps)
+                t, P = run_cvxpy(a, b, C, kind, lam, args.eps, incidence, mu)
                 plans["cvxpy (Clarabel)"] = round_to_polytope(P, a, b)
                 curves["cvxpy (Clarabel)"] = [(t, f(plans["cvxpy (Clarabel)"]), 0)]
-            plans["reference run"], long_run = reference_mirror(a, b, f, g, args.reference_time)
             candidates = [(v, name) for name, pts in curves.items() for _, v, _ in pts]
-            candidates.append((f(plans["reference run"]), f"untimed mirror-sinkhorn reference run ({long_run.nit} its, "
-                                                          f"{long_run.status.name})"))
+            if args.reference_time > 0:
+                plans["reference run"], long_run = reference_mirror(a, b, f, g, args.reference_time)
+                candidates.append((f(plans["reference run"]), f"untimed mirror-sinkhorn reference run "
+                                                              f"({long_run.nit} its, {long_run.status.name})"))
             ref, ref_source = min(candidates)
             # certified lower bounds on F*: Frank-Wolfe (exact EMD) at the final plans, smooth_ot_dual's dual value
-            bounds = {f"FW gap at {name}": f(plan) + frank_wolfe_bound(a, b, g, plan) for name, plan in plans.items()}
+            if n <= args.fw_bound_max_n:
+                bounds.update({f"FW gap at {name}": f(plan) + frank_wolfe_bound(a, b, g, plan)
+                               for name, plan in plans.items()})
             if dual is not None:
                 bounds["dual of smooth_ot_dual"] = dual
             if kind == "entquad":
                 for name, plan in plans.items():
-                    bounds[f"Lagrangian dual at {name}"] = entquad_dual_bound(a, b, C, lam, args.eps, plan, g(plan))
+                    bounds[f"Lagrangian dual at {name}"] = entquad_dual_bound(a, b, C, lam, args.eps, plan, g(plan),
+                                                                              ascent=args.dual_ascent)
             lower, lower_source = max((v, name) for name, v in bounds.items())
             certificate = (ref - lower) / abs(ref)
-            lines.append(f"| {kind} | {n} | F* = {ref:.12g} (best: {ref_source}); certified F* >= {lower:.12g} "
+            lines.append(f"| {kind} | {size} | F* = {ref:.12g} (best: {ref_source}); certified F* >= {lower:.12g} "
                          f"({lower_source}): F* known to {certificate:.1e} relative | | | | | |")
             print(f"\n(load {os.getloadavg()}, {time.perf_counter() - t_start:.0f} s)\n" + lines[-1], flush=True)
             for name, pts in curves.items():
@@ -377,10 +482,13 @@ def main(argv=None):
                 best = min((v - ref) / abs(ref) for _, v, _ in pts)
                 last = pts[-1]
                 cells = " | ".join("not reached" if x is None else f"{x:.3g}" for x in ttt)
-                lines.append(f"| {kind} | {n} | {name} | {cells} | {best:.2e} | {last[2]} its, {last[0]:.3g} s |")
+                lines.append(f"| {kind} | {size} | {name} | {cells} | {best:.2e} | {last[2]} its, {last[0]:.3g} s |")
                 print(lines[-1], flush=True)
             _plot(curves, ref, os.path.join(figdir, f"transport_general_{kind}_n{n}.png"),
-                  f"{kind}: {TITLES[kind]}, n = {n}, lam = {lam:g}" + (f", eps = {args.eps:g}" if kind == "entquad" else "")
+                  f"{kind}: {TITLES[kind]}" + ("\n" if kind in TOKEN_KINDS else ", ")
+                  + f"n = {n}" + (f" x {C.shape[1]}" if kind in TOKEN_KINDS else "")
+                  + f", lam = {lam:g}" + (f", eps = {args.eps:g}" if kind == "entquad" else "")
+                  + (f", mu = {mu:g}" if mu else "")
                   + f"\nF* certified to {certificate:.0e} relative")
     lines += ["", f"load at end: `{subprocess.run(['uptime'], capture_output=True, text=True).stdout.strip()}`",
               f"total {time.perf_counter() - t_start:.0f} s"]

@@ -73,12 +73,26 @@ def main(argv=None):
     parser.add_argument("--budgets", type=int, nargs="+", default=[100, 1000, 10000, 100000])
     parser.add_argument("--pot-max-budget", type=int, default=10000,
                         help="largest budget given to POT's Python-loop solvers (time)")
-    parser.add_argument("--regs", type=float, nargs="+", default=[0.1, 0.03, 0.01])
+    parser.add_argument("--regs", type=float, nargs="+", default=[0.1, 0.03, 0.01],
+                        help="regs whose entropic bias floors are printed (and POT's regs unless --pot-regs)")
+    parser.add_argument("--pot-regs", type=float, nargs="+", default=None,
+                        help="regs POT's solvers are run at (default: --regs); e.g. only the best one")
+    parser.add_argument("--method-max-budget", nargs="+", default=[], metavar="METHOD=B",
+                        help="per-method largest budget, overriding --pot-max-budget (e.g. sgd-dual=10000)")
+    parser.add_argument("--tag", default="", help="suffix of the output file names")
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--methods", nargs="+", default=["sag", "asgd", "sgd-dual"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="bench-out")
     args = parser.parse_args(argv)
+    max_budget = {m: args.pot_max_budget for m in args.methods}
+    for item in args.method_max_budget:
+        method, _, value = item.partition("=")
+        if method not in max_budget or not value:
+            parser.error(f"--method-max-budget: expected METHOD=B with METHOD in {args.methods}, got {item!r}")
+        max_budget[method] = int(float(value))
+    pot_regs = args.pot_regs if args.pot_regs is not None else args.regs
+    import json
     import ot
     from mathopt.transport import OnlineMirrorSinkhorn
     from mathopt.transport.mirror_sinkhorn import round_to_polytope
@@ -103,6 +117,13 @@ def main(argv=None):
     print("entropic bias floors:", {r: f"{v:.3e}" for r, v in floors.items()}, flush=True)
 
     results = {}
+    stem = os.path.join(args.out, f"transport_online_bench_n{n}{args.tag}")
+
+    def save():  # after every cell, so that a run stopped for time keeps what it measured
+        with open(stem + ".json", "w") as fh:
+            json.dump({"n": n, "sigma": args.sigma, "ot": ot_value, "load_start": load,
+                       "floors": {str(r): v for r, v in floors.items()}, "results": results}, fh, indent=1)
+
     noise = np.random.default_rng(args.seed + 2)
     model = OnlineMirrorSinkhorn(a, b)  # default step rule, G = max |first sample|
     t0 = time.perf_counter()
@@ -112,18 +133,19 @@ def main(argv=None):
             model.partial_fit(C + args.sigma * noise.standard_normal(C.shape))
         mirror.append((budget, gap(model.plan_), time.perf_counter() - t0))
         print(f"mirror-sinkhorn online  B={budget:>7}  gap={mirror[-1][1]:.3e}  t={mirror[-1][2]:.1f}s", flush=True)
-    results["mirror-sinkhorn (online)"] = mirror
-    pot_budgets = [B for B in sorted(args.budgets) if B <= args.pot_max_budget]
+        results["mirror-sinkhorn (online)"] = mirror
+        save()
     for method in args.methods:
         rows = []
-        for budget in pot_budgets:
+        results[f"POT {method}"] = rows
+        for budget in [B for B in sorted(args.budgets) if B <= max_budget[method]]:
             if method == "sgd-dual":
                 iterations = max(1, budget * n * n // args.batch ** 2)
             else:
                 iterations = budget * n
             best = None
             t0 = time.perf_counter()
-            for reg in args.regs:
+            for reg in pot_regs:
                 value = gap(run_pot(method, a, b, C, args.sigma, reg, iterations, args.batch, args.seed))
                 if not np.isfinite(value):
                     continue
@@ -133,7 +155,7 @@ def main(argv=None):
             rows.append((budget, best[0] if best else np.nan, elapsed, best[1] if best else None, iterations))
             print(f"POT {method:9s} B={budget:>7}  its={iterations:>9}  gap={rows[-1][1]:.3e} (reg {rows[-1][3]})"
                   f"  t={elapsed:.1f}s (all regs)", flush=True)
-        results[f"POT {method}"] = rows
+            save()
     load_end = subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
 
     lines = ["# Online OT (bench_transport_online.py)", "",
@@ -155,9 +177,10 @@ def main(argv=None):
         lines.append(f"| {budget} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
-    with open(os.path.join(args.out, f"transport_online_bench_n{n}.md"), "w") as fh:
+    with open(stem + ".md", "w") as fh:
         fh.write(text)
-    _plot(results, floors, n, args.sigma, os.path.join(figdir, f"transport_online_bench_n{n}.png"))
+    _plot(results, floors, n, args.sigma,
+          os.path.join(figdir, f"transport_online_bench_n{n}{args.tag}.png"))
 
 
 def _plot(results, floors, n, sigma, path):
