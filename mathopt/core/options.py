@@ -110,6 +110,15 @@ def check_positive(options, name: str, *, strict: bool = True, allow_inf: bool =
                           f"{'' if allow_inf else ' and finite'}, got {value!r}")
 
 
+def check_fraction(options, name: str, *, closed: bool = False) -> float:
+    """Raise OptionError unless ``options.<name>`` is a number in [0, 1) (``closed``: [0, 1]);
+    store it as a Python float and return it."""
+    value = check_number(options, name)
+    if not (0.0 <= value <= 1.0 if closed else 0.0 <= value < 1.0):
+        raise OptionError(f"{name} must be in [0, 1{']' if closed else ')'}, got {value!r}")
+    return value
+
+
 def check_int(options, name: str, *, minimum: int = 0) -> None:
     """Raise OptionError unless ``options.<name>`` is an integer >= minimum (Python or NumPy);
     store it as a Python int."""

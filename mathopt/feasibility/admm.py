@@ -50,7 +50,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.driver import Advance, run
-from ..core.options import OptionError, check_bool, check_choice, check_int, check_number, check_positive
+from ..core.options import OptionError, check_bool, check_choice, check_fraction, check_int, check_number, check_positive
 from ..core.problem import all_finite
 from ..core.registry import register
 from ..core.status import CODE_NONFINITE, CONTINUE
@@ -142,9 +142,7 @@ class ADMMOptions(QPOptions):
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
         check_bool(self, "freeze_penalty")
-        value = check_number(self, "penalty_reset_fraction")
-        if not 0.0 <= value <= 1.0:
-            raise OptionError(f"penalty_reset_fraction must be in [0, 1], got {value!r}")
+        check_fraction(self, "penalty_reset_fraction", closed=True)
         growth = check_number(self, "polish_growth")
         if not growth > 1.0:
             raise OptionError(f"polish_growth must be > 1, got {growth!r}")

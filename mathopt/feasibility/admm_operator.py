@@ -196,12 +196,18 @@ def dot(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum(a * b))
 
 
+def support_value(lower: np.ndarray, upper: np.ndarray, y: np.ndarray) -> float:
+    """:math:`u^T y_+ + l^T y_-` with 0 * inf = 0, for a ``y`` whose nonzeros meet finite bounds only
+    (callers that cannot ensure it use :func:`support`)."""
+    up, down = np.maximum(y, 0.0), np.minimum(y, 0.0)
+    return dot(np.where(up > 0, upper, 0.0), up) + dot(np.where(down < 0, lower, 0.0), down)
+
+
 def support(problem, y: np.ndarray) -> float:
     """:math:`S_C(y) = u^T y_+ + l^T y_-`, with 0 * inf = 0 and +inf when unbounded."""
-    up, down = np.maximum(y, 0.0), np.minimum(y, 0.0)
-    if np.any((up > 0) & np.isinf(problem.u)) or np.any((down < 0) & np.isinf(problem.l)):
+    if np.any((y > 0) & np.isinf(problem.u)) or np.any((y < 0) & np.isinf(problem.l)):
         return np.inf
-    return dot(np.where(up > 0, problem.u, 0.0), up) + dot(np.where(down < 0, problem.l, 0.0), down)
+    return support_value(problem.l, problem.u, y)
 
 
 def residuals(problem, point: Unscaled) -> tuple[dict, dict]:

@@ -29,7 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..core.registry import register
-from .pdhg import LPOptions, _fraction, solve_lp
+from ..core.options import check_fraction
+from .pdhg import LPOptions, solve_lp
 from .problem import QP, QPResult
 
 
@@ -48,7 +49,7 @@ class HalpernPDHGOptions(LPOptions):
 
     def __post_init__(self):
         super().__post_init__()
-        _fraction(self, "reflection", 0.0, 1.0, closed_high=True)
+        check_fraction(self, "reflection", closed=True)
 
 
 @register("halpern-pdhg-lp", problem=QP, options=HalpernPDHGOptions, backends=("numba",), requires=("numba",))

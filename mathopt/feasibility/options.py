@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..core.options import CommonOptions, OptionError, check_bool, check_int, check_number, check_positive
+from ..core.options import CommonOptions, check_bool, check_fraction, check_int, check_positive
 
 TOLERANCES = ("feasibility_tol", "stationarity_tol", "gap_tol", "rel_tol", "infeasibility_tol")
 
@@ -84,6 +84,4 @@ class RestartOptions(CommonOptions):
     def __post_init__(self):
         super().__post_init__()
         for name in ("restart_decay", "restart_fraction"):
-            value = check_number(self, name)
-            if not 0.0 <= value < 1.0:
-                raise OptionError(f"{name} must be in [0, 1), got {value!r}")
+            check_fraction(self, name)

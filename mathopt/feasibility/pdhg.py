@@ -70,7 +70,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..core.driver import Advance, run
-from ..core.options import OptionError, check_bool, check_choice, check_number, check_positive
+from ..core.options import OptionError, check_bool, check_choice, check_fraction, check_positive
 from ..core.registry import UnknownMethodError, register
 from ..core.status import CODE_NONFINITE, CONTINUE
 from . import _pdlp
@@ -82,12 +82,6 @@ from .solver import CertifyingSolver, initial_code, termination_test
 #: Values of ``operator_norm`` and ``restart_to``.
 NORMS = ("lanczos", "bound")
 RESTART_TO = ("best", "current", "average")
-
-
-def _fraction(options, name: str, low: float, high: float, closed_high: bool = False) -> None:
-    value = check_number(options, name)
-    if not (low <= value <= high if closed_high else low <= value < high):
-        raise OptionError(f"{name} must be in [{low}, {high}{']' if closed_high else ')'}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -157,9 +151,9 @@ class LPOptions(QPOptions):
         check_choice(self, "operator_norm", NORMS)
         if self.primal_weight is not None:
             check_positive(self, "primal_weight", allow_inf=False)
-        _fraction(self, "primal_weight_update", 0.0, 1.0, closed_high=True)
+        check_fraction(self, "primal_weight_update", closed=True)
         for name in ("restart_decay", "restart_necessary", "restart_fraction"):
-            _fraction(self, name, 0.0, 1.0)
+            check_fraction(self, name)
 
 
 @dataclass(frozen=True)
@@ -245,7 +239,7 @@ def _steps(setup: Setup, weight: float) -> tuple[float, float]:
 def _metric_norm(setup: Setup, weight: float, dx, dy) -> float:
     """||(dx, dy)||_M, M = [[I/tau, -A'], [-A, I/sigma]] (the norm in which T is firmly nonexpansive)."""
     tau, sigma = _steps(setup, weight)
-    value = _pdlp.dot(dx, dx) / tau + _pdlp.dot(dy, dy) / sigma - 2.0 * _pdlp.dot(dy, setup.lp.A @ dx)
+    value = op.dot(dx, dx) / tau + op.dot(dy, dy) / sigma - 2.0 * op.dot(dy, setup.lp.A @ dx)
     return float(np.sqrt(max(value, 0.0)))
 
 
@@ -267,7 +261,7 @@ def _credible(problem: QP, image: op.Image, code: int, certificate) -> bool:
         below = np.where(np.isfinite(problem.l), np.maximum(-Ad, 0.0), 0.0)
         above = np.where(np.isfinite(problem.u), np.maximum(Ad, 0.0), 0.0)
         violation = float(np.max(np.maximum(below, above), initial=0.0))
-        radius, margin = np.sum(np.abs(image.y)), -_pdlp.dot(problem.q, certificate)
+        radius, margin = np.sum(np.abs(image.y)), -op.dot(problem.q, certificate)
     return violation * 2.0 * max(1.0, radius) < margin
 
 
