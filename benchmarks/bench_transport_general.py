@@ -20,7 +20,7 @@ and cvxpy/Clarabel at n <= ``--cvxpy-max-n``. Every plan is rounded onto U(a, b)
 2017, Alg. 2) before F is evaluated. Timing:
 
 * mirror-sinkhorn (full projection, the default for these objectives; Algorithm 1 = projection "half"
-  too up to ``--half-max-n``): one solve per iteration budget (2, 3, 6, 10, 20, 30, 60, ...;
+  too up to ``--half-max-n``; with ``--abpg`` also ``acceleration="abpg"``): one solve per iteration budget (2, 3, 6, 10, 20, 30, 60, ...;
   stopping tests that cannot fire), each timed alone, until a solve takes over half the time limit.
 * ot.optim.cg / gcg: ONE run (``--pot-time-limit`` per size); the gradient callback ``df`` (called once
   per outer iteration) records the wall time minus the time spent evaluating F there.
@@ -154,14 +154,15 @@ def _row_shape(n, m):
 BUDGETS = [k * 10 ** e for e in range(7) for k in (1, 2, 3, 6)][1:]  # 2, 3, 6, 10, 20, 30, 60, 100, ...
 
 
-def run_mirror(a, b, C, f, g, time_limit, step_size, projection="full", first_budget=3):
+def run_mirror(a, b, C, f, g, time_limit, step_size, projection="full", first_budget=3, acceleration="none"):
     """One solve per iteration budget (3, 6, 10, 20, ...; stopping tests that cannot fire), each timed alone,
     until a solve takes more than half the time limit; returns the points and the last plan."""
     import mathopt
     from mathopt.transport.mirror_sinkhorn import round_to_polytope
 
     problem = mathopt.TransportProblem(a, b, objective=f, gradient=g)
-    fixed = {"gap_tol": 1e-300, "objective_change_tol": 1e-300, "projection": projection, "step_size": step_size}
+    fixed = {"gap_tol": 1e-300, "objective_change_tol": 1e-300, "projection": projection, "step_size": step_size,
+             "acceleration": acceleration}
     mathopt.solve(problem, method="mirror-sinkhorn", max_iter=3, **fixed)  # compile
     points = []
     for budget in [k for k in BUDGETS if k >= first_budget]:
@@ -400,6 +401,9 @@ def main(argv=None):
                         help="mirror-sinkhorn step_size (half: step constant c; full: initial 1/L)")
     parser.add_argument("--half-max-n", type=int, default=100,
                         help="also run Algorithm 1 (projection='half') up to this n, time limit min(10, --time-limit)")
+    parser.add_argument("--abpg", action="store_true",
+                        help="also run mirror-sinkhorn with acceleration='abpg' (accelerated Bregman proximal "
+                             "gradient, Hanzely et al. 2021; full projection, default exponent 2), timed as the default")
     parser.add_argument("--cvxpy-max-n", type=int, default=100)
     parser.add_argument("--single-run-min-n", type=int, default=2000,
                         help="from this n on, mirror-sinkhorn is ONE solve timed by its callback (run_mirror_once)")
@@ -443,6 +447,10 @@ def main(argv=None):
                 bounds["certified gap of the mirror-sinkhorn run"] = bound
             else:
                 curves[name], plans[name] = run_mirror(a, b, C, f, g, args.time_limit, args.step_size)
+            if args.abpg:
+                name = "mirror-sinkhorn (abpg)"
+                curves[name], plans[name] = run_mirror(a, b, C, f, g, args.time_limit, args.step_size,
+                                                       acceleration="abpg")
             if n <= args.half_max_n:
                 name = "mirror-sinkhorn (Alg. 1, half)"
                 curves[name], plans[name] = run_mirror(a, b, C, f, g, min(10.0, args.time_limit), None,
