@@ -676,6 +676,10 @@ class FullMirrorSinkhorn(IterativeSolver):
         if not np.all(np.isfinite(gradient)):
             return math.inf, rounded
         alpha = np.where(np.isfinite(state.alpha), state.alpha, 0.0)
+        if alpha.size and np.max(np.abs(alpha)) > 1e6 * (1.0 + float(np.max(np.abs(gradient)))):
+            # potentials far outside the gradient's range: the c-transforms would cancel catastrophically (the
+            # bound is exact in exact arithmetic only), so fall back to the row minima of the gradient
+            alpha = np.min(gradient, axis=1)
         bound = linear_ot_lower_bound(gradient, problem.a, problem.b, alpha)
         return max(float(np.sum(gradient * rounded)) - bound, 0.0), rounded
 
@@ -839,7 +843,10 @@ class AcceleratedMirrorSinkhorn(FullMirrorSinkhorn):
                     z, gradient, 1.0 / step, a, b, alpha, beta, candidate, tol, options.inner_max_iter)
                 inner += its
                 overflow = not math.isfinite(err)
-                if overflow:  # the kernel z exp(-G / step) under/overflowed: a shorter step
+                if overflow or err > tol:
+                    # the kernel z exp(-G / step) under/overflowed, or Sinkhorn did not reach the tolerance in
+                    # inner_max_iter passes (an ill-conditioned kernel: the long z-steps of small theta): a
+                    # shorter step. An unconverged z would make x_{k+1} infeasible and F(x_{k+1}) meaningless.
                     smoothness *= 2.0
                     continue
                 x_new = candidate if theta == 1.0 else (1.0 - theta) * x + theta * candidate
