@@ -109,3 +109,22 @@ def test_abpg_bad_options_raise_naming_the_field():
     online = mathopt.TransportProblem(a, b, cost=cost, stochastic_gradient=lambda plan, rng: cost)
     with pytest.raises(mathopt.OptionError, match="acceleration='abpg' needs an exact gradient"):
         mathopt.solve(online, method="mirror-sinkhorn", acceleration="abpg", max_iter=5)
+
+
+def test_certified_gap_stays_an_upper_bound_with_potentials_far_out_of_range():
+    """Potentials of ~1e15 (seen from an unconverged z-projection) make the c-transform bound cancel
+    catastrophically (the gap came out 0 at a 1e-4 sub-optimal plan); the bound then uses the gradient's row
+    minima."""
+    from types import SimpleNamespace
+
+    from mathopt.transport.mirror_sinkhorn import FullMirrorSinkhorn
+
+    a, b, cost = point_cloud_instance()
+    problem = _rowshape_problem(a, b, cost)
+    grad = problem.gradient_function()
+    plan = np.outer(a, b)
+    alpha = 3e15 + np.min(grad(plan), axis=1)  # without the fallback: D = 0.5 > <G, R> = 0.36, gap 0
+    gap, rounded = FullMirrorSinkhorn._gap(SimpleNamespace(problem=problem, plan=plan, grad=grad, alpha=alpha))
+    gradient = grad(rounded)
+    exact = float(np.sum(gradient * rounded)) - ot.emd2(a, b, gradient)  # the Frank-Wolfe gap, exact LP
+    assert exact > 1e-3 and exact - 1e-12 <= gap < 10 * exact
