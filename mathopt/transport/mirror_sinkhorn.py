@@ -674,6 +674,21 @@ _TOL_FACTOR = 10.0
 _ABPG_TARGET = 100
 
 
+def _next_smoothness(smoothness, passes, target):
+    """The next step's first L (or M): times _L_DECREASE after a projection of at most ``target`` Sinkhorn
+    passes, divided by it after one of more than 4 ``target``, else unchanged."""
+    if passes <= target:
+        return smoothness * _L_DECREASE
+    return smoothness / _L_DECREASE if passes > 4 * target else smoothness
+
+
+def _record_full(records, k, value, smoothness, passes):
+    """History row k of the full projection: F at the iterate, the accepted L (or M), the step's passes."""
+    records["objective"][k] = value
+    records["smoothness"][k] = smoothness
+    records["inner_iterations"][k] = passes
+
+
 def _next_tolerance(tol, drop, gradient_max, options):
     """The next projection's tolerance: min(tol, 10 drop / max|G|) after a decrease ``drop`` of F, tol / 10
     after none, floored at ``inner_tol``: never increasing (a tolerance that jumps back up lets F of the
@@ -782,17 +797,12 @@ class FullMirrorSinkhorn(IterativeSolver):
             if not np.all(np.isfinite(gradient)):
                 return Advance(state._replace(nfev=nfev, inner=inner, ngev=state.ngev + 1), done, CODE_NONFINITE,
                                records)
-            if its <= _INNER_TARGET:
-                next_smoothness = smoothness * _L_DECREASE
-            else:
-                next_smoothness = smoothness / _L_DECREASE if its > 4 * _INNER_TARGET else smoothness
             state = state._replace(plan=candidate, value=value, gradient=gradient, alpha=alpha, beta=beta,
-                                   smoothness=next_smoothness, tolerance=_next_tolerance(tol, state.value - value, gmax, options),
+                                   smoothness=_next_smoothness(smoothness, its, _INNER_TARGET),
+                                   tolerance=_next_tolerance(tol, state.value - value, gmax, options),
                                    t=state.t + 1, nfev=nfev, ngev=state.ngev + 1, inner=inner)
             if record:
-                records["objective"][done] = value
-                records["smoothness"][done] = smoothness
-                records["inner_iterations"][done] = its
+                _record_full(records, done, value, smoothness, its)
             state, code = self._stopping_test(state, gap_tol, change_tol)
             if code != CONTINUE:
                 return Advance(state, done + 1, code, records)
@@ -928,10 +938,7 @@ class AcceleratedMirrorSinkhorn(FullMirrorSinkhorn):
             else:
                 return Advance(state._replace(nfev=nfev, inner=inner, ngev=ngev), done,
                                CODE_NONFINITE if overflow else CODE_NUMERICAL_ERROR, records)
-            if its <= _ABPG_TARGET:
-                next_smoothness = smoothness * _L_DECREASE
-            else:
-                next_smoothness = smoothness / _L_DECREASE if its > 4 * _ABPG_TARGET else smoothness
+            next_smoothness = _next_smoothness(smoothness, its, _ABPG_TARGET)
             tolerance = _next_tolerance(tol, state.value - value, gmax, options)
             if theta < 1.0 and value > state.value + 1e-12 * max(1.0, abs(state.value)):
                 # safeguard (ours): F increased, so the step is rejected and the method restarts from x_k
@@ -946,9 +953,7 @@ class AcceleratedMirrorSinkhorn(FullMirrorSinkhorn):
                                        smoothness=next_smoothness, tolerance=tolerance, t=state.t + 1, nfev=nfev,
                                        ngev=ngev, inner=inner, restarts=restarts)
             if record:
-                records["objective"][done] = state.value
-                records["smoothness"][done] = smoothness
-                records["inner_iterations"][done] = its
+                _record_full(records, done, state.value, smoothness, its)
                 records["theta"][done] = theta
             state, code = self._stopping_test(state, gap_tol, change_tol)
             if code != CONTINUE:
