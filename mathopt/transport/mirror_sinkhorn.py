@@ -109,7 +109,9 @@ rounded iterate R,
 with D a dual lower bound of that linear OT from the projection's row
 potentials made dual feasible by c-transforms (``linear_ot_lower_bound``;
 O(nm), where an exact EMD would cost seconds at n = 1000; D equals the LP
-value at a KKT point, where grad F = alpha_i + beta_j on the support).
+value at a KKT point, where grad F = alpha_i + beta_j on the support;
+potentials above 1e6 (1 + max|grad F|) in magnitude are replaced by the row
+minima of grad F: their c-transforms cancel catastrophically in floating point).
 ``CONVERGED`` when gap <= ``gap_tol`` max(1, |F|) (default 1e-6). Fallback
 (``objective_change_tol``, default 1e-9, at t = 10, 20, 40, ...): for
 objectives whose gradient is unbounded near the boundary (entropic terms
@@ -156,9 +158,12 @@ doubling M instead ended in 60 failed backtracks); a plain step's projection is 
 method's is; (iv) inexact projections, as for the plain method. Stopping test:
 the certified Frank-Wolfe bound at the rounded x_k, as above. Per step: F and grad F at y_k, F at
 x_{k+1}, one projection per backtrack. Reports ``extra["restarts"]``; history also records ``theta``.
-Measured (docs/transport.md, "General convex objectives"): on ``rowshape`` and ``quad`` at n = 100 and
-1000 it reaches a given sub-optimality later in time than the plain method (more Sinkhorn passes per step
-than it saves in steps), so it is an option, not the default.
+Measured (docs/transport.md, "General convex objectives", benchmark ``rowshape`` and ``quad``): each step
+costs 4-5x the plain method's Sinkhorn passes (the z-steps grow as theta_k -> 0 and z_k becomes an
+ill-conditioned kernel), so it is slower in time to 1e-4 (2.4x on ``rowshape`` at n = 100) and far behind
+at n = 1000 (``rowshape`` and ``quad``); it is ahead per iteration on ``rowshape`` at n = 100 (20x lower
+sub-optimality after 1000 iterations) and reaches higher accuracy there in the same time (6.3e-7 vs 6.6e-6
+in ~16 s). Hence an option, not the default.
 
 Online mode: when the problem has ``stochastic_gradient(P, rng)``, step 1 uses
 that draw instead of the exact gradient (the paper's stochastic/online
@@ -321,8 +326,9 @@ class MirrorSinkhornOptions(CommonOptions):
         (module docstring, "Acceleration"). Needs an exact gradient and the
         full projection: it selects ``projection="full"`` under "auto" (also
         for linear OT) and is rejected with "half" or the online mode. Not the
-        default: measured slower in time than "none" on the benchmark's
-        objectives (docs/transport.md).
+        default: fewer iterations but 4-5x the Sinkhorn passes per step, so
+        slower in time to 1e-4 on the benchmark (docs/transport.md); ahead
+        only at high accuracy on small problems.
     acceleration_exponent : float, default 2.0
         gamma in [1, 2] for ``acceleration="abpg"`` (the triangle scaling
         exponent): 1 is the case proven for the entropy (O(1/k), the rate of
