@@ -95,9 +95,10 @@ class ADMMOptions(QPOptions):
         changes the operator whose displacement the test estimates.
     penalty_reset_fraction : float, default 0.1
         At the first test at or after this fraction of ``max_iter`` without a verdict, if the adapted
-        rho is more than a factor ``PENALTY_DRIFT`` = 10 away from ``penalty`` and the point does not
-        meet the ``feasibility`` tolerance, set rho back to ``penalty`` (with its refactorization and a
-        re-anchoring) and stop adapting it; 0 never does. The rule is for primal infeasibility, where
+        rho is more than a factor ``PENALTY_DRIFT`` = 10 away from ``penalty``, the point does not
+        meet the ``feasibility`` tolerance and the multipliers keep growing (``penalty_reset_growth``),
+        set rho back to ``penalty`` (with its refactorization and a re-anchoring) and stop adapting it;
+        0 never does. The rule is for primal infeasibility, where
         ||Ax - z||_inf stays above the distance from the range of A to [l, u] (> 0): a run whose
         primal residual already meets its tolerance (DUALC1 at iteration 1 000, 1e-10) keeps OSQP's
         rule. On an infeasible problem OSQP's rule drifts rho by decades (greenbea: 0.1 to 3e-6 by
@@ -110,6 +111,16 @@ class ADMMOptions(QPOptions):
         factor 10 is measured, not derived: with 100, gosh (rho 0.1 -> 1.2e-3, a factor 85) is not
         reset, and without a reset it was not certified in the 67 000 iterations a 600 s run reached
         (nor in 30 000 here, ||A'y||_inf still 0.1); with 10 ``halpern-admm`` certifies it at 77 050.
+    penalty_reset_growth : float, default 0.5
+        The reset's infeasibility evidence: with R the reset test and y the unscaled multipliers, the
+        mean change per iteration ||y_R - y_{R/2}||_inf / (R/2) must be at least this fraction of
+        ||y_{R/2} - y_{R/4}||_inf / (R/4) (tests nearest R/4 and R/2; :func:`_dual_growth`). On a primal
+        infeasible problem y_k grows like k dy* (dy* != 0, the dual block of the infimal displacement;
+        Banjac et al.), a ratio near 1; on a feasible one y_k converges, and y_k - y* ~ k^-p gives
+        2^-(p+1) < 1/2 for every p > 0. Rule of thumb, measured at R = 10 000 (1e5 iterations):
+        PRIMALC5 (feasible, rho drifted 0.1 -> 1e-6) 0.34 for both ADMM methods, so it is not reset and
+        is solved; greenbea 1.62 / 0.81 (``admm-qp`` / ``halpern-admm``) and gosh 0.75 / 0.91 are reset
+        and certified as before. 0: the reset without this condition (the rule before 2026-12-02).
     polish_interval : int, default 25
         Try certificate polishing (:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`)
         when the primal-infeasibility test fails, at the first test at or after each iteration
@@ -135,6 +146,7 @@ class ADMMOptions(QPOptions):
     relaxation: float = 1.6
     freeze_penalty: bool = True
     penalty_reset_fraction: float = 0.1
+    penalty_reset_growth: float = 0.5
     polish_interval: int = 25
     polish_growth: float = 1.25
     loop: str = "compiled"
@@ -148,6 +160,7 @@ class ADMMOptions(QPOptions):
         check_int(self, "penalty_interval", minimum=0)
         check_bool(self, "freeze_penalty")
         check_fraction(self, "penalty_reset_fraction", closed=True)
+        check_positive(self, "penalty_reset_growth", strict=False, allow_inf=False)
         growth = check_number(self, "polish_growth")
         if not growth > 1.0:
             raise OptionError(f"polish_growth must be > 1, got {growth!r}")
@@ -184,6 +197,7 @@ class State(NamedTuple):
     restarts: int
     penalty_reset: bool         # rho was set back to ``penalty`` (option penalty_reset_fraction): no more adaptation
     polished_point: op.Unscaled | None = None   # the polished solution that ended the run (solver.early_solution)
+    y_snapshots: tuple = ()     # (iteration, unscaled y) at the tests of _snapshot_iterations, for _dual_growth
 
 
 def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
@@ -244,6 +258,31 @@ def _reset_iteration(options) -> int:
 
 def _resets_at(iteration: int, options) -> bool:
     return iteration == _reset_iteration(options)
+
+
+def _snapshot_iterations(options) -> tuple[int, int]:
+    """The tests nearest a quarter and a half of the reset iteration R (multiples of ``check_interval``,
+    0 allowed: y = 0 there), where :func:`_dual_growth` takes the multipliers."""
+    reset, interval = _reset_iteration(options), options.check_interval
+    return (int(math.floor(reset / 4 / interval + 0.5)) * interval,
+            int(math.floor(reset / 2 / interval + 0.5)) * interval)
+
+
+def _dual_growth(snapshots: tuple, iteration: int, y: np.ndarray) -> float:
+    """The mean change of the multipliers per iteration over [R/2, R] divided by that over [R/4, R/2],
+    in the infinity norm (unscaled y; R = ``iteration``, the reset test; see option
+    ``penalty_reset_growth``). inf when y did not move over [R/4, R/2] but did afterwards, 0 when it
+    moved in neither, nan when a snapshot is missing or a window is empty."""
+    if len(snapshots) != 2:
+        return math.nan
+    (k1, y1), (k2, y2) = snapshots
+    if not 0 <= k1 < k2 < iteration:
+        return math.nan
+    late = float(np.max(np.abs(y - y2), initial=0.0)) / (iteration - k2)
+    early = float(np.max(np.abs(y2 - y1), initial=0.0)) / (k2 - k1)
+    if early == 0.0:
+        return math.inf if late > 0.0 else 0.0
+    return late / early
 
 
 #: :func:`_drifted`: the factor between the adapted and the initial penalty above which the reset applies.
@@ -391,15 +430,31 @@ class ADMMSolver(CertifyingSolver):
         state = state._replace(code=code, certificate=certificate)
         if code != CONTINUE:
             return state
+        if not state.penalty_reset and iteration in _snapshot_iterations(options) and len(state.y_snapshots) < 2:
+            state = state._replace(y_snapshots=state.y_snapshots + ((iteration, self._unscaled_y(setup, image.y)),))
         if (_resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
-                and not _primal_feasible(setup, image)):
-            return _change_penalty(state, options.penalty)._replace(penalty_reset=True)
+                and not _primal_feasible(setup, image) and self._dual_grows(state)):
+            return _change_penalty(state, options.penalty)._replace(penalty_reset=True, y_snapshots=())
         if (not state.penalty_reset and _adapts_at(iteration, options.penalty_interval)
                 and not (options.freeze_penalty and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
             if wanted > PENALTY_CHANGE * state.penalty or wanted < state.penalty / PENALTY_CHANGE:
                 return _change_penalty(state, wanted)
         return state
+
+    @staticmethod
+    def _unscaled_y(setup: Setup, y: np.ndarray) -> np.ndarray:
+        return setup.scaled.E * y / setup.scaled.c
+
+    def _dual_grows(self, state: State) -> bool:
+        """The reset's infeasibility evidence (option ``penalty_reset_growth``): the multipliers keep
+        changing at at least that fraction of their earlier mean rate; always True with 0 or when the
+        ratio cannot be formed (a reset iteration too early for two windows)."""
+        threshold = state.setup.options.penalty_reset_growth
+        if threshold == 0.0:
+            return True
+        growth = _dual_growth(state.y_snapshots, state.iteration, self._unscaled_y(state.setup, state.image.y))
+        return math.isnan(growth) or growth >= threshold
 
     def displacement(self, state: State) -> float:
         return _weighted_norm(state.setup, state.rho, state.image.dx, state.image.dv)
