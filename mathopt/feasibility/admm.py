@@ -24,7 +24,8 @@ Deviations from OSQP: the penalty is adapted at iterations ``penalty_interval * 
 rather than at an interval set by the measured factorization time, so runs are
 reproducible and a large problem is refactored at most ``log2(max_iter / penalty_interval)``
 times, and (option ``penalty_reset_fraction``) set back to ``penalty`` and fixed at 10 % of
-``max_iter`` when it drifted by more than a factor 10 on a run that is not primal feasible yet;
+``max_iter`` when it drifted by more than a factor 10 on a run that is not primal feasible yet and
+whose multipliers keep growing (option ``penalty_reset_growth``);
 the default tolerances are 1e-6 (OSQP: 1e-3); an infeasibility candidate is also
 polished into an exact Farkas vector (projection, then NNLS on its support:
 :func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`), which OSQP does not do;
@@ -120,7 +121,11 @@ class ADMMOptions(QPOptions):
         2^-(p+1) < 1/2 for every p > 0. Rule of thumb, measured at R = 10 000 (1e5 iterations):
         PRIMALC5 (feasible, rho drifted 0.1 -> 1e-6) 0.34 for both ADMM methods, so it is not reset and
         is solved; greenbea 1.62 / 0.81 (``admm-qp`` / ``halpern-admm``) and gosh 0.75 / 0.91 are reset
-        and certified as before. 0: the reset without this condition (the rule before 2026-12-02).
+        and certified as before. The cost: on reactor (0.14 / 0.17) and refinery (``halpern-admm``,
+        0.35), infeasible, the multipliers under the drifted rho still look converging at R, so they
+        are not reset and are certified later (reactor ``admm-qp`` 31 575 instead of 10 350, refinery
+        ``halpern-admm`` 61 650 instead of 12 925). 0: the reset without this condition (the rule
+        before 2026-12-02).
     polish_interval : int, default 25
         Try certificate polishing (:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`)
         when the primal-infeasibility test fails, at the first test at or after each iteration
