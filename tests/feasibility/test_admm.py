@@ -222,7 +222,8 @@ def test_unconstrained_qp():
     ({"feasibility_tol": np.nan}, "feasibility_tol"), ({"penalty_interval": -1}, "penalty_interval"),
     ({"loop": "numba"}, "loop"), ({"penalty_reset_fraction": 1.5}, "penalty_reset_fraction"),
     ({"penalty_reset_fraction": "0.1"}, "penalty_reset_fraction"), ({"polish_growth": 1.0}, "polish_growth"),
-    ({"penalty_reset_growth": -0.5}, "penalty_reset_growth"), ({"penalty_reset_growth": np.nan}, "penalty_reset_growth"),
+    ({"penalty_reset_growth": -0.5}, "penalty_reset_growth"),
+    ({"penalty_reset_growth": np.nan}, "penalty_reset_growth"),
 ])
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(OptionError, match=field):
