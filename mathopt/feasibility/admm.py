@@ -24,10 +24,16 @@ Deviations from OSQP: the penalty is adapted at iterations ``penalty_interval * 
 rather than at an interval set by the measured factorization time, so runs are
 reproducible and a large problem is refactored at most ``log2(max_iter / penalty_interval)``
 times, and (option ``penalty_reset_fraction``) set back to ``penalty`` and fixed at 10 % of
-``max_iter`` when it drifted by more than a factor 10 on a run that is not primal feasible yet;
+``max_iter`` when it drifted by more than a factor 10 on a run that is not primal feasible yet and
+whose multipliers keep growing (option ``penalty_reset_growth``);
 the default tolerances are 1e-6 (OSQP: 1e-3); an infeasibility candidate is also
 polished into an exact Farkas vector (projection, then NNLS on its support:
-:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`), which OSQP does not do.
+:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`), which OSQP does not do;
+and OSQP's solution polishing is also tried during the run (option ``polish``, at the
+certificate-polishing tests, on a point within 1e3 of the tolerances:
+:func:`~mathopt.feasibility.solver.early_solution`), which ends the run ``CONVERGED`` when the polished
+point meets the tolerances (OSQP polishes only after its own test; with the default options this
+took ``admm-qp`` from 9 of 24 small random LPs at MAX_ITER to none, ``docs/feasibility.md``).
 
 The loop (option ``loop="compiled"``, the default) is a Numba kernel
 (:mod:`mathopt.feasibility._admm_kernel`) that runs the iterations between two termination tests
@@ -53,12 +59,12 @@ from ..core.driver import Advance, run
 from ..core.options import OptionError, check_bool, check_choice, check_fraction, check_int, check_number, check_positive
 from ..core.problem import all_finite
 from ..core.registry import register
-from ..core.status import CODE_NONFINITE, CONTINUE
+from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE
 from . import admm_operator as op
 from .fixed_point import halpern_point
 from .options import QPOptions
 from .problem import QP, QPResult
-from .solver import CertifyingSolver, initial_code, termination_test
+from .solver import CertifyingSolver, early_solution, initial_code, termination_test
 
 #: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
 PENALTY_CHANGE = 5.0
@@ -90,9 +96,10 @@ class ADMMOptions(QPOptions):
         changes the operator whose displacement the test estimates.
     penalty_reset_fraction : float, default 0.1
         At the first test at or after this fraction of ``max_iter`` without a verdict, if the adapted
-        rho is more than a factor ``PENALTY_DRIFT`` = 10 away from ``penalty`` and the point does not
-        meet the ``feasibility`` tolerance, set rho back to ``penalty`` (with its refactorization and a
-        re-anchoring) and stop adapting it; 0 never does. The rule is for primal infeasibility, where
+        rho is more than a factor ``PENALTY_DRIFT`` = 10 away from ``penalty``, the point does not
+        meet the ``feasibility`` tolerance and the multipliers keep growing (``penalty_reset_growth``),
+        set rho back to ``penalty`` (with its refactorization and a re-anchoring) and stop adapting it;
+        0 never does. The rule is for primal infeasibility, where
         ||Ax - z||_inf stays above the distance from the range of A to [l, u] (> 0): a run whose
         primal residual already meets its tolerance (DUALC1 at iteration 1 000, 1e-10) keeps OSQP's
         rule. On an infeasible problem OSQP's rule drifts rho by decades (greenbea: 0.1 to 3e-6 by
@@ -105,6 +112,20 @@ class ADMMOptions(QPOptions):
         factor 10 is measured, not derived: with 100, gosh (rho 0.1 -> 1.2e-3, a factor 85) is not
         reset, and without a reset it was not certified in the 67 000 iterations a 600 s run reached
         (nor in 30 000 here, ||A'y||_inf still 0.1); with 10 ``halpern-admm`` certifies it at 77 050.
+    penalty_reset_growth : float, default 0.5
+        The reset's infeasibility evidence: with R the reset test and y the unscaled multipliers, the
+        mean change per iteration ||y_R - y_{R/2}||_inf / (R/2) must be at least this fraction of
+        ||y_{R/2} - y_{R/4}||_inf / (R/4) (tests nearest R/4 and R/2; :func:`_dual_growth`). On a primal
+        infeasible problem y_k grows like k dy* (dy* != 0, the dual block of the infimal displacement;
+        Banjac et al.), a ratio near 1; on a feasible one y_k converges, and y_k - y* ~ k^-p gives
+        2^-(p+1) < 1/2 for every p > 0. Rule of thumb, measured at R = 10 000 (1e5 iterations):
+        PRIMALC5 (feasible, rho drifted 0.1 -> 1e-6) 0.34 for both ADMM methods, so it is not reset and
+        is solved; greenbea 1.62 / 0.81 (``admm-qp`` / ``halpern-admm``) and gosh 0.75 / 0.91 are reset
+        and certified as before. The cost: on reactor (0.14 / 0.17) and refinery (``halpern-admm``,
+        0.35), infeasible, the multipliers under the drifted rho still look converging at R, so they
+        are not reset and are certified later (reactor ``admm-qp`` 31 575 instead of 10 350, refinery
+        ``halpern-admm`` 61 650 instead of 12 925). 0: the reset without this condition (the rule
+        before 2026-12-02).
     polish_interval : int, default 25
         Try certificate polishing (:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`)
         when the primal-infeasibility test fails, at the first test at or after each iteration
@@ -130,6 +151,7 @@ class ADMMOptions(QPOptions):
     relaxation: float = 1.6
     freeze_penalty: bool = True
     penalty_reset_fraction: float = 0.1
+    penalty_reset_growth: float = 0.5
     polish_interval: int = 25
     polish_growth: float = 1.25
     loop: str = "compiled"
@@ -143,6 +165,7 @@ class ADMMOptions(QPOptions):
         check_int(self, "penalty_interval", minimum=0)
         check_bool(self, "freeze_penalty")
         check_fraction(self, "penalty_reset_fraction", closed=True)
+        check_positive(self, "penalty_reset_growth", strict=False, allow_inf=False)
         growth = check_number(self, "polish_growth")
         if not growth > 1.0:
             raise OptionError(f"polish_growth must be > 1, got {growth!r}")
@@ -178,6 +201,8 @@ class State(NamedTuple):
     refactorizations: int
     restarts: int
     penalty_reset: bool         # rho was set back to ``penalty`` (option penalty_reset_fraction): no more adaptation
+    polished_point: op.Unscaled | None = None   # the polished solution that ended the run (solver.early_solution)
+    y_snapshots: tuple = ()     # (iteration, unscaled y) at the tests of _snapshot_iterations, for _dual_growth
 
 
 def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
@@ -238,6 +263,31 @@ def _reset_iteration(options) -> int:
 
 def _resets_at(iteration: int, options) -> bool:
     return iteration == _reset_iteration(options)
+
+
+def _snapshot_iterations(options) -> tuple[int, int]:
+    """The tests nearest a quarter and a half of the reset iteration R (multiples of ``check_interval``,
+    0 allowed: y = 0 there), where :func:`_dual_growth` takes the multipliers."""
+    reset, interval = _reset_iteration(options), options.check_interval
+    return (int(math.floor(reset / 4 / interval + 0.5)) * interval,
+            int(math.floor(reset / 2 / interval + 0.5)) * interval)
+
+
+def _dual_growth(snapshots: tuple, iteration: int, y: np.ndarray) -> float:
+    """The mean change of the multipliers per iteration over [R/2, R] divided by that over [R/4, R/2],
+    in the infinity norm (unscaled y; R = ``iteration``, the reset test; see option
+    ``penalty_reset_growth``). inf when y did not move over [R/4, R/2] but did afterwards, 0 when it
+    moved in neither, nan when a snapshot is missing or a window is empty."""
+    if len(snapshots) != 2:
+        return math.nan
+    (k1, y1), (k2, y2) = snapshots
+    if not 0 <= k1 < k2 < iteration:
+        return math.nan
+    late = float(np.max(np.abs(y - y2), initial=0.0)) / (iteration - k2)
+    early = float(np.max(np.abs(y2 - y1), initial=0.0)) / (k2 - k1)
+    if early == 0.0:
+        return math.inf if late > 0.0 else 0.0
+    return late / early
 
 
 #: :func:`_drifted`: the factor between the adapted and the initial penalty above which the reset applies.
@@ -378,18 +428,38 @@ class ADMMSolver(CertifyingSolver):
         code, certificate = CONTINUE, None
         if iteration % options.check_interval == 0:
             code, certificate = termination_test(setup, image, iteration)
+            if code == CONTINUE:
+                point = early_solution(setup, image, iteration)
+                if point is not None:
+                    return state._replace(code=CODE_CONVERGED, certificate=None, polished_point=point)
         state = state._replace(code=code, certificate=certificate)
         if code != CONTINUE:
             return state
+        if not state.penalty_reset and iteration in _snapshot_iterations(options) and len(state.y_snapshots) < 2:
+            state = state._replace(y_snapshots=state.y_snapshots + ((iteration, self._unscaled_y(setup, image.y)),))
         if (_resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
-                and not _primal_feasible(setup, image)):
-            return _change_penalty(state, options.penalty)._replace(penalty_reset=True)
+                and not _primal_feasible(setup, image) and self._dual_grows(state)):
+            return _change_penalty(state, options.penalty)._replace(penalty_reset=True, y_snapshots=())
         if (not state.penalty_reset and _adapts_at(iteration, options.penalty_interval)
                 and not (options.freeze_penalty and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
             if wanted > PENALTY_CHANGE * state.penalty or wanted < state.penalty / PENALTY_CHANGE:
                 return _change_penalty(state, wanted)
         return state
+
+    @staticmethod
+    def _unscaled_y(setup: Setup, y: np.ndarray) -> np.ndarray:
+        return setup.scaled.E * y / setup.scaled.c
+
+    def _dual_grows(self, state: State) -> bool:
+        """The reset's infeasibility evidence (option ``penalty_reset_growth``): the multipliers keep
+        changing at at least that fraction of their earlier mean rate; always True with 0 or when the
+        ratio cannot be formed (a reset iteration too early for two windows)."""
+        threshold = state.setup.options.penalty_reset_growth
+        if threshold == 0.0:
+            return True
+        growth = _dual_growth(state.y_snapshots, state.iteration, self._unscaled_y(state.setup, state.image.y))
+        return math.isnan(growth) or growth >= threshold
 
     def displacement(self, state: State) -> float:
         return _weighted_norm(state.setup, state.rho, state.image.dx, state.image.dv)

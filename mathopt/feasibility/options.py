@@ -34,6 +34,9 @@ class QPOptions(CommonOptions):
         guessed active constraints, :func:`~mathopt.feasibility.admm_operator.polish_solution`) and
         keep it when its largest residual, relative to its tolerance, is lower;
         ``extra["polished"]`` says whether it was kept.
+        The ADMM methods also try it during the run (:func:`~mathopt.feasibility.solver.early_solution`,
+        at the certificate-polishing tests, on points within 1e3 of the tolerances) and end
+        ``CONVERGED`` with a polished point that meets every tolerance.
     polish_interval : int, default 100
         Try certificate polishing (:func:`~mathopt.feasibility.admm_operator.polished_primal_certificate`)
         when the primal-infeasibility test fails, at the first test at or after each iteration

@@ -187,7 +187,7 @@ def test_compiled_loop_never_commits_a_non_finite_iterate(halpern):
     from mathopt.feasibility.admm import ADMMOptions, ADMMSolver
 
     solver = ADMMSolver(halpern=halpern)
-    state = solver.init(_random_qp(0), ADMMOptions())
+    state = solver.init(_random_qp(0), ADMMOptions(polish=False))  # polish: early polishing ends it at 25
     good = solver.advance(state, 0, 30, False).state   # 30 finite iterations (a test at 25)
     broken = good.factor.triangular._replace(u_diag=np.full_like(good.factor.triangular.u_diag, 1e-320))
     bad = good._replace(factor=good.factor._replace(triangular=broken))   # the next solve overflows
@@ -222,6 +222,8 @@ def test_unconstrained_qp():
     ({"feasibility_tol": np.nan}, "feasibility_tol"), ({"penalty_interval": -1}, "penalty_interval"),
     ({"loop": "numba"}, "loop"), ({"penalty_reset_fraction": 1.5}, "penalty_reset_fraction"),
     ({"penalty_reset_fraction": "0.1"}, "penalty_reset_fraction"), ({"polish_growth": 1.0}, "polish_growth"),
+    ({"penalty_reset_growth": -0.5}, "penalty_reset_growth"),
+    ({"penalty_reset_growth": np.nan}, "penalty_reset_growth"),
 ])
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(OptionError, match=field):
@@ -311,7 +313,8 @@ def test_solution_polishing_reaches_the_vertex(needs_highs):
     rough = mathopt.solve(problem, method="admm-qp", polish=False)
     polished = mathopt.solve(problem, method="admm-qp")
     assert rough.status is polished.status is Status.CONVERGED
-    assert rough.nit == polished.nit and not rough.extra["polished"] and polished.extra["polished"]
+    # with polishing the run ends at the first polished point that meets the tolerances (early polishing)
+    assert polished.nit <= rough.nit and not rough.extra["polished"] and polished.extra["polished"]
     assert abs(rough.fun - reference) > 1e-7 * abs(reference)
     assert polished.fun == pytest.approx(reference, rel=1e-10)
     assert np.max(np.abs(problem.q + problem.A.T @ polished.y)) < 1e-8
@@ -346,12 +349,52 @@ def test_early_penalty_reset_still_converges_to_cvxpy(method, seed):
     # budget) and fixed: the same optimum. Not a rule that always converges fast: with penalty=1e-5
     # the same reset leaves admm-qp at MAX_ITER on these QPs (measured).
     problem = _random_qp(seed)
-    result = mathopt.solve(problem, method=method, penalty=1e-3, penalty_reset_fraction=0.0075)
+    # polish=False: early solution polishing would end the run before the reset; penalty_reset_growth=0:
+    # the reset without its dual-growth condition (which skips it here, test_reset_needs_growing_multipliers)
+    result = mathopt.solve(problem, method=method, penalty=1e-3, penalty_reset_fraction=0.0075,
+                           polish=False, penalty_reset_growth=0.0)
     assert result.status is Status.CONVERGED, result.message
     value, x = _cvxpy_value(problem)
     assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-5)
     np.testing.assert_allclose(result.x, x, atol=1e-3)
     assert result.extra["penalty"] == 1e-3 and result.nit > 75
+
+
+def test_dual_growth_ratio():
+    """Mean change of y per iteration over [R/2, R] against [R/4, R/2]: 1 for y growing linearly (what a
+    primal infeasible problem gives, y_k ~ k dy*), 2^-(p+1) < 1/2 for y converging like k^-p."""
+    from mathopt.feasibility.admm import _dual_growth
+
+    d = np.array([1.0, -2.0, 0.5])
+    windows = lambda y: ((250, y(250)), (500, y(500)))  # noqa: E731
+    assert _dual_growth(windows(lambda k: k * d), 1000, 1000 * d) == pytest.approx(1.0)
+    assert _dual_growth(windows(lambda k: d / k), 1000, d / 1000) == pytest.approx(0.25)
+    assert _dual_growth(windows(lambda k: d / np.sqrt(k)), 1000, d / np.sqrt(1000)) == pytest.approx(2 ** -1.5)
+    assert _dual_growth(windows(lambda k: d), 1000, d) == 0.0           # y did not move
+    assert _dual_growth(windows(lambda k: d), 1000, 2 * d) == np.inf    # it moved only late
+    assert np.isnan(_dual_growth(((500, d),), 1000, d))                 # a snapshot missing
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reset_needs_growing_multipliers(seed):
+    """The reset's dual-growth condition (``penalty_reset_growth``): on a feasible QP whose rho drifted
+    (1e-3 -> 0.2-0.5) the multipliers converge (ratio < 1/2) and rho keeps OSQP's rule; with 0 the same
+    run is reset to 1e-3."""
+    options = dict(method="admm-qp", penalty=1e-3, penalty_reset_fraction=0.0075, polish=False)
+    kept = mathopt.solve(_random_qp(seed), **options)
+    forced = mathopt.solve(_random_qp(seed), penalty_reset_growth=0.0, **options)
+    assert kept.status is forced.status is Status.CONVERGED
+    assert kept.extra["penalty"] > 0.1 and forced.extra["penalty"] == 1e-3
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_reset_applies_when_the_multipliers_grow(method):
+    """Primal infeasible, its certificate test disabled (tolerance 0, no polishing) and no freeze, so OSQP's
+    rule drives rho from 0.1 to 1e6 by iteration 200: y grows linearly there (ratio 1) and rho is reset."""
+    options = dict(penalty=0.1, penalty_reset_fraction=0.1, max_iter=2000, polish_interval=0,
+                   infeasibility_tol=0.0, freeze_penalty=False)
+    result = mathopt.solve(_infeasible_lp(0.5), method=method, **options)
+    assert result.nit > 200 and result.extra["penalty"] == 0.1
 
 
 @pytest.mark.parametrize("method", METHODS)
