@@ -189,10 +189,24 @@ def _softplus(t, beta):
     return jax.nn.softplus(beta * t) / beta
 
 
-def _conv(x, kernel):
-    from jax import lax
+def _columns(x, k: int):
+    """The k*k shifted copies of ``x`` (n, H, W, C) under 'SAME' zero padding, stacked on the
+    last axis in (row offset, column offset, channel) order: shape (n, H, W, k*k*C) (im2col)."""
+    import jax.numpy as jnp
 
-    return lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    r = k // 2
+    height, width = x.shape[1], x.shape[2]
+    padded = jnp.pad(x, ((0, 0), (r, r), (r, r), (0, 0)))
+    return jnp.concatenate([padded[:, i:i + height, j:j + width, :] for i in range(k) for j in range(k)], axis=-1)
+
+
+def _conv(columns, kernel):
+    """'SAME' (zero-padded, stride 1) cross-correlation with ``kernel`` (k, k, C, O), the
+    operation of ``lax.conv_general_dilated``, from the :func:`_columns` of its input: one matrix
+    product. On a CPU this is 4-9x faster than XLA's convolution for these few channels, which
+    matters because the training differentiates the network twice."""
+    k, _, channels, out = kernel.shape
+    return columns @ kernel.reshape(k * k * channels, out)
 
 
 def potential(config: LPNConfig, params: dict, y):
@@ -209,11 +223,12 @@ def potential(config: LPNConfig, params: dict, y):
         phi = z @ params["out.weight_pos"] + y @ params["out.skip"]
         square = jnp.sum(y * y, axis=-1)
     else:
-        image = y[..., None]
+        k = config.kernel_size
+        image = _columns(y[..., None], k)
         z = _softplus(_conv(image, params["in.weight"]) + params["in.bias"], beta)
         for layer in range(config.layers):
-            z = _softplus(_conv(z, params[f"h{layer}.weight_pos"]) + _conv(image, params[f"h{layer}.skip"])
-                          + params[f"h{layer}.bias"], beta)
+            z = _softplus(_conv(_columns(z, k), params[f"h{layer}.weight_pos"])
+                          + _conv(image, params[f"h{layer}.skip"]) + params[f"h{layer}.bias"], beta)
         phi = jnp.sum(z @ params["out.weight_pos"], axis=(1, 2)) + params["out.skip"] * jnp.sum(y, axis=(1, 2))
         square = jnp.sum(y * y, axis=(1, 2))
     return phi + params["out.bias"] + 0.5 * config.alpha * square

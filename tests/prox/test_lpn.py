@@ -180,3 +180,18 @@ def test_lpn_as_the_denoiser_of_pnp_admm():
     assert result.fun == pytest.approx(0.5 * float(np.sum(residual ** 2)), rel=1e-12)
     with pytest.raises(ValueError, match="step"):
         mathopt.solve(problem, method="pnp-admm", prox=net, reg=0.1, penalty=1.0, max_iter=3)
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_im2col_convolution_matches_lax_convolution(k):
+    from jax import lax
+
+    from mathopt.prox.lpn import _columns, _conv
+
+    rng = np.random.default_rng(k)
+    with enable_x64():
+        x = jnp.asarray(rng.normal(size=(2, 9, 7, 4)))
+        kernel = jnp.asarray(rng.normal(size=(k, k, 4, 5)))
+        ours = _conv(_columns(x, k), kernel)
+        reference = lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(reference), rtol=1e-12, atol=1e-12)
