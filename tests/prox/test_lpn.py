@@ -1,4 +1,6 @@
 """Learned proximal networks: f is the gradient of a convex potential, R evaluation, checkpoints, training."""
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,7 +23,10 @@ def _jacobian(net, point):
         return np.asarray(jax.jacfwd(lambda v: prox_map(net.config, params, v.reshape((1,) + shape)).ravel())(flat))
 
 
-@pytest.mark.parametrize("config, shape", [(DENSE, (3,)), (CONV, (4, 5))], ids=["dense", "conv"])
+@pytest.mark.parametrize("config, shape", [(DENSE, (3,)), (CONV, (4, 5)),
+                                           (dataclasses.replace(DENSE, quadratic=2), (3,)),
+                                           (dataclasses.replace(CONV, quadratic=2), (4, 5))],
+                         ids=["dense", "conv", "dense-quadratic", "conv-quadratic"])
 def test_prox_is_gradient_of_strongly_convex_potential(config, shape):
     net = LPN.create(config, seed=1)
     assert isinstance(net, Prox) and net.traceable
