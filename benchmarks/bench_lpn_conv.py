@@ -6,12 +6,12 @@ differentiates the gradient map, so it runs the convolution and its transposes t
 
 Run: ``python benchmarks/bench_lpn_conv.py [--configs 12x2 32x3] [--batch 16] [--patch 20]``
 prints milliseconds per step and the ratio XLA / im2col for each configuration
-(channels x hidden layers).
+(channels x hidden layers), with the steps run as the training runs them (``repeats`` steps in
+one jitted ``lax.scan``) and one jitted step per call.
 """
 from __future__ import annotations
 
 import argparse
-import functools
 import subprocess
 import sys
 import time
@@ -41,7 +41,7 @@ def xla_potential(config, params, y):
     return phi + params["out.bias"] + 0.5 * config.alpha * jnp.sum(y * y, axis=(1, 2))
 
 
-def step_time(potential, config, batch, patch, repeats):
+def step_time(potential, config, batch, patch, repeats, scan):
     import jax
     import jax.numpy as jnp
     import optax
@@ -59,18 +59,24 @@ def step_time(potential, config, batch, patch, repeats):
         prox = jax.grad(lambda v: potential(config, p, v).sum())(noisy)
         return loss_value("prox_matching", prox, clean, 0.1)
 
-    @jax.jit
-    def step(p, state):
+    def step(carry, _):
+        p, state = carry
         grads = jax.grad(loss)(p)
         updates, state = optimizer.update(grads, state, p)
-        return optax.apply_updates(p, updates), state
+        return (optax.apply_updates(p, updates), state), None
 
+    if scan:   # as mathopt.prox.training.train runs its steps: `repeats` steps in one jitted lax.scan
+        run = jax.jit(lambda p, state: jax.lax.scan(step, (p, state), None, length=repeats)[0])
+        calls = 1
+    else:      # one jitted step per Python call
+        run = jax.jit(lambda p, state: step((p, state), None)[0])
+        calls = repeats
     state = optimizer.init(params)
-    params, state = step(params, state)                      # compile
+    params, state = run(params, state)                      # compile
     jax.block_until_ready(params)
     start = time.perf_counter()
-    for _ in range(repeats):
-        params, state = step(params, state)
+    for _ in range(calls):
+        params, state = run(params, state)
     jax.block_until_ready(params)
     return (time.perf_counter() - start) / repeats
 
@@ -85,13 +91,16 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
     print("load:", subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
-    print("| channels x layers | im2col (ms/step) | XLA conv (ms/step) | XLA / im2col |\n|---|---|---|---|")
+    print("| channels x layers | steps run as | im2col (ms/step) | XLA conv (ms/step) | XLA / im2col |\n"
+          "|---|---|---|---|---|")
     for item in args.configs:
         hidden, layers = (int(v) for v in item.split("x"))
         config = LPNConfig(kind="conv", hidden=hidden, layers=layers, beta=10.0, alpha=0.01, kernel_size=3)
-        ours = step_time(potential, config, args.batch, args.patch, args.repeats)
-        xla = step_time(functools.partial(xla_potential), config, args.batch, args.patch, args.repeats)
-        print(f"| {hidden} x {layers} | {1e3 * ours:.1f} | {1e3 * xla:.1f} | {xla / ours:.1f} |", flush=True)
+        for scan in (True, False):
+            ours = step_time(potential, config, args.batch, args.patch, args.repeats, scan)
+            xla = step_time(xla_potential, config, args.batch, args.patch, args.repeats, scan)
+            how = "one lax.scan (training)" if scan else "one jit call each"
+            print(f"| {hidden} x {layers} | {how} | {1e3 * ours:.1f} | {1e3 * xla:.1f} | {xla / ours:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

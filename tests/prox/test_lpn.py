@@ -90,8 +90,9 @@ def test_prox_step_handling():
         LPN(DENSE, net.params, value_by_inversion=False).value(v)
 
 
-def test_save_load_round_trip_is_bit_exact(tmp_path):
-    net = LPN.create(CONV, seed=2)
+@pytest.mark.parametrize("config", [CONV, dataclasses.replace(CONV, quadratic=2)], ids=["conv", "conv-quadratic"])
+def test_save_load_round_trip_is_bit_exact(tmp_path, config):
+    net = LPN.create(config, seed=2)
     path = tmp_path / "net.npz"
     net.save(path, metadata={"noise_sigma": 0.1})
     back = LPN.load(path)
@@ -113,6 +114,8 @@ def test_invalid_inputs_name_the_field():
         LPNConfig(hidden=0)
     with pytest.raises(ValueError, match="kernel_size"):
         LPNConfig(kind="conv", kernel_size=2)
+    with pytest.raises(ValueError, match="quadratic"):
+        LPNConfig(kind="conv", quadratic=-1)
     params = init_params(DENSE)
     with pytest.raises(ValueError, match="nonnegative"):
         LPN(DENSE, dict(params, **{"h0.weight_pos": -params["h0.weight_pos"]}))
