@@ -223,8 +223,9 @@ def _columns(x, k: int):
 def _conv(columns, kernel):
     """'SAME' (zero-padded, stride 1) cross-correlation with ``kernel`` (k, k, C, O), the
     operation of ``lax.conv_general_dilated``, from the :func:`_columns` of its input: one matrix
-    product. On a CPU this is 4-9x faster than XLA's convolution for these few channels, which
-    matters because the training differentiates the network twice."""
+    product. Inside a ``lax.scan`` (how :func:`~mathopt.prox.training.train` runs its steps) this
+    is 2-8x faster on a CPU than XLA's convolution for these few channels (outside a loop XLA's is
+    the faster one; ``benchmarks/bench_lpn_conv.py``); the training differentiates the network twice."""
     k, _, channels, out = kernel.shape
     return columns @ kernel.reshape(k * k * channels, out)
 
