@@ -46,6 +46,7 @@ VALIDATION = "clock"
 TEST = ("camera", "coins", "moon", "grass")
 NOISE, BLUR, TRAIN_SIGMA, SIZE = 0.02, 1.0, 0.05, 128
 CONFIG = LPNConfig(kind="conv", hidden=12, layers=2, beta=10.0, alpha=0.01, kernel_size=3)
+PRETRAIN, MATCHING = (800, 1e-3), (1600, 1e-4)   # (steps, learning rate) of the l1 and proximal matching phases
 
 
 def image(name: str, size: int = SIZE) -> np.ndarray:
@@ -120,6 +121,48 @@ def tikhonov(b, blur, mu):
     return np.real(np.fft.ifft2(np.conj(K) * np.fft.fft2(b) / (np.abs(K) ** 2 + mu * (dx + dy))))
 
 
+def jacobian_top_eigenvalue(net, x, iterations=30):
+    """Largest eigenvalue of the (symmetric PSD) Jacobian of the LPN at x, by power iteration (float64)."""
+    import jax
+    import jax.numpy as jnp
+
+    from mathopt.core.jax_utils import enable_x64
+    from mathopt.prox.lpn import prox_map
+
+    with enable_x64():
+        params = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in net.params.items()}
+        point = jnp.asarray(x, dtype=jnp.float64)
+        f = lambda v: prox_map(net.config, params, v[None])[0]  # noqa: E731
+        u = jnp.asarray(np.random.default_rng(0).normal(size=x.shape))
+        value = 0.0
+        for _ in range(iterations):
+            w = jax.jvp(f, (point,), (u,))[1]
+            value = float(jnp.vdot(u, w) / jnp.vdot(u, u))
+            u = w / jnp.linalg.norm(w)
+    return value
+
+
+def denoising_table(net, sigma, rng):
+    """PSNR of the LPN alone as a denoiser at noise ``sigma`` against TV denoising (scikit-image's
+    Chambolle, weight tuned on the validation image), and the Jacobian's largest eigenvalue."""
+    from skimage.restoration import denoise_tv_chambolle
+
+    def noisy(name):
+        clean = image(name)
+        return clean, clean + sigma * rng.normal(size=clean.shape)
+
+    clean, y = noisy(VALIDATION)
+    weight = max(np.geomspace(0.005, 0.3, 15), key=lambda w: psnr(clean, denoise_tv_chambolle(y, weight=w)))
+    lines = ["| image | noisy | TV (weight %.3g) | LPN | LPN - TV (dB) | top eigenvalue of the LPN's Jacobian |" % weight,
+             "|---|---|---|---|---|---|"]
+    for name in (VALIDATION,) + TEST:
+        clean, y = noisy(name)
+        tv, lpn = psnr(clean, denoise_tv_chambolle(y, weight=weight)), psnr(clean, np.asarray(net.prox_numpy(y)))
+        lines.append(f"| {name} | {psnr(clean, y):.2f} | {tv:.2f} | {lpn:.2f} | {lpn - tv:+.2f} | "
+                     f"{jacobian_top_eigenvalue(net, clean):.2f} |")
+    return lines
+
+
 def main(argv=None):
     def add_arguments(parser):
         parser.add_argument("--patches", type=int, default=4000, help="training patches")
@@ -128,6 +171,16 @@ def main(argv=None):
         parser.add_argument("--checkpoint", help="use this trained LPN instead of training one")
         parser.add_argument("--hidden", type=int, default=CONFIG.hidden, help="channels of the LPN")
         parser.add_argument("--layers", type=int, default=CONFIG.layers, help="hidden layers of the LPN")
+        parser.add_argument("--beta", type=float, default=CONFIG.beta, help="softplus sharpness of the LPN")
+        parser.add_argument("--quadratic", type=int, default=CONFIG.quadratic, help="filters of the quadratic term")
+        parser.add_argument("--pretrain-steps", type=int, default=PRETRAIN[0], help="l1 pre-training steps")
+        parser.add_argument("--pretrain-lr", type=float, default=PRETRAIN[1], help="l1 pre-training learning rate")
+        parser.add_argument("--pm-steps", type=int, default=MATCHING[0], help="proximal matching steps (4 stages)")
+        parser.add_argument("--pm-lr", type=float, default=MATCHING[1], help="proximal matching learning rate")
+        parser.add_argument("--train-sigma", type=float, default=TRAIN_SIGMA,
+                            help="noise level of the training (sets gamma_min = 0.8 * it)")
+        parser.add_argument("--train-sigma-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                            help="draw the training noise level uniformly in [LOW, HIGH] per patch")
 
     args, out, checkpoints = parse(__doc__, argv, batch_size=16, add_arguments=add_arguments)
     rng = np.random.default_rng(args.seed)
@@ -138,15 +191,19 @@ def main(argv=None):
     else:
         data = patches(TRAIN, args.patches, args.patch_size, args.seed)
         n = lambda steps: max(1, int(round(steps * args.steps_scale)))  # noqa: E731
-        schedule = proximal_matching_schedule(n(1600), 0.8 * TRAIN_SIGMA, num_stages=4, pretrain_steps=n(800),
-                                              learning_rate=1e-4, pretrain_learning_rate=1e-3)
-        config = dataclasses.replace(CONFIG, hidden=args.hidden, layers=args.layers)
+        schedule = proximal_matching_schedule(n(args.pm_steps), 0.8 * args.train_sigma, num_stages=4,
+                                              pretrain_steps=n(args.pretrain_steps), learning_rate=args.pm_lr,
+                                              pretrain_learning_rate=args.pretrain_lr)
+        config = dataclasses.replace(CONFIG, hidden=args.hidden, layers=args.layers, beta=args.beta,
+                                     quadratic=args.quadratic)
         net, log = train(LPN.create(config, seed=args.seed, fixed_scale=True), data, schedule,
-                         noise_sigma=TRAIN_SIGMA, batch_size=args.batch_size, seed=args.seed, chunk=100,
+                         noise_sigma=tuple(args.train_sigma_range) if args.train_sigma_range else args.train_sigma,
+                         batch_size=args.batch_size, seed=args.seed, chunk=100,
                          progress=args.progress)
         train_seconds = log.seconds
         net.save(checkpoints / "lpn_deblur.npz",
-                 metadata={"schedule": [vars(p) for p in schedule], "noise_sigma": TRAIN_SIGMA, "train": TRAIN,
+                 metadata={"schedule": [vars(p) for p in schedule],
+                           "noise_sigma": args.train_sigma_range or args.train_sigma, "train": TRAIN,
                            "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds})
         print(f"training: {train_seconds:.0f} s", flush=True)
     import mathopt
@@ -171,6 +228,9 @@ def main(argv=None):
     mu = max(np.geomspace(1e-3, 10.0, 13), key=lambda m: score(tikhonov(b, blur, m)))
     tuned = {"lpn_penalty": float(rho_lpn), "tv_reg": float(reg_tv), "tv_penalty": float(rho_tv), "tikhonov_mu": float(mu)}
     print("tuned", json.dumps(tuned), flush=True)
+
+    denoise_lines = denoising_table(net, args.train_sigma, rng)
+    print("\n".join(denoise_lines), flush=True)
 
     rows, shown, curves = [], {}, {}
     for name in TEST:
@@ -235,6 +295,9 @@ def main(argv=None):
     lines.append(f"\nPSNR (dB) / SSIM. Tuned on `{VALIDATION}`: {json.dumps(tuned)}. LPN training: "
                  f"{train_seconds:.0f} s; {args.iterations} ADMM iterations; final status TV / LPN: "
                  + ", ".join(f"{r['image']} {r['status'][0]} / {r['status'][1]}" for r in rows) + ".")
+    lines += ["", f"Denoising at the training noise level sigma = {args.train_sigma} (the LPN alone; TV weight tuned "
+              f"on `{VALIDATION}`), and the largest eigenvalue of the LPN's Jacobian at the clean image "
+              "(power iteration; > 1: f expands some direction, which PnP can amplify):", ""] + denoise_lines
     text = "\n".join(lines)
     print(text)
     (out / "figures" / "prox_lpn_deblur.md").write_text(text + "\n")

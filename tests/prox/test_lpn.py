@@ -1,4 +1,6 @@
 """Learned proximal networks: f is the gradient of a convex potential, R evaluation, checkpoints, training."""
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -21,7 +23,10 @@ def _jacobian(net, point):
         return np.asarray(jax.jacfwd(lambda v: prox_map(net.config, params, v.reshape((1,) + shape)).ravel())(flat))
 
 
-@pytest.mark.parametrize("config, shape", [(DENSE, (3,)), (CONV, (4, 5))], ids=["dense", "conv"])
+@pytest.mark.parametrize("config, shape", [(DENSE, (3,)), (CONV, (4, 5)),
+                                           (dataclasses.replace(DENSE, quadratic=2), (3,)),
+                                           (dataclasses.replace(CONV, quadratic=2), (4, 5))],
+                         ids=["dense", "conv", "dense-quadratic", "conv-quadratic"])
 def test_prox_is_gradient_of_strongly_convex_potential(config, shape):
     net = LPN.create(config, seed=1)
     assert isinstance(net, Prox) and net.traceable
@@ -85,8 +90,9 @@ def test_prox_step_handling():
         LPN(DENSE, net.params, value_by_inversion=False).value(v)
 
 
-def test_save_load_round_trip_is_bit_exact(tmp_path):
-    net = LPN.create(CONV, seed=2)
+@pytest.mark.parametrize("config", [CONV, dataclasses.replace(CONV, quadratic=2)], ids=["conv", "conv-quadratic"])
+def test_save_load_round_trip_is_bit_exact(tmp_path, config):
+    net = LPN.create(config, seed=2)
     path = tmp_path / "net.npz"
     net.save(path, metadata={"noise_sigma": 0.1})
     back = LPN.load(path)
@@ -108,6 +114,8 @@ def test_invalid_inputs_name_the_field():
         LPNConfig(hidden=0)
     with pytest.raises(ValueError, match="kernel_size"):
         LPNConfig(kind="conv", kernel_size=2)
+    with pytest.raises(ValueError, match="quadratic"):
+        LPNConfig(kind="conv", quadratic=-1)
     params = init_params(DENSE)
     with pytest.raises(ValueError, match="nonnegative"):
         LPN(DENSE, dict(params, **{"h0.weight_pos": -params["h0.weight_pos"]}))
@@ -180,3 +188,18 @@ def test_lpn_as_the_denoiser_of_pnp_admm():
     assert result.fun == pytest.approx(0.5 * float(np.sum(residual ** 2)), rel=1e-12)
     with pytest.raises(ValueError, match="step"):
         mathopt.solve(problem, method="pnp-admm", prox=net, reg=0.1, penalty=1.0, max_iter=3)
+
+
+@pytest.mark.parametrize("k", [3, 5])
+def test_im2col_convolution_matches_lax_convolution(k):
+    from jax import lax
+
+    from mathopt.prox.lpn import _columns, _conv
+
+    rng = np.random.default_rng(k)
+    with enable_x64():
+        x = jnp.asarray(rng.normal(size=(2, 9, 7, 4)))
+        kernel = jnp.asarray(rng.normal(size=(k, k, 4, 5)))
+        ours = _conv(_columns(x, k), kernel)
+        reference = lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        np.testing.assert_allclose(np.asarray(ours), np.asarray(reference), rtol=1e-12, atol=1e-12)
