@@ -121,6 +121,31 @@ def tikhonov(b, blur, mu):
     return np.real(np.fft.ifft2(np.conj(K) * np.fft.fft2(b) / (np.abs(K) ** 2 + mu * (dx + dy))))
 
 
+def highpass_perturbation(size, amplitude):
+    """``perturbation(key, clean)`` for :func:`mathopt.prox.training.train`: per patch,
+    a * (Z - k * Z), Z white Gaussian noise, k the forward blur (circular), a ~ U(0, amplitude):
+    large perturbations in the band the blur removes, where the data term of the deblurring
+    problem does not hold the PnP iterates, so that the learned prox learns to remove them."""
+    import jax
+    import jax.numpy as jnp
+
+    kernel = np.zeros((size, size))
+    small = gaussian_kernel()
+    r = small.shape[0] // 2
+    for i in range(-r, r + 1):
+        for j in range(-r, r + 1):
+            kernel[i % size, j % size] += small[i + r, j + r]
+    keep = jnp.asarray(1.0 - np.fft.fft2(kernel))
+
+    def perturbation(key, clean):
+        key_z, key_a = jax.random.split(key)
+        z = jax.random.normal(key_z, clean.shape)
+        high = jnp.real(jnp.fft.ifft2(keep * jnp.fft.fft2(z)))
+        a = jax.random.uniform(key_a, (clean.shape[0], 1, 1), maxval=amplitude)
+        return a * high
+    return perturbation
+
+
 def jacobian_top_eigenvalue(net, x, iterations=30):
     """Largest eigenvalue of the (symmetric PSD) Jacobian of the LPN at x, by power iteration (float64)."""
     import jax
@@ -179,6 +204,9 @@ def main(argv=None):
         parser.add_argument("--pm-lr", type=float, default=MATCHING[1], help="proximal matching learning rate")
         parser.add_argument("--train-sigma", type=float, default=TRAIN_SIGMA,
                             help="noise level of the training (sets gamma_min = 0.8 * it)")
+        parser.add_argument("--highpass-amplitude", type=float, default=0.0,
+                            help="augmentation: add a * (Gaussian noise minus its blur by the forward kernel), "
+                                 "a ~ U(0, this) per patch (0: off)")
         parser.add_argument("--train-sigma-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                             help="draw the training noise level uniformly in [LOW, HIGH] per patch")
 
@@ -196,14 +224,16 @@ def main(argv=None):
                                               pretrain_learning_rate=args.pretrain_lr)
         config = dataclasses.replace(CONFIG, hidden=args.hidden, layers=args.layers, beta=args.beta,
                                      quadratic=args.quadratic)
-        net, log = train(LPN.create(config, seed=args.seed, fixed_scale=True), data, schedule,
+        perturbation = highpass_perturbation(args.patch_size, args.highpass_amplitude) if args.highpass_amplitude else None
+        net, log = train(LPN.create(config, seed=args.seed, fixed_scale=True), data, schedule, perturbation=perturbation,
                          noise_sigma=tuple(args.train_sigma_range) if args.train_sigma_range else args.train_sigma,
                          batch_size=args.batch_size, seed=args.seed, chunk=100,
                          progress=args.progress)
         train_seconds = log.seconds
         net.save(checkpoints / "lpn_deblur.npz",
                  metadata={"schedule": [vars(p) for p in schedule],
-                           "noise_sigma": args.train_sigma_range or args.train_sigma, "train": TRAIN,
+                           "noise_sigma": args.train_sigma_range or args.train_sigma,
+                           "highpass_amplitude": args.highpass_amplitude, "train": TRAIN,
                            "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds})
         print(f"training: {train_seconds:.0f} s", flush=True)
     import mathopt

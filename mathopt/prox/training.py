@@ -137,7 +137,8 @@ def _noise_levels(noise_sigma) -> tuple[float, float]:
 
 
 @functools.lru_cache(maxsize=64)
-def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str, levels: tuple, sampler):
+def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str, levels: tuple, sampler,
+                    perturbation=None):
     """The jitted ``length`` training steps of one loss, cached so that training several
     networks of one configuration (or the same one twice) compiles once.
 
@@ -159,6 +160,7 @@ def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str,
     def one_step(carry, step):
         params, opt_state, gamma, key, clean_set = carry
         key_clean, key_level, key_noise = jax.random.split(jax.random.fold_in(key, step), 3)
+        key_extra = jax.random.fold_in(key_noise, 1)
         if sampler is not None:
             clean = sampler(key_clean, batch_size).astype(dtype)
         else:
@@ -166,6 +168,8 @@ def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str,
         sigma = jax.random.uniform(key_level, (batch_size,), dtype=dtype, minval=low, maxval=high)
         noise = jax.random.normal(key_noise, clean.shape, dtype=dtype)
         noisy = clean + sigma.reshape((-1,) + (1,) * (clean.ndim - 1)) * noise
+        if perturbation is not None:
+            noisy = noisy + perturbation(key_extra, clean).astype(dtype)
 
         def objective(p):
             return loss_value(kind, prox_map(config, p, noisy), clean, gamma)
@@ -191,7 +195,8 @@ def _optimizer():
 
 
 def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: int = 64, seed: int = 0,
-          dtype: str = "float32", chunk: int = 50, progress: bool = False) -> tuple[LPN, TrainLog]:
+          dtype: str = "float32", chunk: int = 50, progress: bool = False,
+          perturbation=None) -> tuple[LPN, TrainLog]:
     """Train ``model`` on noisy copies of ``data`` through the phases of ``schedule``.
 
     Parameters
@@ -214,6 +219,11 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
         Steps compiled into one ``lax.scan`` (the progress bar moves per chunk).
     progress : bool, default False
         Show a tqdm progress bar.
+    perturbation : callable or None, default None
+        A JAX-traceable ``perturbation(key, clean) -> array`` (shape of ``clean``) added to the
+        noisy input on top of the Gaussian noise (the target stays ``clean``): data augmentation,
+        e.g. structured patterns the denoiser should remove. Our addition; None (default) is the
+        paper's training. Part of the compilation cache key: pass the same function object to reuse it.
 
     Returns
     -------
@@ -232,6 +242,8 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    if perturbation is not None and not callable(perturbation):
+        raise ValueError(f"perturbation must be a callable (key, clean) -> array or None, got {perturbation!r}")
     if not callable(data) and not np.all(np.isfinite(np.asarray(data))):
         raise ValueError("data must be finite")
     levels = _noise_levels(noise_sigma)
@@ -261,7 +273,8 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
                 done = 0
                 while done < phase.steps:
                     length = min(chunk, phase.steps - done)
-                    run = _compiled_chunk(config, phase.loss, length, int(batch_size), dtype, levels, sampler)
+                    run = _compiled_chunk(config, phase.loss, length, int(batch_size), dtype, levels, sampler,
+                                          perturbation)
                     params, opt_state, chunk_losses = run(params, opt_state, gamma, step, key, clean_set)
                     chunk_losses = np.asarray(chunk_losses, dtype=float)
                     losses.append(chunk_losses)

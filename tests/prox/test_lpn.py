@@ -171,6 +171,29 @@ def test_training_reduces_the_loss_keeps_convexity_and_is_reproducible():
     assert not np.array_equal(other.params["in.weight"], trained.params["in.weight"])
 
 
+def test_training_perturbation_is_added_to_the_input_and_validated():
+    """The perturbation is added to the network's input and the target stays clean (checked on the
+    first step's l2 loss, at the initial parameters); a non-callable is refused by name."""
+    config = LPNConfig(kind="dense", dim=2, hidden=4, layers=1, beta=5.0, alpha=0.01)
+    net = LPN.create(config, seed=0)
+    schedule = [Phase("l2", 10, 1e-2)]
+
+    def shift(key, clean):      # a constant shift of every input
+        return jnp.full(clean.shape, 0.5, dtype=clean.dtype)
+
+    plain, log_plain = train(net, _clusters, schedule, noise_sigma=0.0, batch_size=16, seed=1, chunk=10)
+    shifted, log_shift = train(net, _clusters, schedule, noise_sigma=0.0, batch_size=16, seed=1, chunk=10,
+                               perturbation=shift)
+    # step 0 uses the initial parameters: its loss is ||f(x + 0.5) - x||^2 / d against ||f(x) - x||^2 / d
+    data = np.asarray(_clusters(jax.random.split(jax.random.fold_in(jax.random.key(1), 0), 3)[0], 16))
+    f = lambda v: np.asarray(net.prox_numpy(v))  # noqa: E731
+    np.testing.assert_allclose(log_plain.loss[0], np.mean(np.sum((f(data) - data) ** 2, axis=1) / 2), rtol=1e-4)
+    np.testing.assert_allclose(log_shift.loss[0], np.mean(np.sum((f(data + 0.5) - data) ** 2, axis=1) / 2),
+                               rtol=1e-4)
+    with pytest.raises(ValueError, match="perturbation"):
+        train(net, _clusters, schedule, noise_sigma=0.0, batch_size=16, perturbation=0.5)
+
+
 def test_lpn_as_the_denoiser_of_pnp_admm():
     """An LPN plugs into pnp-admm: at fixed scale the step reg/penalty is ignored, the objective
     reports the data term alone (value_by_inversion=False), and without fixed_scale the step is refused."""
