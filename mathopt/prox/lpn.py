@@ -64,6 +64,14 @@ padding ('SAME', stride 1) and :math:`\\phi_\\theta` sums a per-pixel readout ov
 so :math:`f_\\theta` is fully convolutional (a deviation from the paper's strided networks with
 a dense head, chosen so one network denoises patches at training and whole images in PnP).
 
+**Learned quadratic term** (``LPNConfig(quadratic=c)``, default 0 = off; our addition, not in
+the paper). :math:`\\psi_\\theta` gains :math:`\\frac12\\sum_{i=1}^c \\|q_i * y\\|^2` (conv: c filters of
+size ``kernel_size``; dense: :math:`\\frac12\\|Q^\\top y\\|^2`, Q of rank c), convex, so
+:math:`f_\\theta` is still exactly a prox; it gives :math:`f_\\theta` a learnable linear part
+:math:`(\\alpha I + \\sum_i q_i^\\top q_i) y` (a smoothing filter) which a softplus ICNN approximates only
+with many units. It starts as :math:`\\frac12 y` (a centred delta of weight :math:`1/\\sqrt2`) with the ICNN's
+readout scaled by 0.01.
+
 **Network code.** Plain JAX: parameters are a flat ``dict`` of arrays (names ending in
 ``weight_pos`` are the nonnegative ones), the forward pass is a few lines of ``jnp``/``lax``
 and the training uses optax. No equinox/flax: the architecture is fixed and small, a flat dict
@@ -116,9 +124,9 @@ class LPNConfig:
     kernel_size : int
         Convolution size (conv only, odd).
     quadratic : int
-        Number of filters of the learned quadratic term :math:`\frac12\sum_c\|q_c * y\|^2`
-        added to :math:`\psi_\theta` (conv: ``kernel_size`` filters; dense: the rank of
-        :math:`\frac12\|Q^\top y\|^2`); 0 (default) leaves it out. Our addition, see the module docstring.
+        Number of filters of the learned quadratic term :math:`\\frac12\\sum_c\\|q_c * y\\|^2`
+        added to :math:`\\psi_\\theta` (conv: ``kernel_size`` filters; dense: the rank of
+        :math:`\\frac12\\|Q^\\top y\\|^2`); 0 (default) leaves it out. Our addition, see the module docstring.
     """
 
     kind: str = "dense"
