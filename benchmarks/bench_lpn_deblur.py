@@ -129,13 +129,9 @@ def highpass_perturbation(size, amplitude):
     import jax
     import jax.numpy as jnp
 
-    kernel = np.zeros((size, size))
-    small = gaussian_kernel()
-    r = small.shape[0] // 2
-    for i in range(-r, r + 1):
-        for j in range(-r, r + 1):
-            kernel[i % size, j % size] += small[i + r, j + r]
-    keep = jnp.asarray(1.0 - np.fft.fft2(kernel))
+    from mathopt.prox import Convolution
+
+    keep = jnp.asarray(1.0 - Convolution(gaussian_kernel(), (size, size)).transfer)
 
     def perturbation(key, clean):
         key_z, key_a = jax.random.split(key)

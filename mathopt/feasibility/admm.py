@@ -436,7 +436,7 @@ class ADMMSolver(CertifyingSolver):
         if code != CONTINUE:
             return state
         if not state.penalty_reset and iteration in _snapshot_iterations(options) and len(state.y_snapshots) < 2:
-            state = state._replace(y_snapshots=state.y_snapshots + ((iteration, self._unscaled_y(setup, image.y)),))
+            state = state._replace(y_snapshots=state.y_snapshots + ((iteration, op.unscale_y(setup.scaled, image.y)),))
         if (_resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
                 and not _primal_feasible(setup, image) and self._dual_grows(state)):
             return _change_penalty(state, options.penalty)._replace(penalty_reset=True, y_snapshots=())
@@ -447,10 +447,6 @@ class ADMMSolver(CertifyingSolver):
                 return _change_penalty(state, wanted)
         return state
 
-    @staticmethod
-    def _unscaled_y(setup: Setup, y: np.ndarray) -> np.ndarray:
-        return setup.scaled.E * y / setup.scaled.c
-
     def _dual_grows(self, state: State) -> bool:
         """The reset's infeasibility evidence (option ``penalty_reset_growth``): the multipliers keep
         changing at at least that fraction of their earlier mean rate; always True with 0 or when the
@@ -458,7 +454,7 @@ class ADMMSolver(CertifyingSolver):
         threshold = state.setup.options.penalty_reset_growth
         if threshold == 0.0:
             return True
-        growth = _dual_growth(state.y_snapshots, state.iteration, self._unscaled_y(state.setup, state.image.y))
+        growth = _dual_growth(state.y_snapshots, state.iteration, op.unscale_y(state.setup.scaled, state.image.y))
         return math.isnan(growth) or growth >= threshold
 
     def displacement(self, state: State) -> float:

@@ -186,7 +186,12 @@ class Unscaled(NamedTuple):
 
 
 def unscale(scaled: ScaledQP, x, z, y) -> Unscaled:
-    return Unscaled(x=scaled.D * x, z=z / scaled.E, y=scaled.E * y / scaled.c)
+    return Unscaled(x=scaled.D * x, z=z / scaled.E, y=unscale_y(scaled, y))
+
+
+def unscale_y(scaled: ScaledQP, y):
+    """The multipliers of the original problem from those of the scaled one."""
+    return scaled.E * y / scaled.c
 
 
 def dot(a: np.ndarray, b: np.ndarray) -> float:
