@@ -1,6 +1,7 @@
 """The Numba loop of ``admm-qp`` / ``halpern-admm`` (see :mod:`mathopt.feasibility.admm`).
 
-The KKT matrix :math:`K` is factored in Python by SuperLU (:func:`admm_operator.factor_kkt`):
+The KKT matrix :math:`K` is factored in Python (:func:`admm_operator.factor_kkt`: QDLDL's LDL', or SuperLU),
+both given in SuperLU's form:
 :math:`P_r K P_c = L U` with scipy's convention (``lu.perm_r``, ``lu.perm_c``), so
 :math:`K s = b` is :math:`L U w = P_r b`, :math:`s = P_c w`, i.e. ``w`` solves the two triangular
 systems with right-hand side ``c[perm_r[i]] = b[i]`` and ``s[i] = w[perm_c[i]]``. The two
@@ -31,7 +32,8 @@ class TriangularFactors(NamedTuple):
 
 
 def triangular_factors(lu) -> TriangularFactors:
-    """The CSC factors L, U of a ``scipy.sparse.linalg.splu`` object, their diagonals and permutations."""
+    """The CSC factors L, U of a ``scipy.sparse.linalg.splu`` object or an :class:`admm_operator.LDLFactor`
+    (same attribute names), their diagonals and permutations."""
     L, U = lu.L.tocsc(), lu.U.tocsc()
     return TriangularFactors(L.indptr.astype(np.int64), L.indices.astype(np.int64), L.data, L.diagonal(),
                              U.indptr.astype(np.int64), U.indices.astype(np.int64), U.data, U.diagonal(),
