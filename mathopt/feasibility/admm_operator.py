@@ -137,16 +137,33 @@ class LDLFactor:
     :math:`U = D (I + L)^T`), so the compiled loop's triangular solves take either factorization."""
 
     def __init__(self, solver, size: int):
-        import scipy.sparse as sp
+        self._solver, self._size = solver, size
+        self._factors = None
 
-        lower, diagonal, perm = solver.factors()
-        self._solver = solver
-        unit = (sp.csc_matrix(lower) + sp.eye(size, format="csc")).tocsc()
-        self.L = unit
-        self.U = (sp.diags(diagonal) @ unit.T).tocsc()
-        inverse = np.empty(size, dtype=np.int64)
-        inverse[np.asarray(perm, dtype=np.int64)] = np.arange(size)
-        self.perm_r = self.perm_c = inverse
+    def _triangular(self):
+        if self._factors is None:  # built on first use: the polishing solves need only ``solve``
+            import scipy.sparse as sp
+
+            lower, diagonal, perm = self._solver.factors()
+            unit = (sp.csc_matrix(lower) + sp.eye(self._size, format="csc")).tocsc()
+            inverse = np.empty(self._size, dtype=np.int64)
+            inverse[np.asarray(perm, dtype=np.int64)] = np.arange(self._size)
+            self._factors = unit, (sp.diags(diagonal) @ unit.T).tocsc(), inverse
+        return self._factors
+
+    @property
+    def L(self):
+        return self._triangular()[0]
+
+    @property
+    def U(self):
+        return self._triangular()[1]
+
+    @property
+    def perm_r(self):
+        return self._triangular()[2]
+
+    perm_c = perm_r
 
     def solve(self, b: np.ndarray) -> np.ndarray:
         return self._solver.solve(np.ascontiguousarray(b, dtype=float))
@@ -175,7 +192,7 @@ def quasidefinite_factor(matrix):
     if qdldl is not None:
         try:
             return LDLFactor(qdldl.Solver(matrix), matrix.shape[0])
-        except ValueError as exc:  # QDLDL's "zero pivot" / bad input
+        except (RuntimeError, ValueError) as exc:  # QDLDL: "not quasi-definite" (a zero pivot)
             raise np.linalg.LinAlgError(f"KKT factorization failed: {exc}") from None
     from scipy.sparse.linalg import splu
 
