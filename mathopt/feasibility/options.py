@@ -117,8 +117,10 @@ class AndersonOptions(CommonOptions):
         2: type-II: (Y'WY + r I) gamma = Y'Wg. Type II is the default here because type I's points
         were rejected by the safeguard at nearly every step on the Maros-Meszaros QPs ADMM fails on
         (docs/feasibility.md, "Anderson acceleration").
-    anderson_interval : int, default 1
-        Mix every this many iterations (1: every iteration, the paper's scheme; SCS 3.3.1 uses 5).
+    anderson_interval : int, default 5
+        Mix every this many iterations, the memory still taking every step (SCS 3.3.1's
+        ``acceleration_interval``, 5; 1: every iteration, the paper's scheme, solved fewer of the
+        hard Maros-Meszaros QPs, docs/feasibility.md).
     anderson_regularization : float, default 1e-10
         Tikhonov term r relative to ||S||_F ||Y||_F (type I) or ||Y||_F^2 (type II) (SCS's type-II
         value; SCS uses 1e-6 for type I).
@@ -129,7 +131,7 @@ class AndersonOptions(CommonOptions):
     acceleration: str = "none"
     anderson_memory: int = 10
     anderson_type: int = 2
-    anderson_interval: int = 1
+    anderson_interval: int = 5
     anderson_regularization: float = 1e-10
     anderson_safeguard: float = 1.0
 
