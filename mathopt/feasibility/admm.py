@@ -35,6 +35,14 @@ certificate-polishing tests, on a point within 1e3 of the tolerances:
 point meets the tolerances (OSQP polishes only after its own test; with the default options this
 took ``admm-qp`` from 9 of 24 small random LPs at MAX_ITER to none, ``docs/feasibility.md``).
 
+Option ``acceleration="anderson"`` (method ``admm-qp-aa`` has it by default; own addition, after SCS 3
+[3]_, [4]_): safeguarded Anderson acceleration of T in the kernel :mod:`mathopt.feasibility._anderson_kernel`
+(type II by default, memory 10, mixing every 5 iterations, an Anderson point kept only if its
+fixed-point residual is at most that of the point it replaces; the memory is emptied when rho changes).
+Infeasibility verdicts are taken from plain iterations only: the first verdict of an accelerated run
+switches the acceleration off and restarts the plain iteration from s = 0 (:func:`_plain_from_start`);
+see :class:`~mathopt.feasibility.options.AndersonOptions` and docs/feasibility.md for the measured choices.
+
 The loop (option ``loop="compiled"``, the default) is a Numba kernel
 (:mod:`mathopt.feasibility._admm_kernel`) that runs the iterations between two termination tests
 or penalty updates: the KKT matrix is factored by SuperLU in Python (once per value of rho) and
@@ -46,6 +54,11 @@ iteration), kept as the readable specification the compiled loop is tested again
 
 References [1]_ (OSQP, Stellato et al. 2020) and [2]_ (Banjac et al. 2019): see
 :mod:`mathopt.feasibility.admm_operator`.
+
+.. [3] J. Zhang, B. O'Donoghue, S. Boyd, "Globally convergent type-I Anderson acceleration for
+   nonsmooth fixed-point iterations", SIAM J. Optim. 30 (2020).
+.. [4] B. O'Donoghue, "Operator splitting for a homogeneous embedding of the linear complementarity
+   problem", SIAM J. Optim. 31 (2021).
 """
 from __future__ import annotations
 
