@@ -40,7 +40,9 @@ Option ``acceleration="anderson"`` (method ``admm-qp-aa`` has it by default; own
 (type II by default, memory 10, mixing every 5 iterations, an Anderson point kept only if its
 fixed-point residual is at most that of the point it replaces; the memory is emptied when rho changes).
 Infeasibility verdicts are taken from plain iterations only: the first verdict of an accelerated run
-switches the acceleration off and restarts the plain iteration from s = 0 (:func:`_plain_from_start`);
+switches the acceleration off and restarts the plain iteration from s = 0 (:func:`_plain_from_start`),
+and the penalty freeze (option ``freeze_penalty``) looks at plain iterations only, so rho adapts
+while the acceleration runs (frozen by the accelerated differences, QSHARE2B was not solved);
 see :class:`~mathopt.feasibility.options.AndersonOptions` and docs/feasibility.md for the measured choices.
 
 The loop (option ``loop="compiled"``, the default) is a Numba kernel
@@ -548,7 +550,8 @@ class ADMMSolver(CertifyingSolver):
                 and not _primal_feasible(setup, image) and self._dual_grows(state)):
             return _change_penalty(state, options.penalty)._replace(penalty_reset=True, y_snapshots=())
         if (not state.penalty_reset and _adapts_at(iteration, options.penalty_interval)
-                and not (options.freeze_penalty and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
+                and not (options.freeze_penalty and state.anderson is None  # evidence from plain iterations only
+                         and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
             if wanted > PENALTY_CHANGE * state.penalty or wanted < state.penalty / PENALTY_CHANGE:
                 return _change_penalty(state, wanted)

@@ -109,7 +109,9 @@ class AndersonOptions(CommonOptions):
         its fixed-point residual is at most ``anderson_safeguard`` times that of s_k, else it goes
         back to T(s_k). The memory is emptied when rho (hence T) changes. Infeasibility is certified
         from plain iterations only: at the first infeasibility verdict of an accelerated run the
-        acceleration is switched off for the rest of the run and the verdict is not taken.
+        acceleration is switched off for the rest of the run, the plain iteration starts again from
+        s = 0 and the verdict is not taken; for the same reason the penalty freeze
+        (``freeze_penalty``) does not act while the acceleration runs.
     anderson_memory : int, default 10
         Number of stored steps (SCS 3.3.1's ``acceleration_lookback``, 10).
     anderson_type : {1, 2}, default 2
