@@ -3,7 +3,8 @@ iterations that detect infeasibility with certificates.
 
 * :mod:`~mathopt.feasibility.fixed_point`: plain and Halpern iterations of any nonexpansive
   operator and the estimate of its infimal displacement vector (Park & Ryu, ICML 2023).
-* ``admm-qp`` (:mod:`~mathopt.feasibility.admm`): OSQP-style ADMM (the default).
+* ``admm-qp`` (:mod:`~mathopt.feasibility.admm`): OSQP-style ADMM (the default); option
+  ``acceleration="anderson"`` (also registered as ``admm-qp-aa``): safeguarded Anderson acceleration.
 * ``halpern-admm`` (:mod:`~mathopt.feasibility.halpern_admm`): the same operator, Halpern-anchored.
 * ``pdhg-lp`` (:mod:`~mathopt.feasibility.pdhg`): matrix-free PDHG for LPs with PDLP's
   preconditioning, step, primal weight and restarts.

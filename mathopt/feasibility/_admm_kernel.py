@@ -67,12 +67,54 @@ def lu_solve(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, p
 
 
 @njit(cache=True)
+def operator_image(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
+                   q, lower, upper, rho, sigma, alpha, x, v, image_x, image_v, image_z, image_y, diff_x, diff_v,
+                   diff_y, rhs, solution, work, z, y, new_x, new_v):
+    """One application of the OSQP operator T at (x, v), with the arithmetic of
+    :func:`admm_operator.apply_operator`: writes T(x, v) (and its z, y) to image_* and
+    T(x, v) - (x, v), y+ - y to diff_*; ``rhs`` ... ``new_v`` are scratch. Returns the squared
+    residual sigma ||dx||^2 + ||dv||_rho^2, or -1.0 (nothing written) when T(x, v) is not finite."""
+    n, m = x.shape[0], v.shape[0]
+    for j in range(n):
+        rhs[j] = sigma * x[j] - q[j]
+    for i in range(m):
+        z[i] = min(max(v[i], lower[i]), upper[i])
+        y[i] = rho[i] * (v[i] - z[i])
+        rhs[n + i] = z[i] - y[i] / rho[i]
+    lu_solve(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c, rhs, work, solution)
+    finite = True
+    for j in range(n):
+        new_x[j] = alpha * solution[j] + (1.0 - alpha) * x[j]
+        finite = finite and math.isfinite(new_x[j])
+    for i in range(m):
+        z_tilde = z[i] + (solution[n + i] - y[i]) / rho[i]
+        new_v[i] = alpha * z_tilde + (1.0 - alpha) * z[i] + y[i] / rho[i]
+        finite = finite and math.isfinite(new_v[i])
+    if not finite:
+        return -1.0
+    image_x[:] = new_x
+    image_v[:] = new_v
+    residual = 0.0
+    for j in range(n):
+        diff_x[j] = image_x[j] - x[j]
+        residual += diff_x[j] * diff_x[j]
+    residual *= sigma
+    for i in range(m):
+        image_z[i] = min(max(image_v[i], lower[i]), upper[i])
+        image_y[i] = rho[i] * (image_v[i] - image_z[i])
+        diff_v[i] = image_v[i] - v[i]
+        diff_y[i] = image_y[i] - y[i]
+        residual += diff_v[i] * (rho[i] * diff_v[i])
+    return residual
+
+
+@njit(cache=True)
 def admm_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
                     q, lower, upper, rho, sigma, alpha,
                     x, v, anchor_x, anchor_v, image_x, image_v, image_z, image_y, diff_x, diff_v, diff_y,
                     since, anchor_residual, iteration, steps, halpern, restart_decay, restart_fraction):
     """Up to ``steps`` iterations of the OSQP operator T (plain or Halpern-anchored), in place on
-    x, v (and the anchor), with the same arithmetic as :func:`admm_operator.apply_operator`.
+    x, v (and the anchor), each one :func:`operator_image`.
 
     Writes the last image T(x, v) (and its z, y) to image_* and T(x, v) - (x, v), y+ - y to diff_*;
     stops before committing a non-finite image. Returns (iterations done, iterations since the
@@ -83,36 +125,11 @@ def admm_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, pe
     z, y, new_x, new_v = np.empty(m), np.empty(m), np.empty(n), np.empty(m)
     done, restarts = 0, 0
     for _ in range(steps):
-        for j in range(n):
-            rhs[j] = sigma * x[j] - q[j]
-        for i in range(m):
-            z[i] = min(max(v[i], lower[i]), upper[i])
-            y[i] = rho[i] * (v[i] - z[i])
-            rhs[n + i] = z[i] - y[i] / rho[i]
-        lu_solve(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c, rhs, work, solution)
-        finite = True
-        for j in range(n):
-            new_x[j] = alpha * solution[j] + (1.0 - alpha) * x[j]
-            finite = finite and math.isfinite(new_x[j])
-        for i in range(m):
-            z_tilde = z[i] + (solution[n + i] - y[i]) / rho[i]
-            new_v[i] = alpha * z_tilde + (1.0 - alpha) * z[i] + y[i] / rho[i]
-            finite = finite and math.isfinite(new_v[i])
-        if not finite:  # nothing of this iteration is written
+        residual = operator_image(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
+                                  q, lower, upper, rho, sigma, alpha, x, v, image_x, image_v, image_z, image_y,
+                                  diff_x, diff_v, diff_y, rhs, solution, work, z, y, new_x, new_v)
+        if residual < 0.0:  # nothing of this iteration is written
             break
-        image_x[:] = new_x
-        image_v[:] = new_v
-        residual = 0.0
-        for j in range(n):
-            diff_x[j] = image_x[j] - x[j]
-            residual += diff_x[j] * diff_x[j]
-        residual *= sigma
-        for i in range(m):
-            image_z[i] = min(max(image_v[i], lower[i]), upper[i])
-            image_y[i] = rho[i] * (image_v[i] - image_z[i])
-            diff_v[i] = image_v[i] - v[i]
-            diff_y[i] = image_y[i] - y[i]
-            residual += diff_v[i] * (rho[i] * diff_v[i])
         if halpern:
             residual = math.sqrt(residual)
         since, anchor_residual, restarted = next_iterate(

@@ -35,6 +35,16 @@ certificate-polishing tests, on a point within 1e3 of the tolerances:
 point meets the tolerances (OSQP polishes only after its own test; with the default options this
 took ``admm-qp`` from 9 of 24 small random LPs at MAX_ITER to none, ``docs/feasibility.md``).
 
+Option ``acceleration="anderson"`` (method ``admm-qp-aa`` has it by default; own addition, after SCS 3
+[3]_, [4]_): safeguarded Anderson acceleration of T in the kernel :mod:`mathopt.feasibility._anderson_kernel`
+(type II by default, memory 10, mixing every 5 iterations, an Anderson point kept only if its
+fixed-point residual is at most that of the point it replaces; the memory is emptied when rho changes).
+Infeasibility verdicts are taken from plain iterations only: the first verdict of an accelerated run
+switches the acceleration off and restarts the plain iteration from s = 0 (:func:`_plain_from_start`),
+and the penalty freeze (option ``freeze_penalty``) looks at plain iterations only, so rho adapts
+while the acceleration runs (frozen by the accelerated differences, QSHARE2B was not solved);
+see :class:`~mathopt.feasibility.options.AndersonOptions` and docs/feasibility.md for the measured choices.
+
 The loop (option ``loop="compiled"``, the default) is a Numba kernel
 (:mod:`mathopt.feasibility._admm_kernel`) that runs the iterations between two termination tests
 or penalty updates: the KKT matrix is factored by SuperLU in Python (once per value of rho) and
@@ -46,6 +56,11 @@ iteration), kept as the readable specification the compiled loop is tested again
 
 References [1]_ (OSQP, Stellato et al. 2020) and [2]_ (Banjac et al. 2019): see
 :mod:`mathopt.feasibility.admm_operator`.
+
+.. [3] J. Zhang, B. O'Donoghue, S. Boyd, "Globally convergent type-I Anderson acceleration for
+   nonsmooth fixed-point iterations", SIAM J. Optim. 30 (2020).
+.. [4] B. O'Donoghue, "Operator splitting for a homogeneous embedding of the linear complementarity
+   problem", SIAM J. Optim. 31 (2021).
 """
 from __future__ import annotations
 
@@ -59,15 +74,17 @@ from ..core.driver import Advance, run
 from ..core.options import OptionError, check_bool, check_choice, check_fraction, check_int, check_number, check_positive
 from ..core.problem import all_finite
 from ..core.registry import register
-from ..core.status import CODE_CONVERGED, CODE_NONFINITE, CONTINUE
+from ..core.status import CODE_CONVERGED, CODE_DUAL_INFEASIBLE, CODE_NONFINITE, CODE_PRIMAL_INFEASIBLE, CONTINUE
 from . import admm_operator as op
 from .fixed_point import halpern_point
-from .options import QPOptions
+from .options import ANDERSON_MAX_WEIGHT, AndersonOptions, QPOptions
 from .problem import QP, QPResult
 from .solver import CertifyingSolver, early_solution, initial_code, termination_test
 
 #: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
 PENALTY_CHANGE = 5.0
+#: Verdicts that an accelerated run does not take (see option ``acceleration``).
+INFEASIBLE_CODES = (CODE_PRIMAL_INFEASIBLE, CODE_DUAL_INFEASIBLE)
 #: Values of the option ``loop``.
 LOOPS = ("compiled", "python")
 
@@ -172,6 +189,59 @@ class ADMMOptions(QPOptions):
         check_choice(self, "loop", LOOPS)
 
 
+@dataclass(frozen=True)
+class AdmmQPOptions(ADMMOptions, AndersonOptions):
+    """Options of ``admm-qp``: those of :class:`ADMMOptions` and the Anderson acceleration of
+    :class:`~mathopt.feasibility.options.AndersonOptions` (compiled loop only)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.acceleration != "none" and self.loop != "compiled":
+            raise OptionError(f"acceleration={self.acceleration!r} needs loop='compiled', got loop={self.loop!r}")
+
+
+class AndersonMemory(NamedTuple):
+    """The state of the Anderson acceleration carried between kernel calls
+    (:func:`_anderson_kernel.anderson_iterations`); a new one (empty memory) after each change of rho."""
+
+    steps: np.ndarray             # memory x (n + m): s_{i+1} - s_i
+    changes: np.ndarray           # memory x (n + m): g_{i+1} - g_i
+    previous_point: np.ndarray    # s_k of the last plain evaluation
+    previous_residual: np.ndarray # g(s_k)
+    saved_image: np.ndarray       # T(s_k) while an Anderson point waits for its safeguard test
+    saved_norm: np.ndarray        # ||g(s_k)||_W, same
+    counters: np.ndarray          # the slots of _anderson_kernel (COUNT ... REJECTED)
+
+    @classmethod
+    def empty(cls, memory: int, size: int, accepted: int = 0, rejected: int = 0) -> "AndersonMemory":
+        from ._anderson_kernel import ACCEPTED, REJECTED
+
+        counters = np.zeros(7, dtype=np.int64)
+        counters[ACCEPTED], counters[REJECTED] = accepted, rejected
+        return cls(np.zeros((memory, size)), np.zeros((memory, size)), np.zeros(size), np.zeros(size),
+                   np.zeros(size), np.zeros(1), counters)
+
+    def copy(self) -> "AndersonMemory":
+        return AndersonMemory(*(a.copy() for a in self))
+
+    def counts(self) -> tuple[int, int]:
+        """(accepted, rejected) Anderson points so far."""
+        from ._anderson_kernel import ACCEPTED, REJECTED
+
+        return int(self.counters[ACCEPTED]), int(self.counters[REJECTED])
+
+    def restarted(self) -> "AndersonMemory":
+        """An empty memory (the operator changed) that keeps the accepted/rejected counts."""
+        from ._anderson_kernel import ACCEPTED, REJECTED
+
+        return AndersonMemory.empty(self.steps.shape[0], self.steps.shape[1], int(self.counters[ACCEPTED]),
+                                    int(self.counters[REJECTED]))
+
+
+def _uses_anderson(options) -> bool:
+    return getattr(options, "acceleration", "none") == "anderson"
+
+
 class Setup(NamedTuple):
     """What does not change during a run."""
 
@@ -203,6 +273,9 @@ class State(NamedTuple):
     penalty_reset: bool         # rho was set back to ``penalty`` (option penalty_reset_fraction): no more adaptation
     polished_point: op.Unscaled | None = None   # the polished solution that ended the run (solver.early_solution)
     y_snapshots: tuple = ()     # (iteration, unscaled y) at the tests of _snapshot_iterations, for _dual_growth
+    anderson: AndersonMemory | None = None   # option acceleration="anderson"; None once switched off
+    anderson_stopped: int = -1               # iteration at which an infeasibility verdict switched it off
+    anderson_counts: tuple = (0, 0)          # (accepted, rejected) Anderson points before that
 
 
 def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
@@ -312,9 +385,20 @@ def _change_penalty(state: State, penalty: float) -> State:
     new_rho = op.rho_vector(setup.scaled, penalty)
     z = np.clip(v, setup.scaled.l, setup.scaled.u)
     v = z + (state.rho / new_rho) * (v - z)   # same (z, y), new v = z + y / rho
+    anderson = state.anderson.restarted() if state.anderson is not None else None  # a new T: new memory
     return state._replace(v=v, penalty=penalty, rho=new_rho, factor=_factor(setup, new_rho),
                           refactorizations=state.refactorizations + 1,
-                          anchor_x=state.x, anchor_v=v, since_anchor=0)  # a new T: re-anchor
+                          anchor_x=state.x, anchor_v=v, since_anchor=0, anderson=anderson)  # a new T: re-anchor
+
+
+def _plain_from_start(state: State, iteration: int) -> State:
+    """An infeasibility verdict of an accelerated run is not taken: the acceleration is switched off and
+    the plain iteration starts again from s = 0 (with the current rho), so that every certificate comes
+    from a plain sequence from the standard start, the sequence Banjac et al.'s result is about (from the
+    accelerated point, plain iterations certified the feasible QPCBOEI2: docs/feasibility.md)."""
+    x, v = np.zeros_like(state.x), np.zeros_like(state.v)
+    return state._replace(code=CONTINUE, certificate=None, x=x, v=v, anchor_x=x, anchor_v=v, since_anchor=0,
+                          anderson=None, anderson_stopped=iteration, anderson_counts=state.anderson.counts())
 
 
 class ADMMSolver(CertifyingSolver):
@@ -330,10 +414,12 @@ class ADMMSolver(CertifyingSolver):
         y = rho * (v - z)
         image = op.Image(x=x, v=v, z=z, y=y, dx=np.zeros_like(x), dv=np.zeros_like(v), dy=np.zeros_like(y))
         code = initial_code(setup, image)
+        anderson = (AndersonMemory.empty(options.anderson_memory, problem.n + problem.m)
+                    if _uses_anderson(options) else None)
         return State(setup=setup, iteration=0, x=x, v=v, image=image, penalty=options.penalty, rho=rho,
                      factor=_factor(setup, rho), anchor_x=x, anchor_v=v,
                      since_anchor=0, anchor_residual=np.inf, code=code, certificate=None,
-                     refactorizations=1, restarts=0, penalty_reset=False)
+                     refactorizations=1, restarts=0, penalty_reset=False, anderson=anderson)
 
     def advance(self, state: State, nit: int, k: int, record: bool) -> Advance:
         if state.setup.options.loop == "python":
@@ -365,19 +451,26 @@ class ADMMSolver(CertifyingSolver):
         n, m = x.shape[0], v.shape[0]
         image = op.Image(x=np.empty(n), v=np.empty(m), z=np.empty(m), y=np.empty(m),
                          dx=np.empty(n), dv=np.empty(m), dy=np.empty(m))
+        anderson = state.anderson.copy() if state.anderson is not None else None
         done = 0
         while done < k:
             steps = min(k - done, _next_event(state.iteration, options) - state.iteration)
-            count, since, anchor_residual, restarts = admm_iterations(
-                *state.factor.triangular, scaled.q, scaled.l, scaled.u, state.rho, options.sigma,
-                options.relaxation, x, v, anchor_x, anchor_v, *image, state.since_anchor, state.anchor_residual,
-                state.iteration, steps, setup.halpern, setup.restart_decay, setup.restart_fraction)
+            if anderson is not None:
+                count = self._anderson_kernel(state, x, v, image, anderson, steps)
+                since, anchor_residual, restarts = state.since_anchor, state.anchor_residual, 0
+            else:
+                count, since, anchor_residual, restarts = admm_iterations(
+                    *state.factor.triangular, scaled.q, scaled.l, scaled.u, state.rho, options.sigma,
+                    options.relaxation, x, v, anchor_x, anchor_v, *image, state.since_anchor,
+                    state.anchor_residual, state.iteration, steps, setup.halpern, setup.restart_decay,
+                    setup.restart_fraction)
             if count == 0:
                 return Advance(state, done, CODE_NONFINITE)
             done += count
             state = state._replace(iteration=state.iteration + count, x=x, v=v, image=image,
                                    anchor_x=anchor_x, anchor_v=anchor_v, since_anchor=since,
-                                   anchor_residual=anchor_residual, restarts=state.restarts + restarts)
+                                   anchor_residual=anchor_residual, restarts=state.restarts + restarts,
+                                   anderson=anderson)
             if count < steps:  # a non-finite image: the state holds the last finite iterate
                 return Advance(state, done, CODE_NONFINITE)
             state = self._event(state)
@@ -387,9 +480,23 @@ class ADMMSolver(CertifyingSolver):
                 x, v = state.x.copy(), state.v.copy()
                 anchor_x, anchor_v = state.anchor_x.copy(), state.anchor_v.copy()
                 state = state._replace(x=x, v=v, anchor_x=anchor_x, anchor_v=anchor_v)
+            if state.anderson is not anderson:  # rho changed (an empty memory) or an infeasibility verdict (None)
+                anderson = state.anderson
             if done < k:  # the next kernel call writes its own image
                 image = op.Image(*(np.empty_like(a) for a in image))
         return Advance(state, done, state.code)
+
+    @staticmethod
+    def _anderson_kernel(state: State, x, v, image: op.Image, anderson: AndersonMemory, steps: int) -> int:
+        """``steps`` iterations of :func:`_anderson_kernel.anderson_iterations`, in place on x, v, image
+        and ``anderson``; returns the iterations done."""
+        from ._anderson_kernel import anderson_iterations
+
+        options, scaled = state.setup.options, state.setup.scaled
+        return anderson_iterations(*state.factor.triangular, scaled.q, scaled.l, scaled.u, state.rho, options.sigma,
+                                   options.relaxation, x, v, *image, steps, *anderson, options.anderson_interval,
+                                   options.anderson_regularization, options.anderson_safeguard, ANDERSON_MAX_WEIGHT,
+                                   options.anderson_type == 1)
 
     def _iterate(self, state: State) -> State | None:
         """One iteration (Python), its termination test and penalty update; None when T gives a
@@ -428,6 +535,8 @@ class ADMMSolver(CertifyingSolver):
         code, certificate = CONTINUE, None
         if iteration % options.check_interval == 0:
             code, certificate = termination_test(setup, image, iteration)
+            if code in INFEASIBLE_CODES and state.anderson is not None:
+                return _plain_from_start(state, iteration)
             if code == CONTINUE:
                 point = early_solution(setup, image, iteration)
                 if point is not None:
@@ -441,7 +550,8 @@ class ADMMSolver(CertifyingSolver):
                 and not _primal_feasible(setup, image) and self._dual_grows(state)):
             return _change_penalty(state, options.penalty)._replace(penalty_reset=True, y_snapshots=())
         if (not state.penalty_reset and _adapts_at(iteration, options.penalty_interval)
-                and not (options.freeze_penalty and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
+                and not (options.freeze_penalty and state.anderson is None  # evidence from plain iterations only
+                         and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
             if wanted > PENALTY_CHANGE * state.penalty or wanted < state.penalty / PENALTY_CHANGE:
                 return _change_penalty(state, wanted)
@@ -461,10 +571,29 @@ class ADMMSolver(CertifyingSolver):
         return _weighted_norm(state.setup, state.rho, state.image.dx, state.image.dv)
 
     def extra(self, state: State) -> dict:
-        return {"penalty": state.penalty, "refactorizations": state.refactorizations}
+        extra = {"penalty": state.penalty, "refactorizations": state.refactorizations}
+        if _uses_anderson(state.setup.options):
+            accepted, rejected = state.anderson.counts() if state.anderson is not None else state.anderson_counts
+            extra.update(anderson_accepted=accepted, anderson_rejected=rejected,
+                         anderson_stopped=state.anderson_stopped)
+        return extra
 
 
-@register("admm-qp", problem=QP, options=ADMMOptions, default=True)
-def admm_qp(problem: QP, options: ADMMOptions) -> QPResult:
+@register("admm-qp", problem=QP, options=AdmmQPOptions, default=True)
+def admm_qp(problem: QP, options: AdmmQPOptions) -> QPResult:
     """OSQP-style ADMM for convex QPs with primal/dual infeasibility certificates (Stellato et al. 2020; Banjac et al. 2019)."""
     return run(ADMMSolver(halpern=False), problem, options, "admm-qp")
+
+
+@dataclass(frozen=True)
+class AndersonADMMOptions(AdmmQPOptions):
+    """Options of ``admm-qp-aa``: those of ``admm-qp``, with ``acceleration="anderson"`` by default."""
+
+    acceleration: str = "anderson"
+
+
+@register("admm-qp-aa", problem=QP, options=AndersonADMMOptions)
+def admm_qp_aa(problem: QP, options: AndersonADMMOptions) -> QPResult:
+    """``admm-qp`` with safeguarded Anderson acceleration (Zhang, O'Donoghue & Boyd 2020), a method name of
+    its own so that benchmarks run it beside plain ``admm-qp``."""
+    return run(ADMMSolver(halpern=False), problem, options, "admm-qp-aa")

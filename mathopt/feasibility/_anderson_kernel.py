@@ -1,0 +1,169 @@
+"""Safeguarded type-I Anderson acceleration, compiled: the mixing step shared by
+:func:`mathopt.feasibility.fixed_point.fixed_point` and the loop of ``admm-qp`` with
+``acceleration="anderson"`` (see :mod:`mathopt.feasibility.admm` and docs/feasibility.md).
+
+For a fixed-point map :math:`f = T(s)` with residual :math:`g(s) = s - T(s)`, memory pairs
+:math:`\\Delta s_i = s_{i+1} - s_i`, :math:`\\Delta g_i = g_{i+1} - g_i` of consecutive iterates
+(columns of :math:`S, Y`, the last ``memory`` of them), the type-I step (Zhang, O'Donoghue & Boyd
+2020, Algorithm AA-I; SCS 3's default type) is
+
+.. math::
+
+   (S^T W Y + r I)\\,\\gamma = S^T W g_k, \\qquad
+   s_{k+1} = T(s_k) - (S - Y)\\,\\gamma,
+
+with :math:`W` the diagonal metric in which :math:`T` is nonexpansive and the Tikhonov term
+:math:`r = \\eta \\|S\\|_F \\|Y\\|_F` (SCS's regularization of the type-I system, :math:`\\eta` =
+``regularization``); the system is ``memory x memory`` and solved by Gaussian elimination with
+partial pivoting here.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from ._admm_kernel import operator_image
+
+
+@njit(cache=True)
+def anderson_point(steps, changes, count, metric, residual, image, regularization, max_weight, type_one, out):
+    """The type-I Anderson point ``out = image - (S - Y) gamma`` from the first ``count`` rows of
+    ``steps`` (the Delta s_i) and ``changes`` (the Delta g_i), the residual g_k = s_k - image and the
+    diagonal ``metric`` W. Returns False (``out`` undefined) when the regularized system is singular,
+    gamma is not finite or ||gamma||_2 > ``max_weight``."""
+    size = steps.shape[1]
+    matrix, rhs = np.empty((count, count)), np.empty(count)
+    steps_norm, changes_norm = 0.0, 0.0
+    left = steps if type_one else changes  # type I: S'WY gamma = S'Wg; type II: Y'WY gamma = Y'Wg
+    for a in range(count):
+        total = 0.0
+        for i in range(size):
+            total += left[a, i] * metric[i] * residual[i]
+            steps_norm += left[a, i] * metric[i] * left[a, i]
+            changes_norm += changes[a, i] * metric[i] * changes[a, i]
+        rhs[a] = total
+        for b in range(count):
+            total = 0.0
+            for i in range(size):
+                total += left[a, i] * metric[i] * changes[b, i]
+            matrix[a, b] = total
+    shift = regularization * math.sqrt(steps_norm * changes_norm)
+    for a in range(count):
+        matrix[a, a] += shift
+    for col in range(count):  # Gaussian elimination with partial pivoting
+        pivot = col
+        for row in range(col + 1, count):
+            if abs(matrix[row, col]) > abs(matrix[pivot, col]):
+                pivot = row
+        if matrix[pivot, col] == 0.0:
+            return False
+        if pivot != col:
+            for b in range(count):
+                matrix[col, b], matrix[pivot, b] = matrix[pivot, b], matrix[col, b]
+            rhs[col], rhs[pivot] = rhs[pivot], rhs[col]
+        for row in range(col + 1, count):
+            factor = matrix[row, col] / matrix[col, col]
+            for b in range(col, count):
+                matrix[row, b] -= factor * matrix[col, b]
+            rhs[row] -= factor * rhs[col]
+    gamma = np.empty(count)
+    weight_norm = 0.0
+    for a in range(count - 1, -1, -1):
+        total = rhs[a]
+        for b in range(a + 1, count):
+            total -= matrix[a, b] * gamma[b]
+        gamma[a] = total / matrix[a, a]
+        weight_norm += gamma[a] * gamma[a]
+    if not math.isfinite(weight_norm) or math.sqrt(weight_norm) > max_weight:
+        return False
+    for i in range(size):
+        total = image[i]
+        for a in range(count):
+            total -= gamma[a] * (steps[a, i] - changes[a, i])
+        out[i] = total
+        if not math.isfinite(total):
+            return False
+    return True
+
+
+#: Slots of the integer state of :func:`anderson_iterations` (one int64 array, carried between calls).
+COUNT, HEAD, HAS_PREVIOUS, PENDING, SINCE_MIX, ACCEPTED, REJECTED = range(7)
+
+
+@njit(cache=True)
+def anderson_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
+                        q, lower, upper, rho, sigma, alpha,
+                        x, v, image_x, image_v, image_z, image_y, diff_x, diff_v, diff_y, steps,
+                        steps_memory, changes_memory, previous_point, previous_residual, saved_image, saved_norm,
+                        counters, interval, regularization, safeguard, max_weight, type_one):
+    """Up to ``steps`` applications of the OSQP operator T (:func:`_admm_kernel.operator_image`) with
+    safeguarded type-I Anderson acceleration, in place on x, v and the Anderson state (``steps_memory``,
+    ``changes_memory``: memory x (n + m); ``previous_point``, ``previous_residual``, ``saved_image``:
+    n + m; ``saved_norm``: 1; ``counters``: the slots COUNT ... REJECTED).
+
+    Every ``interval`` iterations (once the memory holds a pair) the next iterate is the Anderson point
+    :func:`anderson_point` instead of T(s_k) (metric W = (sigma, rho), T's); the iteration that applies
+    T to it accepts it when ||g(s_AA)||_W <= ``safeguard`` ||g(s_k)||_W, else (or when T(s_AA) is not
+    finite) the next iterate is the saved T(s_k) and the memory is emptied. Each application of T is
+    one iteration. Writes the last image and differences to image_*, diff_* (as ``admm_iterations``);
+    stops before committing a non-finite image of a plain point. Returns the iterations done.
+    """
+    n, m = x.shape[0], v.shape[0]
+    size, memory = n + m, steps_memory.shape[0]
+    rhs, solution, work = np.empty(size), np.empty(size), np.empty(size)
+    z, y, new_x, new_v = np.empty(m), np.empty(m), np.empty(n), np.empty(m)
+    metric, point, residual, image, mixed = (np.empty(size), np.empty(size), np.empty(size), np.empty(size),
+                                             np.empty(size))
+    metric[:n] = sigma
+    metric[n:] = rho
+    done = 0
+    for _ in range(steps):
+        squared = operator_image(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
+                                 q, lower, upper, rho, sigma, alpha, x, v, image_x, image_v, image_z, image_y,
+                                 diff_x, diff_v, diff_y, rhs, solution, work, z, y, new_x, new_v)
+        pending = counters[PENDING] == 1
+        counters[PENDING] = 0
+        if pending and (squared < 0.0 or math.sqrt(squared) > safeguard * saved_norm[0]):
+            x[:] = saved_image[:n]  # rejected: back to the plain step T(s_k), memory kept (see docstring)
+            v[:] = saved_image[n:]
+            counters[REJECTED] += 1
+            done += 1
+            continue
+        if squared < 0.0:  # a plain point with a non-finite image: nothing of this iteration is written
+            break
+        counters[ACCEPTED] += pending
+        point[:n] = x
+        point[n:] = v
+        image[:n] = image_x
+        image[n:] = image_v
+        for i in range(size):
+            residual[i] = point[i] - image[i]
+        if counters[HAS_PREVIOUS]:
+            head = counters[HEAD]
+            for i in range(size):
+                steps_memory[head, i] = point[i] - previous_point[i]
+                changes_memory[head, i] = residual[i] - previous_residual[i]
+            counters[HEAD] = (head + 1) % memory
+            counters[COUNT] = min(counters[COUNT] + 1, memory)
+        previous_point[:] = point
+        previous_residual[:] = residual
+        counters[HAS_PREVIOUS] = 1
+        counters[SINCE_MIX] += 1
+        mixed_ok = False
+        if counters[COUNT] > 0 and counters[SINCE_MIX] >= interval:
+            counters[SINCE_MIX] = 0
+            mixed_ok = anderson_point(steps_memory, changes_memory, counters[COUNT], metric, residual, image,
+                                      regularization, max_weight, type_one, mixed)
+            if not mixed_ok:
+                counters[COUNT], counters[HEAD] = 0, 0
+        if mixed_ok:
+            saved_image[:] = image
+            saved_norm[0] = math.sqrt(squared)
+            counters[PENDING] = 1
+            x[:] = mixed[:n]
+            v[:] = mixed[n:]
+        else:
+            x[:] = image_x
+            v[:] = image_v
+        done += 1
+    return done
