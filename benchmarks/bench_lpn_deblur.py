@@ -143,24 +143,33 @@ def highpass_perturbation(size, amplitude):
 
 
 def jacobian_top_eigenvalue(net, x, iterations=30):
-    """Largest eigenvalue of the (symmetric PSD) Jacobian of the LPN at x, by power iteration (float64)."""
+    """Largest eigenvalue of the (symmetric PSD) Jacobian of the LPN at x, by power iteration (float64;
+    :func:`mathopt.prox.training.jacobian_top_eigenvalue`, the estimate of the training's penalty)."""
     import jax
     import jax.numpy as jnp
 
     from mathopt.core.jax_utils import enable_x64
-    from mathopt.prox.lpn import prox_map
+    from mathopt.prox.training import jacobian_top_eigenvalue as estimate
 
     with enable_x64():
         params = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in net.params.items()}
-        point = jnp.asarray(x, dtype=jnp.float64)
-        f = lambda v: prox_map(net.config, params, v[None])[0]  # noqa: E731
-        u = jnp.asarray(np.random.default_rng(0).normal(size=x.shape))
-        value = 0.0
-        for _ in range(iterations):
-            w = jax.jvp(f, (point,), (u,))[1]
-            value = float(jnp.vdot(u, w) / jnp.vdot(u, u))
-            u = w / jnp.linalg.norm(w)
-    return value
+        return float(estimate(net.config, params, jnp.asarray(x, dtype=jnp.float64)[None], jax.random.key(0),
+                              iterations)[0])
+
+
+def highpass_projection(size, threshold):
+    """``projection(batch)`` for ``train(jacobian_projection=...)``: the orthogonal projection onto
+    the frequencies where the blur's transfer function is below ``threshold`` (|K| < t; circular,
+    on size x size patches): the band the data term of the deblurring problem does not hold."""
+    import jax.numpy as jnp
+
+    from mathopt.prox import Convolution
+
+    keep = jnp.asarray(np.abs(Convolution(gaussian_kernel(), (size, size)).transfer) < threshold, dtype=jnp.float32)
+
+    def projection(v):
+        return jnp.real(jnp.fft.ifft2(keep * jnp.fft.fft2(v))).astype(v.dtype)
+    return projection
 
 
 def denoising_table(net, sigma, rng):
@@ -203,6 +212,20 @@ def main(argv=None):
         parser.add_argument("--highpass-amplitude", type=float, default=0.0,
                             help="augmentation: add a * (Gaussian noise minus its blur by the forward kernel), "
                                  "a ~ U(0, this) per patch (0: off)")
+        parser.add_argument("--jacobian-penalty", type=float, default=0.0, metavar="MU",
+                            help="weight of the penalty mu * mean(max(0, lambda_max(J_f) - bound)^2) in the "
+                                 "proximal-matching phases (0: off)")
+        parser.add_argument("--jacobian-bound", type=float, default=1.0, metavar="B",
+                            help="eigenvalue of the LPN's Jacobian above which the penalty acts")
+        parser.add_argument("--jacobian-iters", type=int, default=5, metavar="K",
+                            help="Jacobian-vector products per lambda_max estimate")
+        parser.add_argument("--jacobian-samples", type=int, default=None, metavar="N",
+                            help="penalise at N patches of each batch only (default: all)")
+        parser.add_argument("--jacobian-points", choices=("noisy", "interpolated"), default="noisy",
+                            help="where the Jacobian is penalised")
+        parser.add_argument("--jacobian-highpass", type=float, default=0.0, metavar="T",
+                            help="penalise lambda_max(P J_f P) only, P the projection on the frequencies where "
+                                 "the blur's transfer function is below T (0: the whole spectrum)")
         parser.add_argument("--train-sigma-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                             help="draw the training noise level uniformly in [LOW, HIGH] per patch")
 
@@ -224,12 +247,22 @@ def main(argv=None):
         net, log = train(LPN.create(config, seed=args.seed, fixed_scale=True), data, schedule, perturbation=perturbation,
                          noise_sigma=tuple(args.train_sigma_range) if args.train_sigma_range else args.train_sigma,
                          batch_size=args.batch_size, seed=args.seed, chunk=100,
-                         progress=args.progress)
+                         progress=args.progress, jacobian_penalty=args.jacobian_penalty,
+                         jacobian_bound=args.jacobian_bound, jacobian_iters=args.jacobian_iters,
+                         jacobian_points=args.jacobian_points, jacobian_samples=args.jacobian_samples,
+                         jacobian_projection=highpass_projection(args.patch_size, args.jacobian_highpass)
+                         if args.jacobian_highpass else None)
         train_seconds = log.seconds
         net.save(checkpoints / "lpn_deblur.npz",
                  metadata={"schedule": [vars(p) for p in schedule],
                            "noise_sigma": args.train_sigma_range or args.train_sigma,
                            "highpass_amplitude": args.highpass_amplitude, "train": TRAIN,
+                           "jacobian": {"penalty": args.jacobian_penalty, "bound": args.jacobian_bound,
+                                        "iters": args.jacobian_iters, "points": args.jacobian_points,
+                                        "samples": args.jacobian_samples,
+                                        "highpass": args.jacobian_highpass},
+                           "eigenvalue_last": None if log.eigenvalue is None
+                           else float(np.nanmean(log.eigenvalue[-100:])),
                            "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds})
         print(f"training: {train_seconds:.0f} s", flush=True)
     import mathopt
