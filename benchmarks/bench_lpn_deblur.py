@@ -199,6 +199,9 @@ def main(argv=None):
         parser.add_argument("--patch-size", type=int, default=20)
         parser.add_argument("--iterations", type=int, default=60, help="PnP-ADMM iterations")
         parser.add_argument("--checkpoint", help="use this trained LPN instead of training one")
+        parser.add_argument("--init-checkpoint", metavar="FILE",
+                            help="train starting from this LPN (fine-tuning; its architecture replaces "
+                                 "--hidden/--layers/--beta/--quadratic) instead of a random one")
         parser.add_argument("--hidden", type=int, default=CONFIG.hidden, help="channels of the LPN")
         parser.add_argument("--layers", type=int, default=CONFIG.layers, help="hidden layers of the LPN")
         parser.add_argument("--beta", type=float, default=CONFIG.beta, help="softplus sharpness of the LPN")
@@ -237,14 +240,16 @@ def main(argv=None):
         train_seconds = LPN.load_metadata(args.checkpoint).get("train_seconds", float("nan"))
     else:
         data = patches(TRAIN, args.patches, args.patch_size, args.seed)
-        n = lambda steps: max(1, int(round(steps * args.steps_scale)))  # noqa: E731
+        n = lambda steps: max(1, int(round(steps * args.steps_scale))) if steps else 0  # noqa: E731
         schedule = proximal_matching_schedule(n(args.pm_steps), 0.8 * args.train_sigma, num_stages=4,
                                               pretrain_steps=n(args.pretrain_steps), learning_rate=args.pm_lr,
                                               pretrain_learning_rate=args.pretrain_lr)
         config = dataclasses.replace(CONFIG, hidden=args.hidden, layers=args.layers, beta=args.beta,
                                      quadratic=args.quadratic)
         perturbation = highpass_perturbation(args.patch_size, args.highpass_amplitude) if args.highpass_amplitude else None
-        net, log = train(LPN.create(config, seed=args.seed, fixed_scale=True), data, schedule, perturbation=perturbation,
+        start_net = LPN.load(args.init_checkpoint, fixed_scale=True) if args.init_checkpoint \
+            else LPN.create(config, seed=args.seed, fixed_scale=True)
+        net, log = train(start_net, data, schedule, perturbation=perturbation,
                          noise_sigma=tuple(args.train_sigma_range) if args.train_sigma_range else args.train_sigma,
                          batch_size=args.batch_size, seed=args.seed, chunk=100,
                          progress=args.progress, jacobian_penalty=args.jacobian_penalty,
@@ -263,7 +268,8 @@ def main(argv=None):
                                         "highpass": args.jacobian_highpass},
                            "eigenvalue_last": None if log.eigenvalue is None
                            else float(np.nanmean(log.eigenvalue[-100:])),
-                           "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds})
+                           "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds,
+                           "init_checkpoint": args.init_checkpoint})
         print(f"training: {train_seconds:.0f} s", flush=True)
     import mathopt
     from mathopt.prox import Convolution, TotalVariation
