@@ -77,6 +77,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 import time
 from typing import NamedTuple
 
@@ -244,7 +245,7 @@ def jacobian_top_eigenvalue(config, params, points, key, iters: int, projection=
     Power iteration from a Gaussian vector (``key``): ``iters - 1`` steps
     :math:`v \\leftarrow P J_f P v / \\|P J_f P v\\|` through ``jax.jvp`` (a Hessian-vector product of
     :math:`\\psi_\\theta`), with the parameters and the vector stopped from gradients, then the Rayleigh
-    quotient :math:`v^\\top J_f v / v^\\top v` at the final (stopped) v, which carries the gradient
+    quotient :math:`v^\\top P J_f P v / v^\\top v` at the final (stopped) v, which carries the gradient
     with respect to ``params`` (and ``points``). With ``projection`` P (a symmetric linear map on a
     batch) the estimate is :math:`\\lambda_{\\max}(P J_f P)`. Returns shape ``(n,)``; a lower bound of
     :math:`\\lambda_{\\max}` that tightens with ``iters``. JAX-traceable.
@@ -267,7 +268,8 @@ def jacobian_top_eigenvalue(config, params, points, key, iters: int, projection=
     if iters > 1:
         v = jax.lax.fori_loop(0, iters - 1, lambda _, u: normalise(project(jvp(frozen, at, project(u)))), v)
     v = jax.lax.stop_gradient(v)
-    return jnp.sum(v * jvp(params, points, v), axis=axes) / jnp.sum(v * v, axis=axes)
+    pv = project(v)
+    return jnp.sum(pv * jvp(params, points, pv), axis=axes) / jnp.sum(v * v, axis=axes)
 
 
 @functools.lru_cache(maxsize=64)
@@ -418,6 +420,9 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
     if not callable(data) and not np.all(np.isfinite(np.asarray(data))):
         raise ValueError("data must be finite")
     levels = _noise_levels(noise_sigma)
+    for name, value in (("jacobian_penalty", jacobian_penalty), ("jacobian_bound", jacobian_bound)):
+        if not isinstance(value, (numbers.Real, np.floating, np.integer)) or isinstance(value, bool):
+            raise ValueError(f"{name} must be a number, got {value!r}")
     penalty = JacobianPenalty(float(jacobian_penalty), float(jacobian_bound), jacobian_iters, jacobian_points,
                               tuple(jacobian_phases), jacobian_samples, jacobian_projection)
     schedule = list(schedule)

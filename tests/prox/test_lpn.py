@@ -281,7 +281,8 @@ def test_jacobian_penalty_lowers_the_top_eigenvalue():
 
 def test_jacobian_penalty_options_name_the_field():
     net, data, schedule = LPN.create(DENSE), np.zeros((4, 3)), [Phase("l2", 1, 1e-3)]
-    for field, value in [("jacobian_penalty", -1.0), ("jacobian_penalty", np.nan), ("jacobian_bound", 0.0),
+    for field, value in [("jacobian_penalty", -1.0), ("jacobian_penalty", np.nan), ("jacobian_penalty", "1"),
+                         ("jacobian_bound", 0.0),
                          ("jacobian_iters", 0), ("jacobian_iters", 2.5), ("jacobian_points", "clean"),
                          ("jacobian_phases", ("huber",)), ("jacobian_samples", 0), ("jacobian_projection", 3)]:
         with pytest.raises(ValueError, match=field):
