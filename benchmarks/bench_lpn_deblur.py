@@ -19,6 +19,12 @@ are held out from training and tuning. Training images: ``astronaut``, ``chelsea
 ``rocket`` (gray), ``brick``, ``gravel``.
 Goal (issue 15): the LPN beats TV by >= 1 dB PSNR on the held-out images.
 
+Training options beyond the network's size and schedule: ``--jacobian-penalty MU`` (with
+``--jacobian-bound``, ``--jacobian-iters``, ``--jacobian-samples``, ``--jacobian-points``,
+``--jacobian-highpass``) adds the Jacobian penalty of :func:`mathopt.prox.training.train` to the
+proximal-matching phases; ``--init-checkpoint FILE`` fine-tunes a saved network (docs/prox.md,
+"Constraining the Jacobian during training", for the measured settings).
+
 Run: ``python benchmarks/bench_lpn_deblur.py [--steps-scale 1.0] [--out DIR]``; writes
 ``DIR/figures/prox_lpn_deblur.png``, ``DIR/figures/prox_lpn_deblur_convergence.png``,
 ``DIR/figures/prox_lpn_deblur.md`` and ``CHECKPOINTS/lpn_deblur.npz`` (DIR: ``./bench-out``).
