@@ -43,7 +43,8 @@ projection on the frequencies a blur removes) the penalised quantity is :math:`\
 the network is kept non-expansive in those directions only. This follows the convergent
 plug-and-play training of Hurault, Leclaire & Papadakis [2]_ [3]_ and Pesquet et al. [4]_, who penalise
 the spectral norm of a Jacobian estimated by power iteration at such points (Hurault et al.:
-:math:`\\mu \\max(\\|\\nabla^2 g_\\sigma\\|_S, 1 - \\epsilon)` on the residual :math:`I - D_\\sigma = \\nabla g_\\sigma`;
+:math:`\\mu \\max(\\|\\nabla^2 g_\\sigma\\|_S, 1 - \\epsilon)` on the residual
+:math:`I - D_\\sigma = \\nabla g_\\sigma`;
 Pesquet et al.: the norm of :math:`2 J_D - I`, for firm non-expansiveness). Ours differ: the penalty
 acts on :math:`J_f` itself (symmetric PSD here, so its spectral norm is :math:`\\lambda_{\\max}`) through a
 squared hinge above a bound, the power iteration is short and restarted each step, and the
