@@ -19,6 +19,12 @@ are held out from training and tuning. Training images: ``astronaut``, ``chelsea
 ``rocket`` (gray), ``brick``, ``gravel``.
 Goal (issue 15): the LPN beats TV by >= 1 dB PSNR on the held-out images.
 
+Training options beyond the network's size and schedule: ``--jacobian-penalty MU`` (with
+``--jacobian-bound``, ``--jacobian-iters``, ``--jacobian-samples``, ``--jacobian-points``,
+``--jacobian-highpass``) adds the Jacobian penalty of :func:`mathopt.prox.training.train` to the
+proximal-matching phases; ``--init-checkpoint FILE`` fine-tunes a saved network (docs/prox.md,
+"Constraining the Jacobian during training", for the measured settings).
+
 Run: ``python benchmarks/bench_lpn_deblur.py [--steps-scale 1.0] [--out DIR]``; writes
 ``DIR/figures/prox_lpn_deblur.png``, ``DIR/figures/prox_lpn_deblur_convergence.png``,
 ``DIR/figures/prox_lpn_deblur.md`` and ``CHECKPOINTS/lpn_deblur.npz`` (DIR: ``./bench-out``).
@@ -143,24 +149,33 @@ def highpass_perturbation(size, amplitude):
 
 
 def jacobian_top_eigenvalue(net, x, iterations=30):
-    """Largest eigenvalue of the (symmetric PSD) Jacobian of the LPN at x, by power iteration (float64)."""
+    """Largest eigenvalue of the (symmetric PSD) Jacobian of the LPN at x, by power iteration (float64;
+    :func:`mathopt.prox.training.jacobian_top_eigenvalue`, the estimate of the training's penalty)."""
     import jax
     import jax.numpy as jnp
 
     from mathopt.core.jax_utils import enable_x64
-    from mathopt.prox.lpn import prox_map
+    from mathopt.prox.training import jacobian_top_eigenvalue as estimate
 
     with enable_x64():
         params = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in net.params.items()}
-        point = jnp.asarray(x, dtype=jnp.float64)
-        f = lambda v: prox_map(net.config, params, v[None])[0]  # noqa: E731
-        u = jnp.asarray(np.random.default_rng(0).normal(size=x.shape))
-        value = 0.0
-        for _ in range(iterations):
-            w = jax.jvp(f, (point,), (u,))[1]
-            value = float(jnp.vdot(u, w) / jnp.vdot(u, u))
-            u = w / jnp.linalg.norm(w)
-    return value
+        return float(estimate(net.config, params, jnp.asarray(x, dtype=jnp.float64)[None], jax.random.key(0),
+                              iterations)[0])
+
+
+def highpass_projection(size, threshold):
+    """``projection(batch)`` for ``train(jacobian_projection=...)``: the orthogonal projection onto
+    the frequencies where the blur's transfer function is below ``threshold`` (|K| < t; circular,
+    on size x size patches): the band the data term of the deblurring problem does not hold."""
+    import jax.numpy as jnp
+
+    from mathopt.prox import Convolution
+
+    keep = jnp.asarray(np.abs(Convolution(gaussian_kernel(), (size, size)).transfer) < threshold, dtype=jnp.float32)
+
+    def projection(v):
+        return jnp.real(jnp.fft.ifft2(keep * jnp.fft.fft2(v))).astype(v.dtype)
+    return projection
 
 
 def denoising_table(net, sigma, rng):
@@ -190,6 +205,9 @@ def main(argv=None):
         parser.add_argument("--patch-size", type=int, default=20)
         parser.add_argument("--iterations", type=int, default=60, help="PnP-ADMM iterations")
         parser.add_argument("--checkpoint", help="use this trained LPN instead of training one")
+        parser.add_argument("--init-checkpoint", metavar="FILE",
+                            help="train starting from this LPN (fine-tuning; its architecture replaces "
+                                 "--hidden/--layers/--beta/--quadratic) instead of a random one")
         parser.add_argument("--hidden", type=int, default=CONFIG.hidden, help="channels of the LPN")
         parser.add_argument("--layers", type=int, default=CONFIG.layers, help="hidden layers of the LPN")
         parser.add_argument("--beta", type=float, default=CONFIG.beta, help="softplus sharpness of the LPN")
@@ -203,6 +221,20 @@ def main(argv=None):
         parser.add_argument("--highpass-amplitude", type=float, default=0.0,
                             help="augmentation: add a * (Gaussian noise minus its blur by the forward kernel), "
                                  "a ~ U(0, this) per patch (0: off)")
+        parser.add_argument("--jacobian-penalty", type=float, default=0.0, metavar="MU",
+                            help="weight of the penalty mu * mean(max(0, lambda_max(J_f) - bound)^2) in the "
+                                 "proximal-matching phases (0: off)")
+        parser.add_argument("--jacobian-bound", type=float, default=1.0, metavar="B",
+                            help="eigenvalue of the LPN's Jacobian above which the penalty acts")
+        parser.add_argument("--jacobian-iters", type=int, default=5, metavar="K",
+                            help="Jacobian-vector products per lambda_max estimate")
+        parser.add_argument("--jacobian-samples", type=int, default=None, metavar="N",
+                            help="penalise at N patches of each batch only (default: all)")
+        parser.add_argument("--jacobian-points", choices=("noisy", "interpolated"), default="noisy",
+                            help="where the Jacobian is penalised")
+        parser.add_argument("--jacobian-highpass", type=float, default=0.0, metavar="T",
+                            help="penalise lambda_max(P J_f P) only, P the projection on the frequencies where "
+                                 "the blur's transfer function is below T (0: the whole spectrum)")
         parser.add_argument("--train-sigma-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                             help="draw the training noise level uniformly in [LOW, HIGH] per patch")
 
@@ -214,23 +246,36 @@ def main(argv=None):
         train_seconds = LPN.load_metadata(args.checkpoint).get("train_seconds", float("nan"))
     else:
         data = patches(TRAIN, args.patches, args.patch_size, args.seed)
-        n = lambda steps: max(1, int(round(steps * args.steps_scale)))  # noqa: E731
+        n = lambda steps: max(1, int(round(steps * args.steps_scale))) if steps else 0  # noqa: E731
         schedule = proximal_matching_schedule(n(args.pm_steps), 0.8 * args.train_sigma, num_stages=4,
                                               pretrain_steps=n(args.pretrain_steps), learning_rate=args.pm_lr,
                                               pretrain_learning_rate=args.pretrain_lr)
         config = dataclasses.replace(CONFIG, hidden=args.hidden, layers=args.layers, beta=args.beta,
                                      quadratic=args.quadratic)
         perturbation = highpass_perturbation(args.patch_size, args.highpass_amplitude) if args.highpass_amplitude else None
-        net, log = train(LPN.create(config, seed=args.seed, fixed_scale=True), data, schedule, perturbation=perturbation,
+        start_net = LPN.load(args.init_checkpoint, fixed_scale=True) if args.init_checkpoint \
+            else LPN.create(config, seed=args.seed, fixed_scale=True)
+        net, log = train(start_net, data, schedule, perturbation=perturbation,
                          noise_sigma=tuple(args.train_sigma_range) if args.train_sigma_range else args.train_sigma,
                          batch_size=args.batch_size, seed=args.seed, chunk=100,
-                         progress=args.progress)
+                         progress=args.progress, jacobian_penalty=args.jacobian_penalty,
+                         jacobian_bound=args.jacobian_bound, jacobian_iters=args.jacobian_iters,
+                         jacobian_points=args.jacobian_points, jacobian_samples=args.jacobian_samples,
+                         jacobian_projection=highpass_projection(args.patch_size, args.jacobian_highpass)
+                         if args.jacobian_highpass else None)
         train_seconds = log.seconds
         net.save(checkpoints / "lpn_deblur.npz",
                  metadata={"schedule": [vars(p) for p in schedule],
                            "noise_sigma": args.train_sigma_range or args.train_sigma,
                            "highpass_amplitude": args.highpass_amplitude, "train": TRAIN,
-                           "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds})
+                           "jacobian": {"penalty": args.jacobian_penalty, "bound": args.jacobian_bound,
+                                        "iters": args.jacobian_iters, "points": args.jacobian_points,
+                                        "samples": args.jacobian_samples,
+                                        "highpass": args.jacobian_highpass},
+                           "eigenvalue_last": None if log.eigenvalue is None
+                           else float(np.nanmean(log.eigenvalue[-100:])),
+                           "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds,
+                           "init_checkpoint": args.init_checkpoint})
         print(f"training: {train_seconds:.0f} s", flush=True)
     import mathopt
     from mathopt.prox import Convolution, TotalVariation
