@@ -17,7 +17,7 @@ from ._anchor_kernel import next_iterate
 
 
 class TriangularFactors(NamedTuple):
-    """The SuperLU factors of the KKT matrix as plain arrays for the kernel."""
+    """The triangular factors of the KKT matrix (SuperLU's form) as plain arrays for the kernel."""
 
     l_ptr: np.ndarray
     l_idx: np.ndarray

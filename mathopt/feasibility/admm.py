@@ -47,7 +47,8 @@ see :class:`~mathopt.feasibility.options.AndersonOptions` and docs/feasibility.m
 
 The loop (option ``loop="compiled"``, the default) is a Numba kernel
 (:mod:`mathopt.feasibility._admm_kernel`) that runs the iterations between two termination tests
-or penalty updates: the KKT matrix is factored by SuperLU in Python (once per value of rho) and
+or penalty updates: the KKT matrix is factored in Python (once per value of rho; QDLDL's LDL',
+:func:`admm_operator.quasidefinite_factor`) and
 its triangular factors are solved inside the kernel, so an iteration costs the two sparse
 triangular solves and a few vector loops, with no Python overhead. The tests (every
 ``check_interval`` iterations), the certificate polishing and the penalty update stay in Python.
@@ -155,8 +156,8 @@ class ADMMOptions(QPOptions):
         iterations.
     loop : {"compiled", "python"}, default "compiled"
         ``"compiled"``: the iterations between two tests run in a Numba kernel
-        (:mod:`mathopt.feasibility._admm_kernel`, the two triangular solves with SuperLU's
-        factors included); ``"python"``: one NumPy/SuperLU application of the operator per
+        (:mod:`mathopt.feasibility._admm_kernel`, the two triangular solves with the KKT
+        factors included); ``"python"``: one NumPy application of the operator (the factor's solve) per
         iteration (:func:`~mathopt.feasibility.admm_operator.apply_operator`), the readable
         reference the compiled loop is tested against (same iterates up to rounding).
     """
@@ -292,7 +293,8 @@ def _adapts_at(iteration: int, interval: int) -> bool:
 
 
 class Factor(NamedTuple):
-    """The SuperLU factorization of the KKT matrix and, for the compiled loop, its triangular factors."""
+    """The factorization of the KKT matrix (:func:`admm_operator.quasidefinite_factor`) and, for the
+    compiled loop, its triangular factors."""
 
     lu: Any
     triangular: Any
