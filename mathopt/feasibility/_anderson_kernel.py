@@ -1,21 +1,22 @@
-"""Safeguarded type-I Anderson acceleration, compiled: the mixing step shared by
+"""Safeguarded Anderson acceleration, compiled: the mixing step and the memory update shared by
 :func:`mathopt.feasibility.fixed_point.fixed_point` and the loop of ``admm-qp`` with
 ``acceleration="anderson"`` (see :mod:`mathopt.feasibility.admm` and docs/feasibility.md).
 
 For a fixed-point map :math:`f = T(s)` with residual :math:`g(s) = s - T(s)`, memory pairs
 :math:`\\Delta s_i = s_{i+1} - s_i`, :math:`\\Delta g_i = g_{i+1} - g_i` of consecutive iterates
-(columns of :math:`S, Y`, the last ``memory`` of them), the type-I step (Zhang, O'Donoghue & Boyd
-2020, Algorithm AA-I; SCS 3's default type) is
+(columns of :math:`S, Y`, the last ``memory`` of them), the weights solve
 
 .. math::
 
-   (S^T W Y + r I)\\,\\gamma = S^T W g_k, \\qquad
+   \\text{type I:}\\ (S^T W Y + r I)\\,\\gamma = S^T W g_k, \\qquad
+   \\text{type II:}\\ (Y^T W Y + r I)\\,\\gamma = Y^T W g_k, \\qquad
    s_{k+1} = T(s_k) - (S - Y)\\,\\gamma,
 
-with :math:`W` the diagonal metric in which :math:`T` is nonexpansive and the Tikhonov term
-:math:`r = \\eta \\|S\\|_F \\|Y\\|_F` (SCS's regularization of the type-I system, :math:`\\eta` =
-``regularization``); the system is ``memory x memory`` and solved by Gaussian elimination with
-partial pivoting here.
+(type I: Zhang, O'Donoghue & Boyd 2020, Algorithm AA-I, SCS 3's default type; type II, the
+least-squares form, is ``admm-qp``'s default), with :math:`W` the diagonal metric in which :math:`T`
+is nonexpansive and the Tikhonov term :math:`r = \\eta \\|L\\|_F \\|Y\\|_F` (:math:`L` the left
+factor, :math:`S` or :math:`Y`; SCS's regularization, :math:`\\eta` = ``regularization``); the system
+is ``memory x memory`` and solved by Gaussian elimination with partial pivoting here.
 """
 import math
 
@@ -27,19 +28,19 @@ from ._admm_kernel import operator_image
 
 @njit(cache=True)
 def anderson_point(steps, changes, count, metric, residual, image, regularization, max_weight, type_one, out):
-    """The type-I Anderson point ``out = image - (S - Y) gamma`` from the first ``count`` rows of
+    """The Anderson point ``out = image - (S - Y) gamma`` (type I or II) from the first ``count`` rows of
     ``steps`` (the Delta s_i) and ``changes`` (the Delta g_i), the residual g_k = s_k - image and the
     diagonal ``metric`` W. Returns False (``out`` undefined) when the regularized system is singular,
     gamma is not finite or ||gamma||_2 > ``max_weight``."""
     size = steps.shape[1]
     matrix, rhs = np.empty((count, count)), np.empty(count)
-    steps_norm, changes_norm = 0.0, 0.0
+    left_norm, changes_norm = 0.0, 0.0
     left = steps if type_one else changes  # type I: S'WY gamma = S'Wg; type II: Y'WY gamma = Y'Wg
     for a in range(count):
         total = 0.0
         for i in range(size):
             total += left[a, i] * metric[i] * residual[i]
-            steps_norm += left[a, i] * metric[i] * left[a, i]
+            left_norm += left[a, i] * metric[i] * left[a, i]
             changes_norm += changes[a, i] * metric[i] * changes[a, i]
         rhs[a] = total
         for b in range(count):
@@ -47,7 +48,7 @@ def anderson_point(steps, changes, count, metric, residual, image, regularizatio
             for i in range(size):
                 total += left[a, i] * metric[i] * changes[b, i]
             matrix[a, b] = total
-    shift = regularization * math.sqrt(steps_norm * changes_norm)
+    shift = regularization * math.sqrt(left_norm * changes_norm)
     for a in range(count):
         matrix[a, a] += shift
     for col in range(count):  # Gaussian elimination with partial pivoting
@@ -91,25 +92,57 @@ COUNT, HEAD, HAS_PREVIOUS, PENDING, SINCE_MIX, ACCEPTED, REJECTED = range(7)
 
 
 @njit(cache=True)
+def anderson_record(point, image, residual, metric, steps_memory, changes_memory, previous_point,
+                    previous_residual, counters, interval, regularization, max_weight, type_one, mixed):
+    """Record the plain evaluation ``image`` = T(``point``) in the memory and, every ``interval``
+    evaluations once the memory holds a pair, compute the Anderson point into ``mixed``
+    (:func:`anderson_point`; a failed mixing empties the memory). ``residual`` is scratch (it receives
+    g = point - image). Returns True when ``mixed`` holds the next iterate to try."""
+    memory = steps_memory.shape[0]
+    for i in range(point.shape[0]):
+        residual[i] = point[i] - image[i]
+    if counters[HAS_PREVIOUS]:
+        head = counters[HEAD]
+        for i in range(point.shape[0]):
+            steps_memory[head, i] = point[i] - previous_point[i]
+            changes_memory[head, i] = residual[i] - previous_residual[i]
+        counters[HEAD] = (head + 1) % memory
+        counters[COUNT] = min(counters[COUNT] + 1, memory)
+    previous_point[:] = point
+    previous_residual[:] = residual
+    counters[HAS_PREVIOUS] = 1
+    counters[SINCE_MIX] += 1
+    if counters[COUNT] == 0 or counters[SINCE_MIX] < interval:
+        return False
+    counters[SINCE_MIX] = 0
+    if anderson_point(steps_memory, changes_memory, counters[COUNT], metric, residual, image,
+                      regularization, max_weight, type_one, mixed):
+        return True
+    counters[COUNT], counters[HEAD] = 0, 0
+    return False
+
+
+@njit(cache=True)
 def anderson_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
                         q, lower, upper, rho, sigma, alpha,
                         x, v, image_x, image_v, image_z, image_y, diff_x, diff_v, diff_y, steps,
                         steps_memory, changes_memory, previous_point, previous_residual, saved_image, saved_norm,
                         counters, interval, regularization, safeguard, max_weight, type_one):
     """Up to ``steps`` applications of the OSQP operator T (:func:`_admm_kernel.operator_image`) with
-    safeguarded type-I Anderson acceleration, in place on x, v and the Anderson state (``steps_memory``,
-    ``changes_memory``: memory x (n + m); ``previous_point``, ``previous_residual``, ``saved_image``:
-    n + m; ``saved_norm``: 1; ``counters``: the slots COUNT ... REJECTED).
+    safeguarded Anderson acceleration (:func:`anderson_record`), in place on x, v and the Anderson
+    state (``steps_memory``, ``changes_memory``: memory x (n + m); ``previous_point``,
+    ``previous_residual``, ``saved_image``: n + m; ``saved_norm``: 1; ``counters``: the slots COUNT
+    ... REJECTED).
 
     Every ``interval`` iterations (once the memory holds a pair) the next iterate is the Anderson point
     :func:`anderson_point` instead of T(s_k) (metric W = (sigma, rho), T's); the iteration that applies
     T to it accepts it when ||g(s_AA)||_W <= ``safeguard`` ||g(s_k)||_W, else (or when T(s_AA) is not
-    finite) the next iterate is the saved T(s_k) and the memory is emptied. Each application of T is
-    one iteration. Writes the last image and differences to image_*, diff_* (as ``admm_iterations``);
+    finite) the next iterate is the saved T(s_k), with the memory kept (emptied only when a mixing
+    fails). Each application of T is one iteration. Writes the last image and differences to image_*, diff_* (as ``admm_iterations``);
     stops before committing a non-finite image of a plain point. Returns the iterations done.
     """
     n, m = x.shape[0], v.shape[0]
-    size, memory = n + m, steps_memory.shape[0]
+    size = n + m
     rhs, solution, work = np.empty(size), np.empty(size), np.empty(size)
     z, y, new_x, new_v = np.empty(m), np.empty(m), np.empty(n), np.empty(m)
     metric, point, residual, image, mixed = (np.empty(size), np.empty(size), np.empty(size), np.empty(size),
@@ -136,26 +169,9 @@ def anderson_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag
         point[n:] = v
         image[:n] = image_x
         image[n:] = image_v
-        for i in range(size):
-            residual[i] = point[i] - image[i]
-        if counters[HAS_PREVIOUS]:
-            head = counters[HEAD]
-            for i in range(size):
-                steps_memory[head, i] = point[i] - previous_point[i]
-                changes_memory[head, i] = residual[i] - previous_residual[i]
-            counters[HEAD] = (head + 1) % memory
-            counters[COUNT] = min(counters[COUNT] + 1, memory)
-        previous_point[:] = point
-        previous_residual[:] = residual
-        counters[HAS_PREVIOUS] = 1
-        counters[SINCE_MIX] += 1
-        mixed_ok = False
-        if counters[COUNT] > 0 and counters[SINCE_MIX] >= interval:
-            counters[SINCE_MIX] = 0
-            mixed_ok = anderson_point(steps_memory, changes_memory, counters[COUNT], metric, residual, image,
-                                      regularization, max_weight, type_one, mixed)
-            if not mixed_ok:
-                counters[COUNT], counters[HEAD] = 0, 0
+        mixed_ok = anderson_record(point, image, residual, metric, steps_memory, changes_memory, previous_point,
+                                   previous_residual, counters, interval, regularization, max_weight, type_one,
+                                   mixed)
         if mixed_ok:
             saved_image[:] = image
             saved_norm[0] = math.sqrt(squared)

@@ -68,21 +68,24 @@ def halpern_point(anchor, image, j: int):
 
 
 class AndersonMixer:
-    """The Anderson state of :func:`fixed_point` (Euclidean metric): the same rule as the compiled loop
-    of ``admm-qp`` (:func:`mathopt.feasibility._anderson_kernel.anderson_iterations`), one step per call."""
+    """The Anderson state of :func:`fixed_point` (Euclidean metric): the safeguard test here, the memory
+    and the mixing by the compiled loop's own :func:`mathopt.feasibility._anderson_kernel.anderson_record`
+    (the rule of ``admm-qp``'s :func:`~mathopt.feasibility._anderson_kernel.anderson_iterations`), one
+    step per call."""
 
     def __init__(self, size: int, memory: int, interval: int, type_one: bool, regularization: float,
                  safeguard: float):
         self.steps, self.changes = np.zeros((memory, size)), np.zeros((memory, size))
-        self.count = self.head = self.since = self.accepted = self.rejected = 0
-        self.previous = None
+        self.previous_point, self.previous_residual, self.residual = np.zeros(size), np.zeros(size), np.zeros(size)
+        self.counters = np.zeros(7, dtype=np.int64)
+        self.accepted = self.rejected = 0
         self.pending, self.saved_image, self.saved_norm = False, None, 0.0
         self.interval, self.type_one, self.regularization, self.safeguard = interval, type_one, regularization, safeguard
         self.metric = np.ones(size)
 
     def next_point(self, z: np.ndarray, image: np.ndarray, residual_norm: float) -> np.ndarray:
         """The iterate after ``z``, whose image is ``image`` (residual norm ``residual_norm``)."""
-        from ._anderson_kernel import anderson_point
+        from ._anderson_kernel import anderson_record
         from .options import ANDERSON_MAX_WEIGHT
 
         if self.pending:
@@ -91,22 +94,12 @@ class AndersonMixer:
                 self.rejected += 1
                 return self.saved_image
             self.accepted += 1
-        residual = z - image
-        if self.previous is not None:
-            self.steps[self.head] = z - self.previous[0]
-            self.changes[self.head] = residual - self.previous[1]
-            self.head = (self.head + 1) % self.steps.shape[0]
-            self.count = min(self.count + 1, self.steps.shape[0])
-        self.previous = (z, residual)
-        self.since += 1
-        if self.count and self.since >= self.interval:
-            self.since = 0
-            mixed = np.empty_like(z)
-            if anderson_point(self.steps, self.changes, self.count, self.metric, residual, image,
-                              self.regularization, ANDERSON_MAX_WEIGHT, self.type_one, mixed):
-                self.pending, self.saved_image, self.saved_norm = True, image, residual_norm
-                return mixed
-            self.count = self.head = 0
+        mixed = np.empty_like(z)
+        if anderson_record(np.asarray(z, dtype=float), np.asarray(image, dtype=float), self.residual, self.metric,
+                           self.steps, self.changes, self.previous_point, self.previous_residual, self.counters,
+                           self.interval, self.regularization, ANDERSON_MAX_WEIGHT, self.type_one, mixed):
+            self.pending, self.saved_image, self.saved_norm = True, image, residual_norm
+            return mixed
         return image
 
 
