@@ -9,8 +9,8 @@ import pytest
 import mathopt
 from mathopt import Status
 
-LP_METHODS = ("admm-qp", "halpern-admm", "pdhg-lp", "halpern-pdhg-lp")
-QP_METHODS = ("admm-qp", "halpern-admm")
+LP_METHODS = ("admm-qp", "admm-qp-aa", "halpern-admm", "pdhg-lp", "halpern-pdhg-lp")
+QP_METHODS = ("admm-qp", "admm-qp-aa", "halpern-admm")
 
 
 def _random_problem(seed, m, n, equality, qp=False):
