@@ -17,7 +17,8 @@ from ._anchor_kernel import next_iterate
 
 
 class TriangularFactors(NamedTuple):
-    """The triangular factors of the KKT matrix (SuperLU's form) as plain arrays for the kernel."""
+    """The triangular factors of the KKT matrix (SuperLU's form) as plain arrays for the kernel: the
+    strictly lower part of L and strictly upper part of U (CSC), their diagonals, the permutations."""
 
     l_ptr: np.ndarray
     l_idx: np.ndarray
@@ -33,35 +34,47 @@ class TriangularFactors(NamedTuple):
 
 def triangular_factors(lu) -> TriangularFactors:
     """The CSC factors L, U of a ``scipy.sparse.linalg.splu`` object or an :class:`admm_operator.LDLFactor`
-    (same attribute names), their diagonals and permutations."""
+    (same attribute names) without their diagonals (the strictly lower part of L, strictly upper of U,
+    entries in their stored order), the diagonals apart, and the permutations: :func:`lu_solve` then
+    needs no test of the row index per entry, with the same operations in the same order."""
     L, U = lu.L.tocsc(), lu.U.tocsc()
-    return TriangularFactors(L.indptr.astype(np.int64), L.indices.astype(np.int64), L.data, L.diagonal(),
-                             U.indptr.astype(np.int64), U.indices.astype(np.int64), U.data, U.diagonal(),
+    return TriangularFactors(*_strict_part(L, lower=True), L.diagonal(), *_strict_part(U, lower=False), U.diagonal(),
                              lu.perm_r.astype(np.int64), lu.perm_c.astype(np.int64))
+
+
+def _strict_part(matrix, lower: bool):
+    """(indptr, indices, data) of the entries of the CSC ``matrix`` strictly below (``lower``) or above its
+    diagonal, in their stored order."""
+    columns = np.repeat(np.arange(matrix.shape[1], dtype=np.int64), np.diff(matrix.indptr))
+    rows = matrix.indices.astype(np.int64)
+    keep = rows > columns if lower else rows < columns
+    indptr = np.zeros(matrix.shape[1] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(columns[keep], minlength=matrix.shape[1]), out=indptr[1:])
+    return indptr, rows[keep], matrix.data[keep]
 
 
 @njit(cache=True)
 def lu_solve(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c, b, work, out):
-    """``out = K^{-1} b`` from the factors (``work``: scratch of the same length)."""
+    """``out = K^{-1} b`` from the factors of :func:`triangular_factors` (strict parts and diagonals;
+    ``work``: scratch of the same length). A unit diagonal entry of L is not divided by (x / 1 = x
+    exactly: QDLDL's L is unit, and the division was a step in the serial chain of the solve)."""
     size = b.shape[0]
     for i in range(size):
         work[perm_r[i]] = b[i]
     for j in range(size):  # L w = c, column by column
-        wj = work[j] / l_diag[j]
-        work[j] = wj
+        wj = work[j]
+        if l_diag[j] != 1.0:
+            wj = wj / l_diag[j]
+            work[j] = wj
         if wj != 0.0:
             for p in range(l_ptr[j], l_ptr[j + 1]):
-                i = l_idx[p]
-                if i > j:
-                    work[i] -= l_val[p] * wj
+                work[l_idx[p]] -= l_val[p] * wj
     for j in range(size - 1, -1, -1):  # U w = w
         wj = work[j] / u_diag[j]
         work[j] = wj
         if wj != 0.0:
             for p in range(u_ptr[j], u_ptr[j + 1]):
-                i = u_idx[p]
-                if i < j:
-                    work[i] -= u_val[p] * wj
+                work[u_idx[p]] -= u_val[p] * wj
     for i in range(size):
         out[i] = work[perm_c[i]]
 
