@@ -93,29 +93,31 @@ def operator_image(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, per
     for i in range(m):
         z[i] = min(max(v[i], lower[i]), upper[i])
         y[i] = rho[i] * (v[i] - z[i])
-        rhs[n + i] = z[i] - y[i] / rho[i]
+        new_v[i] = y[i] / rho[i]  # kept for the update of v below (new_v is scratch until then)
+        rhs[n + i] = z[i] - new_v[i]
     lu_solve(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c, rhs, work, solution)
     finite = True
     for j in range(n):
         new_x[j] = alpha * solution[j] + (1.0 - alpha) * x[j]
         finite = finite and math.isfinite(new_x[j])
     for i in range(m):
+        y_over_rho = new_v[i]
         z_tilde = z[i] + (solution[n + i] - y[i]) / rho[i]
-        new_v[i] = alpha * z_tilde + (1.0 - alpha) * z[i] + y[i] / rho[i]
+        new_v[i] = alpha * z_tilde + (1.0 - alpha) * z[i] + y_over_rho
         finite = finite and math.isfinite(new_v[i])
     if not finite:
         return -1.0
-    image_x[:] = new_x
-    image_v[:] = new_v
     residual = 0.0
-    for j in range(n):
-        diff_x[j] = image_x[j] - x[j]
+    for j in range(n):  # the image, its difference and the residual in one pass
+        image_x[j] = new_x[j]
+        diff_x[j] = new_x[j] - x[j]
         residual += diff_x[j] * diff_x[j]
     residual *= sigma
     for i in range(m):
-        image_z[i] = min(max(image_v[i], lower[i]), upper[i])
-        image_y[i] = rho[i] * (image_v[i] - image_z[i])
-        diff_v[i] = image_v[i] - v[i]
+        image_v[i] = new_v[i]
+        image_z[i] = min(max(new_v[i], lower[i]), upper[i])
+        image_y[i] = rho[i] * (new_v[i] - image_z[i])
+        diff_v[i] = new_v[i] - v[i]
         diff_y[i] = image_y[i] - y[i]
         residual += diff_v[i] * (rho[i] * diff_v[i])
     return residual

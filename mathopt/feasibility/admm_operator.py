@@ -386,17 +386,43 @@ def polished_primal_certificate(problem, dy: np.ndarray, tol: float, passes: int
     return None
 
 
-def _projected_certificate(problem, rows, start, threshold, tol, passes):
-    """The alternating projections of :func:`polished_primal_certificate` at one threshold."""
+def projection_kkt(A_S, delta: float):
+    """The CSC matrix ``[[I, A_S], [A_S', -delta I]]`` of the certificate projection, built from the
+    index arrays of ``A_S`` (CSR, rows of A) directly: the same arrays as ``scipy.sparse.bmat`` gives
+    (canonical CSC, same index dtype; ``test_factor.py`` checks it), without its COO round trip, which
+    took 4 ms a call, more than the factorization, on QSCFXM2 (docs/feasibility.md)."""
     import scipy.sparse as sp
 
+    rows = sp.csr_matrix(A_S)
+    rows.sort_indices()
+    columns = rows.tocsc()
+    columns.sort_indices()
+    s, n = rows.shape
+    left, right = 1 + np.diff(rows.indptr), 1 + np.diff(columns.indptr)
+    indptr = np.zeros(s + n + 1, dtype=np.int64)
+    np.cumsum(np.concatenate([left, right]), out=indptr[1:])
+    nnz = int(indptr[-1])
+    index_dtype = np.int32 if max(nnz, s + n) < np.iinfo(np.int32).max else np.int64
+    indices, data = np.empty(nnz, dtype=np.int64), np.empty(nnz)
+    rest = np.ones(nnz, dtype=bool)
+    head = indptr[:s]                      # column j < s: row j (1), then rows s + k of A_S's row j
+    indices[head], data[head] = np.arange(s), 1.0
+    tail = indptr[s + 1:] - 1              # column s + k: rows i of A_S's column k, then row s + k (-delta)
+    indices[tail], data[tail] = s + np.arange(n), -delta
+    rest[head], rest[tail] = False, False
+    indices[rest] = np.concatenate([s + rows.indices, columns.indices])
+    data[rest] = np.concatenate([rows.data, columns.data])
+    return sp.csc_matrix((data, indices.astype(index_dtype), indptr.astype(index_dtype)), shape=(s + n, s + n))
+
+
+def _projected_certificate(problem, rows, start, threshold, tol, passes):
+    """The alternating projections of :func:`polished_primal_certificate` at one threshold."""
     y = start
     for _ in range(passes):
         S = np.flatnonzero(np.abs(y) > threshold * np.max(np.abs(y), initial=0.0))
         if S.size == 0:
             break
-        A_S = rows[S]
-        kkt = sp.bmat([[sp.eye(S.size), A_S], [A_S.T, -POLISH_DELTA * sp.eye(problem.n)]], format="csc")
+        kkt = projection_kkt(rows[S], POLISH_DELTA)
         try:
             solution = quasidefinite_factor(kkt).solve(np.concatenate([y[S], np.zeros(problem.n)]))
         except np.linalg.LinAlgError:  # singular despite the regularization
