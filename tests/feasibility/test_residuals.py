@@ -75,3 +75,14 @@ def test_residuals_at_a_known_solution_are_zero():
     assert values == {"feasibility": 0.0, "stationarity": 0.0, "gap": 0.0}
     assert scales == {"feasibility": 0.5, "stationarity": 1.0, "gap": 0.75}
     _same((values, scales), op.residuals_reference(problem, point))
+
+
+def test_transposed_is_cached_per_matrix_and_equal_to_T():
+    problem, rng = _random_qp(5)
+    AT = op.transposed(problem.A)
+    assert AT is op.transposed(problem.A)  # made once for this matrix object
+    y = rng.standard_normal(problem.m)
+    np.testing.assert_array_equal(AT @ y, problem.A.T @ y)  # the same arrays: bitwise the same product
+    other = problem.A.copy()
+    assert op.transposed(other) is not AT  # another object, even with equal entries, gets its own
+    np.testing.assert_array_equal(op.transposed(other) @ y, AT @ y)
