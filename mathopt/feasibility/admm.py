@@ -82,8 +82,8 @@ from .options import ANDERSON_MAX_WEIGHT, AndersonOptions, QPOptions
 from .problem import QP, QPResult
 from .solver import CertifyingSolver, early_solution, initial_code, termination_test
 
-#: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
-PENALTY_CHANGE = 5.0
+#: Values of the option ``penalty_schedule``.
+PENALTY_SCHEDULES = ("doubling", "averaged")
 #: Verdicts that an accelerated run does not take (see option ``acceleration``).
 INFEASIBLE_CODES = (CODE_PRIMAL_INFEASIBLE, CODE_DUAL_INFEASIBLE)
 #: Values of the option ``loop``.
@@ -101,8 +101,22 @@ class ADMMOptions(QPOptions):
     penalty : float, default 0.1
         Initial ADMM penalty rho (inequality rows; 1e3 rho on equality rows).
     penalty_interval : int, default 25
-        Adapt rho (OSQP's rule; refactor when it changes by more than a factor 5) at
-        iterations ``penalty_interval * 2^j``, j = 0, 1, ...; 0 keeps rho fixed.
+        With ``penalty_schedule="doubling"``: adapt rho (OSQP's rule; refactor when it changes by more
+        than the factor ``penalty_change``) at iterations ``penalty_interval * 2^j``, j = 0, 1, ...;
+        with ``"averaged"``: the least number of iterations between two changes of rho. 0 keeps rho fixed.
+    penalty_schedule : {"doubling", "averaged"}, default "doubling"
+        ``"doubling"``: OSQP's rule rho <- rho sqrt(r_p / r_d) (relative primal and dual residuals,
+        :func:`~mathopt.feasibility.admm_operator.adapted_penalty`) at the iterations above, so at most
+        log2(max_iter / penalty_interval) refactorizations. ``"averaged"`` (after SCS 3's adaptive
+        ``scale``): at every termination test the factor sqrt(r_p / r_d) is recorded, and at a test at
+        least ``penalty_interval`` iterations after the last change rho is multiplied by the geometric
+        mean of the factors recorded since that change when the mean is beyond ``penalty_change``; the
+        record starts again at each change. Our rule differs from SCS's in the operator (OSQP's, not
+        the homogeneous embedding), the threshold (``penalty_change``) and the interval (a multiple of
+        ``check_interval``, the tests being where the residuals are computed).
+    penalty_change : float, default 5.0
+        The factor of change of the wanted rho that triggers a refactorization (> 1; OSQP: 5; SCS 3:
+        sqrt(10)).
     sigma : float, default 1e-06
         Proximal weight on x (regularizes the KKT matrix).
     relaxation : float, default 1.6
@@ -165,6 +179,8 @@ class ADMMOptions(QPOptions):
     max_iter: int = 10000
     penalty: float = 0.1
     penalty_interval: int = 25
+    penalty_schedule: str = "doubling"
+    penalty_change: float = 5.0
     sigma: float = 1e-6
     relaxation: float = 1.6
     freeze_penalty: bool = True
@@ -181,6 +197,10 @@ class ADMMOptions(QPOptions):
         if self.relaxation > 2.0:
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
+        check_choice(self, "penalty_schedule", PENALTY_SCHEDULES)
+        change = check_number(self, "penalty_change")
+        if not 1.0 < change < math.inf:
+            raise OptionError(f"penalty_change must be > 1 and finite, got {change!r}")
         check_bool(self, "freeze_penalty")
         check_fraction(self, "penalty_reset_fraction", closed=True)
         check_positive(self, "penalty_reset_growth", strict=False, allow_inf=False)
@@ -277,6 +297,9 @@ class State(NamedTuple):
     anderson: AndersonMemory | None = None   # option acceleration="anderson"; None once switched off
     anderson_stopped: int = -1               # iteration at which an infeasibility verdict switched it off
     anderson_counts: tuple = (0, 0)          # (accepted, rejected) Anderson points before that
+    penalty_log_sum: float = 0.0             # penalty_schedule="averaged": sum of log(wanted / rho) since the
+    penalty_log_count: int = 0               # last change of rho, the number of terms,
+    penalty_since: int = 0                   # and the iteration of that change
 
 
 def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
@@ -284,9 +307,15 @@ def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray
     return float(np.sqrt(setup.options.sigma * op.dot(dx, dx) + op.dot(dv, rho * dv)))
 
 
-def _adapts_at(iteration: int, interval: int) -> bool:
-    """Penalty updates at iterations interval * 2^j: at most log2(max_iter / interval) refactorizations."""
-    if not interval or iteration % interval:
+def _adapts_at(iteration: int, options) -> bool:
+    """An iteration at which the penalty rule looks at the residuals: ``penalty_interval * 2^j`` (schedule
+    "doubling", at most log2(max_iter / penalty_interval) refactorizations) or every test ("averaged")."""
+    interval = options.penalty_interval
+    if not interval:
+        return False
+    if options.penalty_schedule == "averaged":
+        return iteration % options.check_interval == 0
+    if iteration % interval:
         return False
     blocks = iteration // interval
     return blocks & (blocks - 1) == 0
@@ -311,14 +340,14 @@ def _factor(setup: Setup, rho: np.ndarray) -> Factor:
 
 def _is_event(iteration: int, options) -> bool:
     """An iteration followed by a termination test or a penalty update."""
-    return iteration % options.check_interval == 0 or _adapts_at(iteration, options.penalty_interval)
+    return iteration % options.check_interval == 0 or _adapts_at(iteration, options)
 
 
 def _next_event(iteration: int, options) -> int:
     """The first iteration after ``iteration`` with a termination test or a penalty update."""
     event = (iteration // options.check_interval + 1) * options.check_interval
     interval = options.penalty_interval
-    if interval:
+    if interval and options.penalty_schedule == "doubling":  # "averaged" adapts at the tests only
         block = max(iteration // interval + 1, 1)
         power = 1 << (block - 1).bit_length()  # the least power of 2 >= block
         event = min(event, interval * power)
@@ -390,7 +419,23 @@ def _change_penalty(state: State, penalty: float) -> State:
     anderson = state.anderson.restarted() if state.anderson is not None else None  # a new T: new memory
     return state._replace(v=v, penalty=penalty, rho=new_rho, factor=_factor(setup, new_rho),
                           refactorizations=state.refactorizations + 1,
-                          anchor_x=state.x, anchor_v=v, since_anchor=0, anderson=anderson)  # a new T: re-anchor
+                          anchor_x=state.x, anchor_v=v, since_anchor=0, anderson=anderson,  # a new T: re-anchor
+                          penalty_log_sum=0.0, penalty_log_count=0, penalty_since=state.iteration)
+
+
+def _averaged_penalty(state: State, wanted: float) -> State:
+    """Option ``penalty_schedule="averaged"``: record log(wanted / rho); at least ``penalty_interval``
+    iterations after the last change, change rho by the geometric mean of the recorded factors when
+    it is beyond ``penalty_change``."""
+    options = state.setup.options
+    total, count = state.penalty_log_sum + math.log(wanted / state.penalty), state.penalty_log_count + 1
+    state = state._replace(penalty_log_sum=total, penalty_log_count=count)
+    if state.iteration - state.penalty_since < options.penalty_interval:
+        return state
+    factor = math.exp(total / count)
+    if factor > options.penalty_change or factor < 1.0 / options.penalty_change:
+        return _change_penalty(state, float(np.clip(state.penalty * factor, op.RHO_MIN, op.RHO_MAX)))
+    return state
 
 
 def _plain_from_start(state: State, iteration: int) -> State:
@@ -546,16 +591,20 @@ class ADMMSolver(CertifyingSolver):
         state = state._replace(code=code, certificate=certificate)
         if code != CONTINUE:
             return state
-        if not state.penalty_reset and iteration in _snapshot_iterations(options) and len(state.y_snapshots) < 2:
+        plain = state.anderson is None  # the reset, like the freeze, takes evidence from plain iterations only
+        if (plain and not state.penalty_reset and iteration in _snapshot_iterations(options)
+                and len(state.y_snapshots) < 2):
             state = state._replace(y_snapshots=state.y_snapshots + ((iteration, op.unscale_y(setup.scaled, image.y)),))
-        if (_resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
+        if (plain and _resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
                 and not _primal_feasible(setup, image) and self._dual_grows(state)):
             return _change_penalty(state, options.penalty)._replace(penalty_reset=True, y_snapshots=())
-        if (not state.penalty_reset and _adapts_at(iteration, options.penalty_interval)
+        if (not state.penalty_reset and _adapts_at(iteration, options)
                 and not (options.freeze_penalty and state.anderson is None  # evidence from plain iterations only
                          and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
-            if wanted > PENALTY_CHANGE * state.penalty or wanted < state.penalty / PENALTY_CHANGE:
+            if options.penalty_schedule == "averaged":
+                return _averaged_penalty(state, wanted)
+            if wanted > options.penalty_change * state.penalty or wanted < state.penalty / options.penalty_change:
                 return _change_penalty(state, wanted)
         return state
 
