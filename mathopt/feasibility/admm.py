@@ -23,7 +23,8 @@ displacement vector, for primal or dual infeasibility (Banjac et al. [2]_); the 
 Deviations from OSQP: the penalty is adapted at iterations ``penalty_interval * 2^j``
 rather than at an interval set by the measured factorization time, so runs are
 reproducible and a large problem is refactored at most ``log2(max_iter / penalty_interval)``
-times, and (option ``penalty_reset_fraction``) set back to ``penalty`` and fixed at 10 % of
+times (option ``penalty_schedule="averaged"``, the default of ``admm-qp-aa``: at every test, with the
+geometric mean of OSQP's factors since the last change, after SCS 3's adaptive scale), and (option ``penalty_reset_fraction``) set back to ``penalty`` and fixed at 10 % of
 ``max_iter`` when it drifted by more than a factor 10 on a run that is not primal feasible yet and
 whose multipliers keep growing (option ``penalty_reset_growth``);
 the default tolerances are 1e-6 (OSQP: 1e-3); an infeasibility candidate is also
@@ -38,7 +39,8 @@ took ``admm-qp`` from 9 of 24 small random LPs at MAX_ITER to none, ``docs/feasi
 Option ``acceleration="anderson"`` (method ``admm-qp-aa`` has it by default; own addition, after SCS 3
 [3]_, [4]_): safeguarded Anderson acceleration of T in the kernel :mod:`mathopt.feasibility._anderson_kernel`
 (type II by default, memory 10, mixing every 5 iterations, an Anderson point kept only if its
-fixed-point residual is at most that of the point it replaces; the memory is emptied when rho changes).
+fixed-point residual is at most that of the point it replaces; the memory is emptied when rho changes;
+the penalty reset of ``penalty_reset_fraction`` is provisional until the acceleration stops).
 Infeasibility verdicts are taken from plain iterations only: the first verdict of an accelerated run
 switches the acceleration off and restarts the plain iteration from s = 0 (:func:`_plain_from_start`),
 and the penalty freeze (option ``freeze_penalty``) looks at plain iterations only, so rho adapts
@@ -131,7 +133,11 @@ class ADMMOptions(QPOptions):
         rho is more than a factor ``PENALTY_DRIFT`` = 10 away from ``penalty``, the point does not
         meet the ``feasibility`` tolerance and the multipliers keep growing (``penalty_reset_growth``),
         set rho back to ``penalty`` (with its refactorization and a re-anchoring) and stop adapting it;
-        0 never does. The rule is for primal infeasibility, where
+        0 never does. While the acceleration runs (``acceleration="anderson"``) the reset is provisional:
+        rho is set back and held up to iteration 2 R (R the reset iteration), then adapts again; it is
+        set back and fixed for good at the first infeasibility verdict, when the plain iteration starts
+        again (:func:`_plain_from_start`); a final reset there had fixed a wrong rho for 90 % of the budget on feasible QSHARE1B, QSCAGR7 and QSTAIR, whose
+        accelerated multipliers pass the growth test (docs/feasibility.md, "LP-like QPs"). The rule is for primal infeasibility, where
         ||Ax - z||_inf stays above the distance from the range of A to [l, u] (> 0): a run whose
         primal residual already meets its tolerance (DUALC1 at iteration 1 000, 1e-10) keeps OSQP's
         rule. On an infeasible problem OSQP's rule drifts rho by decades (greenbea: 0.1 to 3e-6 by
@@ -300,6 +306,7 @@ class State(NamedTuple):
     penalty_log_sum: float = 0.0             # penalty_schedule="averaged": sum of log(wanted / rho) since the
     penalty_log_count: int = 0               # last change of rho, the number of terms,
     penalty_since: int = 0                   # and the iteration of that change
+    reset_pending: bool = False              # a penalty reset made while accelerated (rho still adapts)
 
 
 def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
@@ -367,6 +374,13 @@ def _reset_iteration(options) -> int:
 
 def _resets_at(iteration: int, options) -> bool:
     return iteration == _reset_iteration(options)
+
+
+def _holds_reset(state) -> bool:
+    """A provisional reset (made while accelerated) holds rho at ``penalty`` up to twice the reset
+    iteration R: long enough for an infeasible run to give its verdict under the moderate rho (greenbea:
+    350 iterations after R), after which a feasible run adapts again."""
+    return state.reset_pending and state.iteration < 2 * _reset_iteration(state.setup.options)
 
 
 def _snapshot_iterations(options) -> tuple[int, int]:
@@ -442,7 +456,11 @@ def _plain_from_start(state: State, iteration: int) -> State:
     """An infeasibility verdict of an accelerated run is not taken: the acceleration is switched off and
     the plain iteration starts again from s = 0 (with the current rho), so that every certificate comes
     from a plain sequence from the standard start, the sequence Banjac et al.'s result is about (from the
-    accelerated point, plain iterations certified the feasible QPCBOEI2: docs/feasibility.md)."""
+    accelerated point, plain iterations certified the feasible QPCBOEI2: docs/feasibility.md). A penalty
+    reset made while accelerated (``reset_pending``) becomes final here: rho back to ``penalty``, fixed."""
+    if state.reset_pending:
+        penalty = state.setup.options.penalty
+        state = (_change_penalty(state, penalty) if state.penalty != penalty else state)._replace(penalty_reset=True)
     x, v = np.zeros_like(state.x), np.zeros_like(state.v)
     return state._replace(code=CONTINUE, certificate=None, x=x, v=v, anchor_x=x, anchor_v=v, since_anchor=0,
                           anderson=None, anderson_stopped=iteration, anderson_counts=state.anderson.counts())
@@ -591,14 +609,15 @@ class ADMMSolver(CertifyingSolver):
         state = state._replace(code=code, certificate=certificate)
         if code != CONTINUE:
             return state
-        plain = state.anderson is None  # the reset, like the freeze, takes evidence from plain iterations only
-        if (plain and not state.penalty_reset and iteration in _snapshot_iterations(options)
-                and len(state.y_snapshots) < 2):
+        if not state.penalty_reset and iteration in _snapshot_iterations(options) and len(state.y_snapshots) < 2:
             state = state._replace(y_snapshots=state.y_snapshots + ((iteration, op.unscale_y(setup.scaled, image.y)),))
-        if (plain and _resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
+        if (_resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
                 and not _primal_feasible(setup, image) and self._dual_grows(state)):
-            return _change_penalty(state, options.penalty)._replace(penalty_reset=True, y_snapshots=())
-        if (not state.penalty_reset and _adapts_at(iteration, options)
+            state = _change_penalty(state, options.penalty)._replace(y_snapshots=())
+            if state.anderson is not None:  # provisional while accelerated: rho still adapts (_plain_from_start)
+                return state._replace(reset_pending=True)
+            return state._replace(penalty_reset=True)
+        if (not state.penalty_reset and _adapts_at(iteration, options) and not _holds_reset(state)
                 and not (options.freeze_penalty and state.anderson is None  # evidence from plain iterations only
                          and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
@@ -638,9 +657,13 @@ def admm_qp(problem: QP, options: AdmmQPOptions) -> QPResult:
 
 @dataclass(frozen=True)
 class AndersonADMMOptions(AdmmQPOptions):
-    """Options of ``admm-qp-aa``: those of ``admm-qp``, with ``acceleration="anderson"`` by default."""
+    """Options of ``admm-qp-aa``: those of ``admm-qp``, with ``acceleration="anderson"`` and
+    ``penalty_schedule="averaged"`` by default (with the doubling schedule rho sat 4-470x off OSQP's wish for
+    25 600-iteration stretches on LP-like QPs; averaged, QSHARE1B, QSHARE2B, QSCAGR7, QSCRS8, QSHIP04L are
+    solved in 1e5 iterations: docs/feasibility.md, "LP-like QPs")."""
 
     acceleration: str = "anderson"
+    penalty_schedule: str = "averaged"
 
 
 @register("admm-qp-aa", problem=QP, options=AndersonADMMOptions)

@@ -88,3 +88,31 @@ def test_averaged_schedule_solves_random_qps(method, seed):
     result = mathopt.solve(problem, method=method, penalty=1e-4, **AVERAGED)   # a penalty far off: it must move
     assert result.status is Status.CONVERGED, (result.status, result.nit, result.message)
     assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-6)
+
+
+def test_admm_qp_aa_defaults_to_the_averaged_schedule():
+    from mathopt.feasibility.admm import ADMMOptions, AndersonADMMOptions
+
+    assert AndersonADMMOptions().penalty_schedule == "averaged"
+    assert ADMMOptions().penalty_schedule == "doubling"   # admm-qp and halpern-admm keep the doubling schedule
+
+
+def test_reset_while_accelerated_is_provisional_and_final_at_the_plain_restart():
+    # a reset made while the acceleration runs is held, then rho adapts again (reset_pending); the first infeasibility
+    # verdict restarts the plain iteration from s = 0 with rho back at ``penalty`` and fixed
+    solver = admm.ADMMSolver(halpern=False)
+    options = admm.AndersonADMMOptions(penalty=0.1, polish=False)
+    state = solver.init(_random_qp(0), options)
+    state = admm._change_penalty(state, 1e-3)._replace(reset_pending=True, iteration=500)
+    assert not state.penalty_reset
+    # held up to twice the reset iteration R (here R = 1 000: 10 % of max_iter 10 000), then adapting again
+    assert admm._reset_iteration(options) == 1000
+    assert admm._holds_reset(state._replace(iteration=1975)) and not admm._holds_reset(state._replace(iteration=2000))
+    assert not admm._holds_reset(state._replace(reset_pending=False))
+    plain = admm._plain_from_start(state, 500)
+    assert plain.penalty == 0.1 and plain.penalty_reset and plain.anderson is None
+    np.testing.assert_array_equal(plain.rho, admm.op.rho_vector(state.setup.scaled, 0.1))
+    assert not np.any(plain.x) and not np.any(plain.v) and plain.anderson_stopped == 500
+    # without a pending reset the plain phase keeps the adapted rho, as before
+    kept = admm._plain_from_start(state._replace(reset_pending=False), 500)
+    assert kept.penalty == 1e-3 and not kept.penalty_reset
