@@ -659,8 +659,8 @@ def admm_qp(problem: QP, options: AdmmQPOptions) -> QPResult:
 class AndersonADMMOptions(AdmmQPOptions):
     """Options of ``admm-qp-aa``: those of ``admm-qp``, with ``acceleration="anderson"`` and
     ``penalty_schedule="averaged"`` by default (with the doubling schedule rho sat 4-470x off OSQP's wish for
-    25 600-iteration stretches on LP-like QPs; averaged, QSHARE1B, QSHARE2B, QSCAGR7, QSCRS8, QSHIP04L are
-    solved in 1e5 iterations: docs/feasibility.md, "LP-like QPs")."""
+    thousands of iterations on LP-like QPs; averaged, QSHARE1B, QSCAGR7, QSCRS8, QSHIP04L, QSTAIR, QSCFXM2 and
+    QSCFXM3 are solved in 1e5 iterations, which base-s26 (doubling, final reset) did not: docs/feasibility.md, "LP-like QPs")."""
 
     acceleration: str = "anderson"
     penalty_schedule: str = "averaged"
