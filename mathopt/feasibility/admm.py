@@ -23,7 +23,8 @@ displacement vector, for primal or dual infeasibility (Banjac et al. [2]_); the 
 Deviations from OSQP: the penalty is adapted at iterations ``penalty_interval * 2^j``
 rather than at an interval set by the measured factorization time, so runs are
 reproducible and a large problem is refactored at most ``log2(max_iter / penalty_interval)``
-times, and (option ``penalty_reset_fraction``) set back to ``penalty`` and fixed at 10 % of
+times (option ``penalty_schedule="averaged"``, the default of ``admm-qp-aa``: at every test, with the
+geometric mean of OSQP's factors since the last change, after SCS 3's adaptive scale), and (option ``penalty_reset_fraction``) set back to ``penalty`` and fixed at 10 % of
 ``max_iter`` when it drifted by more than a factor 10 on a run that is not primal feasible yet and
 whose multipliers keep growing (option ``penalty_reset_growth``);
 the default tolerances are 1e-6 (OSQP: 1e-3); an infeasibility candidate is also
@@ -38,7 +39,8 @@ took ``admm-qp`` from 9 of 24 small random LPs at MAX_ITER to none, ``docs/feasi
 Option ``acceleration="anderson"`` (method ``admm-qp-aa`` has it by default; own addition, after SCS 3
 [3]_, [4]_): safeguarded Anderson acceleration of T in the kernel :mod:`mathopt.feasibility._anderson_kernel`
 (type II by default, memory 10, mixing every 5 iterations, an Anderson point kept only if its
-fixed-point residual is at most that of the point it replaces; the memory is emptied when rho changes).
+fixed-point residual is at most that of the point it replaces; the memory is emptied when rho changes;
+the penalty reset of ``penalty_reset_fraction`` is provisional until the acceleration stops).
 Infeasibility verdicts are taken from plain iterations only: the first verdict of an accelerated run
 switches the acceleration off and restarts the plain iteration from s = 0 (:func:`_plain_from_start`),
 and the penalty freeze (option ``freeze_penalty``) looks at plain iterations only, so rho adapts
@@ -82,8 +84,8 @@ from .options import ANDERSON_MAX_WEIGHT, AndersonOptions, QPOptions
 from .problem import QP, QPResult
 from .solver import CertifyingSolver, early_solution, initial_code, termination_test
 
-#: Factor of change of the adapted penalty that triggers a refactorization (OSQP's choice).
-PENALTY_CHANGE = 5.0
+#: Values of the option ``penalty_schedule``.
+PENALTY_SCHEDULES = ("doubling", "averaged")
 #: Verdicts that an accelerated run does not take (see option ``acceleration``).
 INFEASIBLE_CODES = (CODE_PRIMAL_INFEASIBLE, CODE_DUAL_INFEASIBLE)
 #: Values of the option ``loop``.
@@ -101,8 +103,22 @@ class ADMMOptions(QPOptions):
     penalty : float, default 0.1
         Initial ADMM penalty rho (inequality rows; 1e3 rho on equality rows).
     penalty_interval : int, default 25
-        Adapt rho (OSQP's rule; refactor when it changes by more than a factor 5) at
-        iterations ``penalty_interval * 2^j``, j = 0, 1, ...; 0 keeps rho fixed.
+        With ``penalty_schedule="doubling"``: adapt rho (OSQP's rule; refactor when it changes by more
+        than the factor ``penalty_change``) at iterations ``penalty_interval * 2^j``, j = 0, 1, ...;
+        with ``"averaged"``: the least number of iterations between two changes of rho. 0 keeps rho fixed.
+    penalty_schedule : {"doubling", "averaged"}, default "doubling"
+        ``"doubling"``: OSQP's rule rho <- rho sqrt(r_p / r_d) (relative primal and dual residuals,
+        :func:`~mathopt.feasibility.admm_operator.adapted_penalty`) at the iterations above, so at most
+        log2(max_iter / penalty_interval) refactorizations. ``"averaged"`` (after SCS 3's adaptive
+        ``scale``): at every termination test the factor sqrt(r_p / r_d) is recorded, and at a test at
+        least ``penalty_interval`` iterations after the last change rho is multiplied by the geometric
+        mean of the factors recorded since that change when the mean is beyond ``penalty_change``; the
+        record starts again at each change. Our rule differs from SCS's in the operator (OSQP's, not
+        the homogeneous embedding), the threshold (``penalty_change``) and the interval (a multiple of
+        ``check_interval``, the tests being where the residuals are computed).
+    penalty_change : float, default 5.0
+        The factor of change of the wanted rho that triggers a refactorization (> 1; OSQP: 5; SCS 3:
+        sqrt(10)).
     sigma : float, default 1e-06
         Proximal weight on x (regularizes the KKT matrix).
     relaxation : float, default 1.6
@@ -117,7 +133,11 @@ class ADMMOptions(QPOptions):
         rho is more than a factor ``PENALTY_DRIFT`` = 10 away from ``penalty``, the point does not
         meet the ``feasibility`` tolerance and the multipliers keep growing (``penalty_reset_growth``),
         set rho back to ``penalty`` (with its refactorization and a re-anchoring) and stop adapting it;
-        0 never does. The rule is for primal infeasibility, where
+        0 never does. While the acceleration runs (``acceleration="anderson"``) the reset is provisional:
+        rho is set back and held up to iteration 2 R (R the reset iteration), then adapts again; it is
+        set back and fixed for good at the first infeasibility verdict, when the plain iteration starts
+        again (:func:`_plain_from_start`); a final reset there had fixed a wrong rho for 90 % of the budget on feasible QSHARE1B, QSCAGR7 and QSTAIR, whose
+        accelerated multipliers pass the growth test (docs/feasibility.md, "LP-like QPs"). The rule is for primal infeasibility, where
         ||Ax - z||_inf stays above the distance from the range of A to [l, u] (> 0): a run whose
         primal residual already meets its tolerance (DUALC1 at iteration 1 000, 1e-10) keeps OSQP's
         rule. On an infeasible problem OSQP's rule drifts rho by decades (greenbea: 0.1 to 3e-6 by
@@ -165,6 +185,8 @@ class ADMMOptions(QPOptions):
     max_iter: int = 10000
     penalty: float = 0.1
     penalty_interval: int = 25
+    penalty_schedule: str = "doubling"
+    penalty_change: float = 5.0
     sigma: float = 1e-6
     relaxation: float = 1.6
     freeze_penalty: bool = True
@@ -181,6 +203,10 @@ class ADMMOptions(QPOptions):
         if self.relaxation > 2.0:
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
+        check_choice(self, "penalty_schedule", PENALTY_SCHEDULES)
+        change = check_number(self, "penalty_change")
+        if not 1.0 < change < math.inf:
+            raise OptionError(f"penalty_change must be > 1 and finite, got {change!r}")
         check_bool(self, "freeze_penalty")
         check_fraction(self, "penalty_reset_fraction", closed=True)
         check_positive(self, "penalty_reset_growth", strict=False, allow_inf=False)
@@ -277,6 +303,10 @@ class State(NamedTuple):
     anderson: AndersonMemory | None = None   # option acceleration="anderson"; None once switched off
     anderson_stopped: int = -1               # iteration at which an infeasibility verdict switched it off
     anderson_counts: tuple = (0, 0)          # (accepted, rejected) Anderson points before that
+    penalty_log_sum: float = 0.0             # penalty_schedule="averaged": sum of log(wanted / rho) since the
+    penalty_log_count: int = 0               # last change of rho, the number of terms,
+    penalty_since: int = 0                   # and the iteration of that change
+    reset_pending: bool = False              # a penalty reset made while accelerated (rho still adapts)
 
 
 def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray) -> float:
@@ -284,9 +314,15 @@ def _weighted_norm(setup: Setup, rho: np.ndarray, dx: np.ndarray, dv: np.ndarray
     return float(np.sqrt(setup.options.sigma * op.dot(dx, dx) + op.dot(dv, rho * dv)))
 
 
-def _adapts_at(iteration: int, interval: int) -> bool:
-    """Penalty updates at iterations interval * 2^j: at most log2(max_iter / interval) refactorizations."""
-    if not interval or iteration % interval:
+def _adapts_at(iteration: int, options) -> bool:
+    """An iteration at which the penalty rule looks at the residuals: ``penalty_interval * 2^j`` (schedule
+    "doubling", at most log2(max_iter / penalty_interval) refactorizations) or every test ("averaged")."""
+    interval = options.penalty_interval
+    if not interval:
+        return False
+    if options.penalty_schedule == "averaged":
+        return iteration % options.check_interval == 0
+    if iteration % interval:
         return False
     blocks = iteration // interval
     return blocks & (blocks - 1) == 0
@@ -311,14 +347,14 @@ def _factor(setup: Setup, rho: np.ndarray) -> Factor:
 
 def _is_event(iteration: int, options) -> bool:
     """An iteration followed by a termination test or a penalty update."""
-    return iteration % options.check_interval == 0 or _adapts_at(iteration, options.penalty_interval)
+    return iteration % options.check_interval == 0 or _adapts_at(iteration, options)
 
 
 def _next_event(iteration: int, options) -> int:
     """The first iteration after ``iteration`` with a termination test or a penalty update."""
     event = (iteration // options.check_interval + 1) * options.check_interval
     interval = options.penalty_interval
-    if interval:
+    if interval and options.penalty_schedule == "doubling":  # "averaged" adapts at the tests only
         block = max(iteration // interval + 1, 1)
         power = 1 << (block - 1).bit_length()  # the least power of 2 >= block
         event = min(event, interval * power)
@@ -338,6 +374,13 @@ def _reset_iteration(options) -> int:
 
 def _resets_at(iteration: int, options) -> bool:
     return iteration == _reset_iteration(options)
+
+
+def _holds_reset(state) -> bool:
+    """A provisional reset (made while accelerated) holds rho at ``penalty`` up to twice the reset
+    iteration R: long enough for an infeasible run to give its verdict under the moderate rho (greenbea:
+    350 iterations after R), after which a feasible run adapts again."""
+    return state.reset_pending and state.iteration < 2 * _reset_iteration(state.setup.options)
 
 
 def _snapshot_iterations(options) -> tuple[int, int]:
@@ -390,14 +433,34 @@ def _change_penalty(state: State, penalty: float) -> State:
     anderson = state.anderson.restarted() if state.anderson is not None else None  # a new T: new memory
     return state._replace(v=v, penalty=penalty, rho=new_rho, factor=_factor(setup, new_rho),
                           refactorizations=state.refactorizations + 1,
-                          anchor_x=state.x, anchor_v=v, since_anchor=0, anderson=anderson)  # a new T: re-anchor
+                          anchor_x=state.x, anchor_v=v, since_anchor=0, anderson=anderson,  # a new T: re-anchor
+                          penalty_log_sum=0.0, penalty_log_count=0, penalty_since=state.iteration)
+
+
+def _averaged_penalty(state: State, wanted: float) -> State:
+    """Option ``penalty_schedule="averaged"``: record log(wanted / rho); at least ``penalty_interval``
+    iterations after the last change, change rho by the geometric mean of the recorded factors when
+    it is beyond ``penalty_change``."""
+    options = state.setup.options
+    total, count = state.penalty_log_sum + math.log(wanted / state.penalty), state.penalty_log_count + 1
+    state = state._replace(penalty_log_sum=total, penalty_log_count=count)
+    if state.iteration - state.penalty_since < options.penalty_interval:
+        return state
+    factor = math.exp(total / count)
+    if factor > options.penalty_change or factor < 1.0 / options.penalty_change:
+        return _change_penalty(state, float(np.clip(state.penalty * factor, op.RHO_MIN, op.RHO_MAX)))
+    return state
 
 
 def _plain_from_start(state: State, iteration: int) -> State:
     """An infeasibility verdict of an accelerated run is not taken: the acceleration is switched off and
     the plain iteration starts again from s = 0 (with the current rho), so that every certificate comes
     from a plain sequence from the standard start, the sequence Banjac et al.'s result is about (from the
-    accelerated point, plain iterations certified the feasible QPCBOEI2: docs/feasibility.md)."""
+    accelerated point, plain iterations certified the feasible QPCBOEI2: docs/feasibility.md). A penalty
+    reset made while accelerated (``reset_pending``) becomes final here: rho back to ``penalty``, fixed."""
+    if state.reset_pending:
+        penalty = state.setup.options.penalty
+        state = (_change_penalty(state, penalty) if state.penalty != penalty else state)._replace(penalty_reset=True)
     x, v = np.zeros_like(state.x), np.zeros_like(state.v)
     return state._replace(code=CONTINUE, certificate=None, x=x, v=v, anchor_x=x, anchor_v=v, since_anchor=0,
                           anderson=None, anderson_stopped=iteration, anderson_counts=state.anderson.counts())
@@ -550,12 +613,17 @@ class ADMMSolver(CertifyingSolver):
             state = state._replace(y_snapshots=state.y_snapshots + ((iteration, op.unscale_y(setup.scaled, image.y)),))
         if (_resets_at(iteration, options) and _drifted(state.penalty, options.penalty)
                 and not _primal_feasible(setup, image) and self._dual_grows(state)):
-            return _change_penalty(state, options.penalty)._replace(penalty_reset=True, y_snapshots=())
-        if (not state.penalty_reset and _adapts_at(iteration, options.penalty_interval)
+            state = _change_penalty(state, options.penalty)._replace(y_snapshots=())
+            if state.anderson is not None:  # provisional while accelerated: rho still adapts (_plain_from_start)
+                return state._replace(reset_pending=True)
+            return state._replace(penalty_reset=True)
+        if (not state.penalty_reset and _adapts_at(iteration, options) and not _holds_reset(state)
                 and not (options.freeze_penalty and state.anderson is None  # evidence from plain iterations only
                          and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
             wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
-            if wanted > PENALTY_CHANGE * state.penalty or wanted < state.penalty / PENALTY_CHANGE:
+            if options.penalty_schedule == "averaged":
+                return _averaged_penalty(state, wanted)
+            if wanted > options.penalty_change * state.penalty or wanted < state.penalty / options.penalty_change:
                 return _change_penalty(state, wanted)
         return state
 
@@ -589,9 +657,13 @@ def admm_qp(problem: QP, options: AdmmQPOptions) -> QPResult:
 
 @dataclass(frozen=True)
 class AndersonADMMOptions(AdmmQPOptions):
-    """Options of ``admm-qp-aa``: those of ``admm-qp``, with ``acceleration="anderson"`` by default."""
+    """Options of ``admm-qp-aa``: those of ``admm-qp``, with ``acceleration="anderson"`` and
+    ``penalty_schedule="averaged"`` by default (with the doubling schedule rho sat 4-470x off OSQP's wish for
+    thousands of iterations on LP-like QPs; averaged, QSHARE1B, QSCAGR7, QSCRS8, QSHIP04L, QSTAIR, QSCFXM2 and
+    QSCFXM3 are solved in 1e5 iterations, which base-s26 (doubling, final reset) did not: docs/feasibility.md, "LP-like QPs")."""
 
     acceleration: str = "anderson"
+    penalty_schedule: str = "averaged"
 
 
 @register("admm-qp-aa", problem=QP, options=AndersonADMMOptions)
