@@ -23,7 +23,9 @@ Training options beyond the network's size and schedule: ``--jacobian-penalty MU
 ``--jacobian-bound``, ``--jacobian-iters``, ``--jacobian-samples``, ``--jacobian-points``,
 ``--jacobian-highpass``) adds the Jacobian penalty of :func:`mathopt.prox.training.train` to the
 proximal-matching phases; ``--init-checkpoint FILE`` fine-tunes a saved network (docs/prox.md,
-"Constraining the Jacobian during training", for the measured settings).
+"Constraining the Jacobian during training", for the measured settings); ``--step-mode dispatch``
+runs ``train(step_mode="dispatch")`` (faster without the penalty, slower with it; docs/prox.md,
+"Training speed").
 
 Run: ``python benchmarks/bench_lpn_deblur.py [--steps-scale 1.0] [--out DIR]``; writes
 ``DIR/figures/prox_lpn_deblur.png``, ``DIR/figures/prox_lpn_deblur_convergence.png``,
