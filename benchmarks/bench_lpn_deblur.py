@@ -23,7 +23,9 @@ Training options beyond the network's size and schedule: ``--jacobian-penalty MU
 ``--jacobian-bound``, ``--jacobian-iters``, ``--jacobian-samples``, ``--jacobian-points``,
 ``--jacobian-highpass``) adds the Jacobian penalty of :func:`mathopt.prox.training.train` to the
 proximal-matching phases; ``--init-checkpoint FILE`` fine-tunes a saved network (docs/prox.md,
-"Constraining the Jacobian during training", for the measured settings).
+"Constraining the Jacobian during training", for the measured settings); ``--step-mode dispatch``
+runs ``train(step_mode="dispatch")`` (faster without the penalty, slower with it; docs/prox.md,
+"Training speed").
 
 Run: ``python benchmarks/bench_lpn_deblur.py [--steps-scale 1.0] [--out DIR]``; writes
 ``DIR/figures/prox_lpn_deblur.png``, ``DIR/figures/prox_lpn_deblur_convergence.png``,
@@ -235,6 +237,9 @@ def main(argv=None):
         parser.add_argument("--jacobian-highpass", type=float, default=0.0, metavar="T",
                             help="penalise lambda_max(P J_f P) only, P the projection on the frequencies where "
                                  "the blur's transfer function is below T (0: the whole spectrum)")
+        parser.add_argument("--step-mode", choices=("scan", "dispatch"), default="scan",
+                            help="train(step_mode=...): steps in one lax.scan (im2col) or one jitted call each "
+                                 "(XLA's convolution; faster on a CPU, docs/prox.md 'Training speed')")
         parser.add_argument("--train-sigma-range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
                             help="draw the training noise level uniformly in [LOW, HIGH] per patch")
 
@@ -257,7 +262,7 @@ def main(argv=None):
             else LPN.create(config, seed=args.seed, fixed_scale=True)
         net, log = train(start_net, data, schedule, perturbation=perturbation,
                          noise_sigma=tuple(args.train_sigma_range) if args.train_sigma_range else args.train_sigma,
-                         batch_size=args.batch_size, seed=args.seed, chunk=100,
+                         batch_size=args.batch_size, seed=args.seed, chunk=100, step_mode=args.step_mode,
                          progress=args.progress, jacobian_penalty=args.jacobian_penalty,
                          jacobian_bound=args.jacobian_bound, jacobian_iters=args.jacobian_iters,
                          jacobian_points=args.jacobian_points, jacobian_samples=args.jacobian_samples,
@@ -275,6 +280,7 @@ def main(argv=None):
                            "eigenvalue_last": None if log.eigenvalue is None
                            else float(np.nanmean(log.eigenvalue[-100:])),
                            "patch_size": args.patch_size, "seed": args.seed, "train_seconds": train_seconds,
+                           "phase_seconds": log.phase_seconds, "step_mode": args.step_mode,
                            "init_checkpoint": args.init_checkpoint})
         print(f"training: {train_seconds:.0f} s", flush=True)
     import mathopt

@@ -231,18 +231,33 @@ def _columns(x, k: int):
 def _conv(columns, kernel):
     """'SAME' (zero-padded, stride 1) cross-correlation with ``kernel`` (k, k, C, O), the
     operation of ``lax.conv_general_dilated``, from the :func:`_columns` of its input: one matrix
-    product. Inside a ``lax.scan`` (how :func:`~mathopt.prox.training.train` runs its steps) this
-    is 2-8x faster on a CPU than XLA's convolution for these few channels (outside a loop XLA's is
-    the faster one; ``benchmarks/bench_lpn_conv.py``); the training differentiates the network twice."""
+    product. Inside a ``lax.scan`` (how :func:`~mathopt.prox.training.train` runs its steps with
+    ``step_mode="scan"``) this is 2-8x faster on a CPU than XLA's convolution for these few
+    channels; dispatched one jitted step per call XLA's is the faster one
+    (``benchmarks/bench_lpn_conv.py``); the training differentiates the network twice."""
     k, _, channels, out = kernel.shape
     return columns @ kernel.reshape(k * k * channels, out)
 
 
-def potential(config: LPNConfig, params: dict, y):
+def _xla_conv(x, kernel):
+    """The same convolution as :func:`_conv` by ``lax.conv_general_dilated`` on ``x`` (n, H, W, C)."""
+    from jax import lax
+
+    return lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+
+
+CONVOLUTIONS = ("im2col", "xla")
+
+
+def potential(config: LPNConfig, params: dict, y, conv: str = "im2col"):
     """:math:`\\psi_\\theta(y)` for a batch: ``y`` of shape ``(n, dim)`` (dense) or ``(n, H, W)``
-    (conv); returns shape ``(n,)``. JAX-traceable."""
+    (conv); returns shape ``(n,)``. JAX-traceable. ``conv`` (``kind="conv"`` only): how the
+    convolutions are computed, ``"im2col"`` (:func:`_conv`) or ``"xla"``
+    (``lax.conv_general_dilated``); the same function up to float rounding."""
     import jax.numpy as jnp
 
+    if conv not in CONVOLUTIONS:
+        raise ValueError(f"conv must be one of {CONVOLUTIONS}, got {conv!r}")
     beta = config.beta
     if config.kind == "dense":
         z = _softplus(y @ params["in.weight"] + params["in.bias"], beta)
@@ -255,23 +270,26 @@ def potential(config: LPNConfig, params: dict, y):
             phi = phi + 0.5 * jnp.sum((y @ params["quad.weight"]) ** 2, axis=-1)
     else:
         k = config.kernel_size
-        image = _columns(y[..., None], k)
-        z = _softplus(_conv(image, params["in.weight"]) + params["in.bias"], beta)
+        # im2col: the shifted copies of each input are built once and shared by its convolutions
+        prepare, apply = ((lambda x: _columns(x, k)), _conv) if conv == "im2col" else ((lambda x: x), _xla_conv)
+        image = prepare(y[..., None])
+        z = _softplus(apply(image, params["in.weight"]) + params["in.bias"], beta)
         for layer in range(config.layers):
-            z = _softplus(_conv(_columns(z, k), params[f"h{layer}.weight_pos"])
-                          + _conv(image, params[f"h{layer}.skip"]) + params[f"h{layer}.bias"], beta)
+            z = _softplus(apply(prepare(z), params[f"h{layer}.weight_pos"])
+                          + apply(image, params[f"h{layer}.skip"]) + params[f"h{layer}.bias"], beta)
         phi = jnp.sum(z @ params["out.weight_pos"], axis=(1, 2)) + params["out.skip"] * jnp.sum(y, axis=(1, 2))
         square = jnp.sum(y * y, axis=(1, 2))
         if config.quadratic:
-            phi = phi + 0.5 * jnp.sum(_conv(image, params["quad.weight"]) ** 2, axis=(1, 2, 3))
+            phi = phi + 0.5 * jnp.sum(apply(image, params["quad.weight"]) ** 2, axis=(1, 2, 3))
     return phi + params["out.bias"] + 0.5 * config.alpha * square
 
 
-def prox_map(config: LPNConfig, params: dict, y):
-    """:math:`f_\\theta(y) = \\nabla\\psi_\\theta(y)` for a batch (same shape as ``y``). JAX-traceable."""
+def prox_map(config: LPNConfig, params: dict, y, conv: str = "im2col"):
+    """:math:`f_\\theta(y) = \\nabla\\psi_\\theta(y)` for a batch (same shape as ``y``). JAX-traceable.
+    ``conv``: as :func:`potential`."""
     import jax
 
-    return jax.grad(lambda v: potential(config, params, v).sum())(y)
+    return jax.grad(lambda v: potential(config, params, v, conv).sum())(y)
 
 
 @functools.lru_cache(maxsize=32)

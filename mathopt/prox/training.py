@@ -59,9 +59,13 @@ the trained dtype; the prox is then evaluated in the dtype of its input (see :mo
 
 **Reproducibility.** Step k draws its batch and noise from ``jax.random.fold_in(key(seed), k)``:
 the same seed gives the same parameters whatever ``chunk`` (steps compiled together).
-**Compilation.** ``chunk`` steps of one loss are one jitted ``lax.scan``, cached per
-(configuration, loss, chunk length, batch size, dtype, noise, sampler): training a second
-network of the same configuration (the l2 baseline, another seed) reuses the compiled code.
+**Compilation.** ``step_mode="scan"`` (default): ``chunk`` steps of one loss are one jitted
+``lax.scan``, cached per (configuration, loss, chunk length, batch size, dtype, noise, sampler):
+training a second network of the same configuration (the l2 baseline, another seed) reuses the
+compiled code. ``step_mode="dispatch"``: one jitted step per Python call, cached the same way
+(without the chunk length). The convolutions of a ``kind="conv"`` network are the im2col
+products in the scan and XLA's convolution when dispatched, the faster one in each setting on a
+CPU (``benchmarks/bench_lpn_conv.py``); the two modes compute the same steps up to float rounding.
 
 References
 ----------
@@ -239,7 +243,7 @@ class JacobianPenalty:
         return self.weight > 0 and loss in self.phases
 
 
-def jacobian_top_eigenvalue(config, params, points, key, iters: int, projection=None):
+def jacobian_top_eigenvalue(config, params, points, key, iters: int, projection=None, conv: str = "im2col"):
     """Estimate, per sample of the batch ``points``, the largest eigenvalue of the Jacobian
     :math:`J_f = \\nabla^2\\psi_\\theta` (symmetric, :math:`\\succeq \\alpha I`) of the LPN at that point.
 
@@ -249,7 +253,8 @@ def jacobian_top_eigenvalue(config, params, points, key, iters: int, projection=
     quotient :math:`v^\\top P J_f P v / v^\\top v` at the final (stopped) v, which carries the gradient
     with respect to ``params`` (and ``points``). With ``projection`` P (a symmetric linear map on a
     batch) the estimate is :math:`\\lambda_{\\max}(P J_f P)`. Returns shape ``(n,)``; a lower bound of
-    :math:`\\lambda_{\\max}` that tightens with ``iters``. JAX-traceable.
+    :math:`\\lambda_{\\max}` that tightens with ``iters``. ``conv``: the convolution of
+    :func:`~mathopt.prox.lpn.potential`. JAX-traceable.
     """
     import jax
     import jax.numpy as jnp
@@ -263,7 +268,7 @@ def jacobian_top_eigenvalue(config, params, points, key, iters: int, projection=
         return v / jnp.sqrt(jnp.sum(v * v, axis=axes, keepdims=True) + jnp.finfo(v.dtype).tiny)
 
     def jvp(p, x, v):
-        return jax.jvp(lambda y: prox_map(config, p, y), (x,), (v,))[1]
+        return jax.jvp(lambda y: prox_map(config, p, y, conv), (x,), (v,))[1]
 
     v = normalise(project(jax.random.normal(key, points.shape, dtype=points.dtype)))
     if iters > 1:
@@ -273,15 +278,18 @@ def jacobian_top_eigenvalue(config, params, points, key, iters: int, projection=
     return jnp.sum(pv * jvp(params, points, pv), axis=axes) / jnp.sum(v * v, axis=axes)
 
 
-@functools.lru_cache(maxsize=64)
-def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str, levels: tuple, sampler,
-                    perturbation=None, jacobian: JacobianPenalty | None = None):
-    """The jitted ``length`` training steps of one loss, cached so that training several
-    networks of one configuration (or the same one twice) compiles once.
+STEP_MODES = ("scan", "dispatch")
+# the convolution each step mode uses (benchmarks/bench_lpn_conv.py): im2col is the faster one
+# inside a lax.scan, XLA's convolution dispatched one jitted step per call
+STEP_CONVOLUTIONS = {"scan": "im2col", "dispatch": "xla"}
 
-    ``run(params, opt_state, gamma, first_step, key, clean) -> (params, opt_state, losses)``;
-    the clean samples are ``sampler(key, n)`` when a sampler is given, else rows of ``clean``.
-    """
+
+def _step_function(config, kind: str, batch_size: int, dtype: str, levels: tuple, sampler,
+                   perturbation, jacobian: JacobianPenalty | None, conv: str):
+    """One training step of one loss, ``step(carry, k) -> (carry, (loss, lambda))`` with
+    ``carry = (params, opt_state, gamma, key, clean_set)`` and k the global step index (its batch
+    and noise are drawn from ``fold_in(key, k)``); the clean samples are ``sampler(key, n)`` when a
+    sampler is given, else rows of ``clean_set``. The body of both step modes of :func:`train`."""
     import jax
     import jax.numpy as jnp
     import optax
@@ -309,7 +317,7 @@ def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str,
             noisy = noisy + perturbation(key_extra, clean).astype(dtype)
 
         def objective(p):
-            output = prox_map(config, p, noisy)
+            output = prox_map(config, p, noisy, conv)
             loss = loss_value(kind, output, clean, gamma)
             if jacobian is None:
                 return loss, (loss, jnp.asarray(jnp.nan, dtype))
@@ -321,7 +329,7 @@ def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str,
                 points = t * clean + (1 - t) * jax.lax.stop_gradient(output)
             if jacobian.samples is not None:
                 points = points[:jacobian.samples]
-            lam = jacobian_top_eigenvalue(config, p, points, key_v, jacobian.iters, jacobian.projection)
+            lam = jacobian_top_eigenvalue(config, p, points, key_v, jacobian.iters, jacobian.projection, conv)
             excess = jnp.maximum(lam - jacobian.bound, 0.0)
             return loss + jacobian.weight * jnp.mean(excess ** 2), (loss, jnp.mean(jax.lax.stop_gradient(lam)))
 
@@ -330,12 +338,56 @@ def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str,
         params = project(optax.apply_updates(params, updates))
         return (params, opt_state, gamma, key, clean_set), (loss, lam)
 
+    return one_step
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_chunk(config, kind: str, length: int, batch_size: int, dtype: str, levels: tuple, sampler,
+                    perturbation=None, jacobian: JacobianPenalty | None = None):
+    """``length`` training steps of one loss in one jitted ``lax.scan`` (im2col convolutions;
+    ``step_mode="scan"``), cached so that training several networks of one configuration (or the
+    same one twice) compiles once.
+
+    ``run(params, opt_state, gamma, first_step, key, clean) -> (params, opt_state, losses, lambdas)``.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    one_step = _step_function(config, kind, batch_size, dtype, levels, sampler, perturbation, jacobian,
+                              STEP_CONVOLUTIONS["scan"])
+
     @jax.jit
     def run(params, opt_state, gamma, first_step, key, clean_set):
         steps = first_step + jnp.arange(length)
         (params, opt_state, *_), (losses, lams) = jax.lax.scan(one_step, (params, opt_state, gamma, key, clean_set),
                                                                steps)
         return params, opt_state, losses, lams
+    return run
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_step(config, kind: str, batch_size: int, dtype: str, levels: tuple, sampler,
+                   perturbation=None, jacobian: JacobianPenalty | None = None):
+    """One jitted training step of one loss (XLA's convolutions; ``step_mode="dispatch"``),
+    ``step(carry, k) -> (carry, (loss, lambda))`` (:func:`_step_function`), cached as
+    :func:`_compiled_chunk`."""
+    import jax
+
+    return jax.jit(_step_function(config, kind, batch_size, dtype, levels, sampler, perturbation, jacobian,
+                                  STEP_CONVOLUTIONS["dispatch"]))
+
+
+def _dispatch_chunk(step, length: int):
+    """``length`` calls of the jitted ``step``, with the signature of :func:`_compiled_chunk`'s ``run``."""
+    import jax.numpy as jnp
+
+    def run(params, opt_state, gamma, first_step, key, clean_set):
+        carry, losses, lams = (params, opt_state, gamma, key, clean_set), [], []
+        for k in range(first_step, first_step + length):
+            carry, (loss, lam) = step(carry, jnp.asarray(k, dtype=jnp.int32))
+            losses.append(loss)
+            lams.append(lam)
+        return carry[0], carry[1], jnp.stack(losses), jnp.stack(lams)
     return run
 
 
@@ -347,7 +399,7 @@ def _optimizer():
 
 
 def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: int = 64, seed: int = 0,
-          dtype: str = "float32", chunk: int = 50, progress: bool = False,
+          dtype: str = "float32", chunk: int = 50, progress: bool = False, step_mode: str = "scan",
           perturbation=None, jacobian_penalty: float = 0.0, jacobian_bound: float = 1.0, jacobian_iters: int = 5,
           jacobian_points: str = "noisy", jacobian_phases=("prox_matching",), jacobian_samples: int | None = None,
           jacobian_projection=None) -> tuple[LPN, TrainLog]:
@@ -370,9 +422,16 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
     dtype : str, default "float32"
         Precision of the training ("float32" or "float64").
     chunk : int, default 50
-        Steps compiled into one ``lax.scan`` (the progress bar moves per chunk).
+        Steps compiled into one ``lax.scan`` (``step_mode="scan"``), or run between two updates of
+        the progress bar and the log (``"dispatch"``).
     progress : bool, default False
         Show a tqdm progress bar.
+    step_mode : str, default "scan"
+        How the steps run: ``"scan"``, ``chunk`` steps in one jitted ``lax.scan`` with the im2col
+        convolutions, or ``"dispatch"``, one jitted step per Python call with XLA's convolutions
+        (``lax.conv_general_dilated``), which on a CPU is the faster of the two for convolutional
+        networks (docs/prox.md, "Training speed"). Same loss, batches and noise: the same
+        iterates up to float rounding (tested).
     perturbation : callable or None, default None
         A JAX-traceable ``perturbation(key, clean) -> array`` (shape of ``clean``) added to the
         noisy input on top of the Gaussian noise (the target stays ``clean``): data augmentation,
@@ -416,6 +475,8 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, got {chunk!r}")
+    if step_mode not in STEP_MODES:
+        raise ValueError(f"step_mode must be one of {STEP_MODES}, got {step_mode!r}")
     if perturbation is not None and not callable(perturbation):
         raise ValueError(f"perturbation must be a callable (key, clean) -> array or None, got {perturbation!r}")
     if not callable(data) and not np.all(np.isfinite(np.asarray(data))):
@@ -452,8 +513,13 @@ def train(model: LPN, data, schedule: list[Phase], *, noise_sigma, batch_size: i
                 done = 0
                 while done < phase.steps:
                     length = min(chunk, phase.steps - done)
-                    run = _compiled_chunk(config, phase.loss, length, int(batch_size), dtype, levels, sampler,
-                                          perturbation, penalty if penalty.active(phase.loss) else None)
+                    jacobian = penalty if penalty.active(phase.loss) else None
+                    if step_mode == "scan":
+                        run = _compiled_chunk(config, phase.loss, length, int(batch_size), dtype, levels, sampler,
+                                              perturbation, jacobian)
+                    else:
+                        run = _dispatch_chunk(_compiled_step(config, phase.loss, int(batch_size), dtype, levels,
+                                                             sampler, perturbation, jacobian), length)
                     params, opt_state, chunk_losses, chunk_eigs = run(params, opt_state, gamma, step, key, clean_set)
                     chunk_losses = np.asarray(chunk_losses, dtype=float)
                     losses.append(chunk_losses)

@@ -228,6 +228,45 @@ def test_im2col_convolution_matches_lax_convolution(k):
         np.testing.assert_allclose(np.asarray(ours), np.asarray(reference), rtol=1e-12, atol=1e-12)
 
 
+def test_xla_convolution_potential_matches_im2col():
+    """potential(conv="xla") (lax.conv_general_dilated) and the default im2col one are the same
+    function, with the quadratic term too; an unknown conv is refused by name."""
+    config = dataclasses.replace(CONV, hidden=4, layers=2, quadratic=2)
+    net = LPN.create(config, seed=3)
+    with enable_x64():
+        params = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in net.params.items()}
+        y = jnp.asarray(np.random.default_rng(0).normal(size=(2, 6, 7)))
+        for function in (potential, prox_map):
+            np.testing.assert_allclose(np.asarray(function(config, params, y, "xla")),
+                                       np.asarray(function(config, params, y)), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="conv"):
+        potential(config, net.params, np.zeros((1, 4, 4)), "fft")
+
+
+@pytest.mark.parametrize("config", [dataclasses.replace(CONV, hidden=4, quadratic=1), DENSE], ids=["conv", "dense"])
+def test_dispatch_step_mode_gives_the_iterates_of_the_scan(config):
+    """step_mode="dispatch" (one jitted step per call, XLA's convolutions) against the default scan
+    (im2col): after l1 and Jacobian-penalised proximal-matching steps the float32 parameters, the
+    losses and the eigenvalue estimates agree to float rounding; a bad mode is refused by name."""
+    shape = (6, 6) if config.kind == "conv" else (config.dim,)
+    data = np.random.default_rng(1).random((20,) + shape)
+    schedule = [Phase("l1", 2, 1e-2), Phase("prox_matching", 4, 1e-2, 0.3)]   # one scan per phase: 2 compilations
+    options = dict(noise_sigma=0.1, batch_size=4, seed=2, chunk=4, jacobian_penalty=10.0, jacobian_bound=0.5,
+                   jacobian_iters=3, jacobian_points="interpolated", jacobian_samples=2)
+    net = LPN.create(config, seed=1)
+    scanned, log_scan = train(net, data, schedule, **options)
+    dispatched, log_dispatch = train(net, data, schedule, step_mode="dispatch", **options)
+    for name in net.params:
+        assert dispatched.params[name].dtype == np.float32
+        np.testing.assert_allclose(dispatched.params[name], scanned.params[name], rtol=1e-5, atol=1e-5)
+    assert np.max(np.abs(scanned.params["in.weight"] - net.params["in.weight"])) > 1e-3   # the steps moved it
+    np.testing.assert_allclose(log_dispatch.loss, log_scan.loss, rtol=1e-5)
+    np.testing.assert_allclose(log_dispatch.eigenvalue[2:], log_scan.eigenvalue[2:], rtol=1e-4)
+    assert np.all(log_scan.eigenvalue[2:] > 0) and np.all(np.isnan(log_dispatch.eigenvalue[:2]))
+    with pytest.raises(ValueError, match="step_mode"):
+        train(net, data, schedule, noise_sigma=0.1, step_mode="loop")
+
+
 _top_eigenvalue = jax.jit(jacobian_top_eigenvalue, static_argnums=(0, 4, 5))
 
 
