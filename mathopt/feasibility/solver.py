@@ -28,12 +28,19 @@ def polishes_at(iteration: int, interval: int, check_interval: int, growth: floa
     return _rung(iteration, interval, growth) != _rung(iteration - check_interval, interval, growth)
 
 
-def termination_test(setup, image: op.Image, iteration: int = 0) -> tuple[int, np.ndarray | None]:
+def _scheduled(options, iteration: int) -> bool:
+    return polishes_at(iteration, getattr(options, "polish_interval", 0), options.check_interval,
+                       getattr(options, "polish_growth", 2.0))
+
+
+def termination_test(setup, image: op.Image, iteration: int = 0, polish: bool | None = None
+                     ) -> tuple[int, np.ndarray | None]:
     """(status code, certificate) of the termination test at ``image`` (see admm_operator.check), with
-    certificate polishing at the iterations of :func:`polishes_at` (option ``polish_interval``)."""
+    certificate polishing when ``polish`` (None: at the iterations of :func:`polishes_at`, options
+    ``polish_interval`` and ``polish_growth``)."""
     options = setup.options
-    polish = polishes_at(iteration, getattr(options, "polish_interval", 0), options.check_interval,
-                         getattr(options, "polish_growth", 2.0))
+    if polish is None:
+        polish = _scheduled(options, iteration)
     verdict = op.check(setup.problem, setup.scaled, image, options.residual_tolerances(), options.rel_tol,
                        options.infeasibility_tol, polish=polish)
     return verdict.code, verdict.certificate
@@ -53,9 +60,10 @@ def _worst_ratio(setup, point: op.Unscaled) -> tuple[float, dict]:
     return max(values[k] / (tols[k] + options.rel_tol * scales[k]) for k in values), values
 
 
-def early_solution(setup, image: op.Image, iteration: int) -> op.Unscaled | None:
+def early_solution(setup, image: op.Image, iteration: int, polish: bool | None = None) -> op.Unscaled | None:
     """Solution polishing during the run: at the tests where certificate polishing is tried
-    (:func:`polishes_at`, options ``polish_interval``, ``polish_growth``), with option ``polish``, a point
+    (``polish``; None: those of :func:`polishes_at`, options ``polish_interval``, ``polish_growth``), with
+    option ``polish``, a point
     whose residuals are within :data:`EARLY_POLISH_GATE` of their tolerances is polished
     (:func:`admm_operator.polish_solution`); the polished point is returned when it meets every
     tolerance (the run then ends CONVERGED with it), else None.
@@ -66,8 +74,7 @@ def early_solution(setup, image: op.Image, iteration: int) -> op.Unscaled | None
     before; the polished point passes the same test as any other, so this can end a run earlier but
     not accept a worse point."""
     options = setup.options
-    if not options.polish or not polishes_at(iteration, getattr(options, "polish_interval", 0),
-                                             options.check_interval, getattr(options, "polish_growth", 2.0)):
+    if not options.polish or not (_scheduled(options, iteration) if polish is None else polish):
         return None
     start = op.unscale(setup.scaled, image.x, image.z, image.y)
     if not _worst_ratio(setup, start)[0] <= EARLY_POLISH_GATE:
