@@ -114,7 +114,9 @@ class ADMMOptions(QPOptions):
         ``scale``): at every termination test the factor sqrt(r_p / r_d) is recorded, and at a test at
         least ``penalty_interval`` iterations after the last change rho is multiplied by the geometric
         mean of the factors recorded since that change when the mean is beyond ``penalty_change``; the
-        record starts again at each change. Our rule differs from SCS's in the operator (OSQP's, not
+        record starts again at each change. A change also waits until 0.4 times the time of the last
+        factorization has passed since it ended, when that factorization took over 0.05 s (OSQP's
+        ``adaptive_rho_fraction``; :func:`_refactor_waits`). Our rule differs from SCS's in the operator (OSQP's, not
         the homogeneous embedding), the threshold (``penalty_change``) and the interval (a multiple of
         ``check_interval``, the tests being where the residuals are computed).
     penalty_change : float, default 5.0
@@ -349,19 +351,42 @@ def _adapts_at(iteration: int, options) -> bool:
 
 class Factor(NamedTuple):
     """The factorization of the KKT matrix (:func:`admm_operator.quasidefinite_factor`) and, for the
-    compiled loop, its triangular factors."""
+    compiled loop, its triangular factors; ``seconds`` it took and ``done`` (``time.perf_counter()``
+    when it ended), for :func:`_refactor_waits`."""
 
     lu: Any
     triangular: Any
+    seconds: float = 0.0
+    done: float = 0.0
 
 
 def _factor(setup: Setup, rho: np.ndarray) -> Factor:
+    start = time.perf_counter()
     lu = op.factor_kkt(setup.scaled, setup.options.sigma, rho)
-    if setup.options.loop == "python":
-        return Factor(lu, None)
-    from ._admm_kernel import triangular_factors
+    triangular = None
+    if setup.options.loop != "python":
+        from ._admm_kernel import triangular_factors
 
-    return Factor(lu, triangular_factors(lu))
+        triangular = triangular_factors(lu)
+    done = time.perf_counter()
+    return Factor(lu, triangular, done - start, done)
+
+
+#: :func:`_refactor_waits`: OSQP's ``adaptive_rho_fraction`` (its default), and the factorization time
+#: under which the rule does not act (so that runs with cheap factorizations do not depend on timing).
+REFACTOR_FRACTION = 0.4
+REFACTOR_FLOOR = 0.05
+
+
+def _refactor_waits(state: State) -> bool:
+    """True while the time since the last factorization of the KKT matrix is below ``REFACTOR_FRACTION``
+    times that factorization's time (when it took more than ``REFACTOR_FLOOR`` seconds): OSQP's rule for
+    its automatic ``adaptive_rho_interval`` (the iterations between two updates of rho take 0.4 times the
+    setup's factorization time), so that expensive refactorizations take at most about 70 % of a run.
+    Used by the "averaged" schedule, whose changes could otherwise come every ``penalty_interval``
+    iterations (CVXQP2_L: 1.5-2 s per factorization, two changes in the first 100 iterations of 10 s runs)."""
+    factor = state.factor
+    return factor.seconds > REFACTOR_FLOOR and time.perf_counter() - factor.done < REFACTOR_FRACTION * factor.seconds
 
 
 def _is_event(iteration: int, options) -> bool:
@@ -463,7 +488,7 @@ def _averaged_penalty(state: State, wanted: float) -> State:
     options = state.setup.options
     total, count = state.penalty_log_sum + math.log(wanted / state.penalty), state.penalty_log_count + 1
     state = state._replace(penalty_log_sum=total, penalty_log_count=count)
-    if state.iteration - state.penalty_since < options.penalty_interval:
+    if state.iteration - state.penalty_since < options.penalty_interval or _refactor_waits(state):
         return state
     factor = math.exp(total / count)
     if factor > options.penalty_change or factor < 1.0 / options.penalty_change:

@@ -1,6 +1,7 @@
-"""Option ``polish_budget`` of the ADMM methods (issue 14): validation, the rule that puts polishing
-tries off, and runs that still reach the Clarabel optimum / a checked certificate when every try
-after the first is put off."""
+"""Option ``polish_budget`` of the ADMM methods (issue 14) and the time rule of the averaged penalty
+schedule: validation, the rule that puts polishing tries off, runs that still reach the Clarabel
+optimum / a checked certificate when every try after the first is put off, and a change of rho that
+waits for an expensive factorization."""
 import time
 
 import numpy as np
@@ -74,3 +75,18 @@ def test_infeasible_lp_certified_when_every_later_try_is_put_off(method, monkeyp
     assert result.status is Status.PRIMAL_INFEASIBLE, (result.status, result.nit)
     ok, why = check_certificate(problem, result)
     assert ok, why
+
+
+def test_averaged_penalty_waits_for_an_expensive_factorization():
+    # the last factorization "took" 1 s and ended now: a change wanted by the averaged rule (factor 100,
+    # past the interval) waits until 0.4 s have passed; with a cheap factorization (under 0.05 s) it does not
+    options = admm.ADMMOptions(penalty=1e-3, penalty_schedule="averaged", penalty_interval=25, polish=False)
+    state = admm.ADMMSolver(halpern=False).init(_random_qp(0), options)
+    slow = state._replace(iteration=100, factor=state.factor._replace(seconds=1.0, done=time.perf_counter()))
+    waited = admm._averaged_penalty(slow, 0.1)
+    assert waited.penalty == 1e-3 and waited.refactorizations == 1 and waited.penalty_log_count == 1
+    later = slow._replace(factor=slow.factor._replace(done=time.perf_counter() - 0.5))
+    assert admm._averaged_penalty(later, 0.1).penalty == pytest.approx(0.1, rel=1e-12)
+    cheap = slow._replace(factor=slow.factor._replace(seconds=0.01))
+    changed = admm._averaged_penalty(cheap, 0.1)
+    assert changed.penalty == pytest.approx(0.1, rel=1e-12) and changed.refactorizations == 2
