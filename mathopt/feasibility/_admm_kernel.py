@@ -93,9 +93,9 @@ def permuted_solve(l_ptr, l_idx, l_val, d_inv, n_ptr, n_idx, n_val, work):
     instead of going through memory, which takes a store and a load off the serial chain of the
     solve (the one place the steps depend on each other on banded factors such as LISWET's).
     A column whose solution entry is zero is not scattered (QDLDL scatters it): the right-hand sides of
-    the iteration have many zeros there (kernel alone 1.5-1.75x faster with the test on LISWET1,
-    AUG2DQP, QSCFXM2, STADAT1, docs/feasibility.md). Floating-point contraction (fused multiply-add)
-    is allowed here."""
+    the iteration have many zeros there (with the test the kernel alone ran 1.13-1.75x base-s27's rate
+    on LISWET1, AUG2DQP, QSCFXM2, STADAT1 against 1.01-1.27x without, docs/feasibility.md).
+    Floating-point contraction (fused multiply-add) is allowed here."""
     size = work.shape[0]
     if size == 0:
         return
