@@ -124,3 +124,19 @@ def test_projection_kkt_is_the_bmat_matrix(shape, density):
         np.testing.assert_array_equal(getattr(kkt, name), getattr(expected, name), err_msg=name)
         assert getattr(kkt, name).dtype == getattr(expected, name).dtype, name
     assert kkt.shape == expected.shape
+
+
+@pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa"])
+def test_compiled_loop_on_superlu_factors_solves_like_qdldl(method, monkeypatch):
+    """The compiled loop on the SuperLU fallback's factors (D and N = D^{-1} U - I) converges to the
+    solution it finds on QDLDL's."""
+    import mathopt
+    from mathopt import Status
+    from tests.feasibility.test_admm import _random_qp
+
+    with_qdldl = mathopt.solve(_random_qp(1), method=method)
+    _hide_qdldl(monkeypatch)
+    fallback = mathopt.solve(_random_qp(1), method=method)
+    assert with_qdldl.status is fallback.status is Status.CONVERGED
+    np.testing.assert_allclose(fallback.x, with_qdldl.x, atol=1e-4)
+    assert fallback.fun == pytest.approx(with_qdldl.fun, rel=1e-5, abs=1e-6)
