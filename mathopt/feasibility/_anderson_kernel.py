@@ -16,7 +16,11 @@ For a fixed-point map :math:`f = T(s)` with residual :math:`g(s) = s - T(s)`, me
 least-squares form, is ``admm-qp``'s default), with :math:`W` the diagonal metric in which :math:`T`
 is nonexpansive and the Tikhonov term :math:`r = \\eta \\|L\\|_F \\|Y\\|_F` (:math:`L` the left
 factor, :math:`S` or :math:`Y`; SCS's regularization, :math:`\\eta` = ``regularization``); the system
-is ``memory x memory`` and solved by Gaussian elimination with partial pivoting here.
+is ``memory x memory`` and solved by Gaussian elimination with partial pivoting here. Its inner
+products are summed in any order (vectorized, :func:`weighted_dot`) and, in the loop of ``admm-qp``,
+kept between the mixings of a kernel call so that only those of new memory slots are computed
+(:func:`anderson_point`): the same system up to rounding, a fraction of the cost (docs/feasibility.md,
+"Iteration rate against OSQP").
 """
 import math
 
@@ -26,28 +30,52 @@ from numba import njit
 from ._admm_kernel import operator_image
 
 
+@njit(cache=True, fastmath={"reassoc", "contract"})
+def weighted_dot(a, metric, b):
+    """sum_i a_i metric_i b_i, summed in any order (reassociation lets the compiler vectorize the
+    reduction: the serial sum waited on the latency of each addition)."""
+    total = 0.0
+    for i in range(a.shape[0]):
+        total += a[i] * metric[i] * b[i]
+    return total
+
+
 @njit(cache=True)
-def anderson_point(steps, changes, count, metric, residual, image, regularization, max_weight, type_one, out):
+def anderson_point(steps, changes, count, metric, residual, image, regularization, max_weight, type_one, out,
+                   gram, norms, fresh):
     """The Anderson point ``out = image - (S - Y) gamma`` (type I or II) from the first ``count`` rows of
     ``steps`` (the Delta s_i) and ``changes`` (the Delta g_i), the residual g_k = s_k - image and the
     diagonal ``metric`` W. Returns False (``out`` undefined) when the regularized system is singular,
-    gamma is not finite or ||gamma||_2 > ``max_weight``."""
+    gamma is not finite or ||gamma||_2 > ``max_weight``.
+
+    ``gram`` (memory x memory: the products L_a' W Y_b), ``norms`` (memory x 2: ||L_a||_W^2,
+    ||Y_a||_W^2) and ``fresh`` (memory; 1 where the slot's products in ``gram``/``norms`` are current)
+    cache the inner products between calls: only those of slots written since the last call
+    (``fresh`` = 0, set by :func:`anderson_record_cached`) are computed, and type II's symmetric
+    Y'WY once per pair. The same system as recomputing every product (rounding apart)."""
     size = steps.shape[1]
-    matrix, rhs = np.empty((count, count)), np.empty(count)
-    left_norm, changes_norm = 0.0, 0.0
     left = steps if type_one else changes  # type I: S'WY gamma = S'Wg; type II: Y'WY gamma = Y'Wg
     for a in range(count):
-        total = 0.0
-        for i in range(size):
-            total += left[a, i] * metric[i] * residual[i]
-            left_norm += left[a, i] * metric[i] * left[a, i]
-            changes_norm += changes[a, i] * metric[i] * changes[a, i]
-        rhs[a] = total
+        if not fresh[a]:
+            norms[a, 0] = weighted_dot(left[a], metric, left[a])
+            norms[a, 1] = weighted_dot(changes[a], metric, changes[a]) if type_one else norms[a, 0]
+    for a in range(count):
         for b in range(count):
-            total = 0.0
-            for i in range(size):
-                total += left[a, i] * metric[i] * changes[b, i]
-            matrix[a, b] = total
+            if (fresh[a] and fresh[b]) or (not type_one and b < a):
+                continue
+            gram[a, b] = weighted_dot(left[a], metric, changes[b])
+            if not type_one:
+                gram[b, a] = gram[a, b]
+    for a in range(count):
+        fresh[a] = 1
+    matrix, rhs = np.empty((count, count)), np.empty(count)
+    left_norm, changes_norm = 0.0, 0.0
+    for a in range(count):
+        rhs[a] = weighted_dot(left[a], metric, residual)
+        left_norm += norms[a, 0]
+        changes_norm += norms[a, 1]
+        for b in range(count):
+            matrix[a, b] = gram[a, b]
     shift = regularization * math.sqrt(left_norm * changes_norm)
     for a in range(count):
         matrix[a, a] += shift
@@ -92,38 +120,62 @@ COUNT, HEAD, HAS_PREVIOUS, PENDING, SINCE_MIX, ACCEPTED, REJECTED = range(7)
 
 
 @njit(cache=True)
-def anderson_record(point, image, residual, metric, steps_memory, changes_memory, previous_point,
-                    previous_residual, counters, interval, regularization, max_weight, type_one, mixed):
+def anderson_record_cached(point, image, residual, metric, steps_memory, changes_memory, previous_point,
+                           previous_residual, counters, interval, regularization, max_weight, type_one, mixed,
+                           gram, norms, fresh):
     """Record the plain evaluation ``image`` = T(``point``) in the memory and, every ``interval``
     evaluations once the memory holds a pair, compute the Anderson point into ``mixed``
-    (:func:`anderson_point`; a failed mixing empties the memory). ``residual`` is scratch (it receives
-    g = point - image). Returns True when ``mixed`` holds the next iterate to try."""
-    memory = steps_memory.shape[0]
-    for i in range(point.shape[0]):
-        residual[i] = point[i] - image[i]
+    (:func:`anderson_point`, with its cache ``gram``, ``norms``, ``fresh``; a failed mixing empties the
+    memory). ``residual`` is scratch (it receives g = point - image). Returns True when ``mixed`` holds
+    the next iterate to try. One pass over the vectors (residual, the new memory pair, the previous
+    point and residual)."""
+    memory, size = steps_memory.shape[0], point.shape[0]
     if counters[HAS_PREVIOUS]:
         head = counters[HEAD]
-        for i in range(point.shape[0]):
-            steps_memory[head, i] = point[i] - previous_point[i]
-            changes_memory[head, i] = residual[i] - previous_residual[i]
+        row_s, row_y = steps_memory[head], changes_memory[head]
+        for i in range(size):
+            r = point[i] - image[i]
+            residual[i] = r
+            row_s[i] = point[i] - previous_point[i]
+            row_y[i] = r - previous_residual[i]
+            previous_point[i] = point[i]
+            previous_residual[i] = r
+        fresh[head] = 0
         counters[HEAD] = (head + 1) % memory
         counters[COUNT] = min(counters[COUNT] + 1, memory)
-    previous_point[:] = point
-    previous_residual[:] = residual
+    else:
+        for i in range(size):
+            r = point[i] - image[i]
+            residual[i] = r
+            previous_point[i] = point[i]
+            previous_residual[i] = r
     counters[HAS_PREVIOUS] = 1
     counters[SINCE_MIX] += 1
     if counters[COUNT] == 0 or counters[SINCE_MIX] < interval:
         return False
     counters[SINCE_MIX] = 0
     if anderson_point(steps_memory, changes_memory, counters[COUNT], metric, residual, image,
-                      regularization, max_weight, type_one, mixed):
+                      regularization, max_weight, type_one, mixed, gram, norms, fresh):
         return True
     counters[COUNT], counters[HEAD] = 0, 0
+    fresh[:] = 0
     return False
 
 
 @njit(cache=True)
-def anderson_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
+def anderson_record(point, image, residual, metric, steps_memory, changes_memory, previous_point,
+                    previous_residual, counters, interval, regularization, max_weight, type_one, mixed):
+    """:func:`anderson_record_cached` without a cache carried between calls (every inner product of a
+    mixing computed afresh): :class:`fixed_point.AndersonMixer`'s step."""
+    memory = steps_memory.shape[0]
+    return anderson_record_cached(point, image, residual, metric, steps_memory, changes_memory, previous_point,
+                                  previous_residual, counters, interval, regularization, max_weight, type_one,
+                                  mixed, np.empty((memory, memory)), np.empty((memory, 2)),
+                                  np.zeros(memory, dtype=np.int64))
+
+
+@njit(cache=True)
+def anderson_iterations(l_ptr, l_idx, l_val, d_inv, n_ptr, n_idx, n_val, perm_r, perm_c,
                         q, lower, upper, rho, sigma, alpha,
                         x, v, image_x, image_v, image_z, image_y, diff_x, diff_v, diff_y, steps,
                         steps_memory, changes_memory, previous_point, previous_residual, saved_image, saved_norm,
@@ -143,17 +195,20 @@ def anderson_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag
     """
     n, m = x.shape[0], v.shape[0]
     size = n + m
-    rhs, solution, work = np.empty(size), np.empty(size), np.empty(size)
-    z, y, new_x, new_v = np.empty(m), np.empty(m), np.empty(n), np.empty(m)
+    work, z, new_x, new_v = np.empty(size), np.empty(m), np.empty(n), np.empty(m)
+    alpha_over_rho = alpha / rho
     metric, point, residual, image, mixed = (np.empty(size), np.empty(size), np.empty(size), np.empty(size),
                                              np.empty(size))
     metric[:n] = sigma
     metric[n:] = rho
+    memory = steps_memory.shape[0]
+    gram, norms = np.empty((memory, memory)), np.empty((memory, 2))  # anderson_point's cache, for this call
+    fresh = np.zeros(memory, dtype=np.int64)
     done = 0
     for _ in range(steps):
-        squared = operator_image(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag, perm_r, perm_c,
-                                 q, lower, upper, rho, sigma, alpha, x, v, image_x, image_v, image_z, image_y,
-                                 diff_x, diff_v, diff_y, rhs, solution, work, z, y, new_x, new_v)
+        squared = operator_image(l_ptr, l_idx, l_val, d_inv, n_ptr, n_idx, n_val, perm_r, perm_c,
+                                 q, lower, upper, rho, alpha_over_rho, sigma, alpha, x, v, image_x, image_v,
+                                 image_z, image_y, diff_x, diff_v, diff_y, work, z, new_x, new_v)
         pending = counters[PENDING] == 1
         counters[PENDING] = 0
         if pending and (squared < 0.0 or math.sqrt(squared) > safeguard * saved_norm[0]):
@@ -169,9 +224,9 @@ def anderson_iterations(l_ptr, l_idx, l_val, l_diag, u_ptr, u_idx, u_val, u_diag
         point[n:] = v
         image[:n] = image_x
         image[n:] = image_v
-        mixed_ok = anderson_record(point, image, residual, metric, steps_memory, changes_memory, previous_point,
-                                   previous_residual, counters, interval, regularization, max_weight, type_one,
-                                   mixed)
+        mixed_ok = anderson_record_cached(point, image, residual, metric, steps_memory, changes_memory,
+                                          previous_point, previous_residual, counters, interval, regularization,
+                                          max_weight, type_one, mixed, gram, norms, fresh)
         if mixed_ok:
             saved_image[:] = image
             saved_norm[0] = math.sqrt(squared)

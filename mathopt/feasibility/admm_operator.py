@@ -140,14 +140,22 @@ class LDLFactor:
         self._solver, self._size = solver, size
         self._factors = None
 
+    def ldl_factors(self):
+        """QDLDL's factors as the compiled loop takes them (:func:`_admm_kernel.triangular_factors`): the
+        strictly lower L (CSC), D, and the inverse of QDLDL's permutation (scipy's ``perm_r``)."""
+        import scipy.sparse as sp
+
+        lower, diagonal, perm = self._solver.factors()
+        inverse = np.empty(self._size, dtype=np.int64)
+        inverse[np.asarray(perm, dtype=np.int64)] = np.arange(self._size)
+        return sp.csc_matrix(lower), np.asarray(diagonal, dtype=float), inverse
+
     def _triangular(self):
         if self._factors is None:  # built on first use: the polishing solves need only ``solve``
             import scipy.sparse as sp
 
-            lower, diagonal, perm = self._solver.factors()
-            unit = (sp.csc_matrix(lower) + sp.eye(self._size, format="csc")).tocsc()
-            inverse = np.empty(self._size, dtype=np.int64)
-            inverse[np.asarray(perm, dtype=np.int64)] = np.arange(self._size)
+            lower, diagonal, inverse = self.ldl_factors()
+            unit = (lower + sp.eye(self._size, format="csc")).tocsc()
             self._factors = unit, (sp.diags(diagonal) @ unit.T).tocsc(), inverse
         return self._factors
 

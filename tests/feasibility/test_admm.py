@@ -189,7 +189,7 @@ def test_compiled_loop_never_commits_a_non_finite_iterate(halpern):
     solver = ADMMSolver(halpern=halpern)
     state = solver.init(_random_qp(0), ADMMOptions(polish=False))  # polish: early polishing ends it at 25
     good = solver.advance(state, 0, 30, False).state   # 30 finite iterations (a test at 25)
-    broken = good.factor.triangular._replace(u_diag=np.full_like(good.factor.triangular.u_diag, 1e-320))
+    broken = good.factor.triangular._replace(d_inv=np.full_like(good.factor.triangular.d_inv, 1e300))
     bad = good._replace(factor=good.factor._replace(triangular=broken))   # the next solve overflows
     x, v, image_x = good.x.copy(), good.v.copy(), good.image.x.copy()
     out = solver.advance(bad, 30, 10, False)
@@ -390,10 +390,16 @@ def test_reset_needs_growing_multipliers(seed):
 @pytest.mark.parametrize("method", METHODS)
 def test_reset_applies_when_the_multipliers_grow(method):
     """Primal infeasible, its certificate test disabled (tolerance 0, no polishing) and no freeze, so OSQP's
-    rule drives rho from 0.1 to 1e6 by iteration 200: y grows linearly there (ratio 1) and rho is reset."""
+    rule drives rho from 0.1 to 1e6 by iteration 200: y grows linearly there (ratio 1) and rho is reset.
+    The LP is ``_infeasible_lp`` with the first row 0.3 x1 + 0.7 x2 <= 1 (and x2 >= 1.5): on the 0/1 matrix
+    the iterates' dy reached A'dy = 0 exactly (the certificate (1, -1, -1)) once the kernel's arithmetic
+    changed at rounding level, which passes even a zero tolerance."""
     options = dict(penalty=0.1, penalty_reset_fraction=0.1, max_iter=2000, polish_interval=0,
                    infeasibility_tol=0.0, freeze_penalty=False)
-    result = mathopt.solve(_infeasible_lp(0.5), method=method, **options)
+    problem = mathopt.QP(None, [1.0, 1.0], np.array([[0.3, 0.7], [1.0, 0.0], [0.0, 1.0]]), [-np.inf, 1.0, 1.5],
+                         [1.0, np.inf, np.inf])
+    result = mathopt.solve(problem, method=method, **options)
+    assert result.status is Status.MAX_ITER
     assert result.nit > 200 and result.extra["penalty"] == 0.1
 
 

@@ -116,3 +116,40 @@ def test_fixed_point_anderson_keeps_the_displacement():
 def test_fixed_point_bad_anderson_arguments(options, field):
     with pytest.raises(ValueError, match=field):
         fixed_point(lambda z: z, np.zeros(1), "anderson", **options)
+
+
+@pytest.mark.parametrize("type_one", [True, False])
+def test_cached_inner_products_give_the_recomputed_anderson_points(type_one):
+    """``anderson_record_cached`` keeps the products of the memory between mixings (only new slots'
+    computed, Y'WY's symmetry used): along the same plain iterations of an affine contraction it gives
+    the Anderson points of ``anderson_record``, which recomputes every product, to 1e-10 relative."""
+    from mathopt.feasibility._anderson_kernel import anderson_record, anderson_record_cached
+
+    rng = np.random.default_rng(5)
+    size, memory, interval = 40, 4, 3
+    Q, _ = np.linalg.qr(rng.standard_normal((size, size)))
+    M, c = 0.95 * Q, rng.standard_normal(size)
+    metric = rng.uniform(0.5, 2.0, size)
+
+    def state():
+        return dict(steps_memory=np.zeros((memory, size)), changes_memory=np.zeros((memory, size)),
+                    previous_point=np.zeros(size), previous_residual=np.zeros(size),
+                    counters=np.zeros(7, dtype=np.int64))
+
+    cached, plain = state(), state()
+    gram, norms, fresh = np.empty((memory, memory)), np.empty((memory, 2)), np.zeros(memory, dtype=np.int64)
+    point, mixings = rng.standard_normal(size), 0
+    for _ in range(40):
+        image = M @ point + c
+        out_cached, out_plain = np.empty(size), np.empty(size)
+        common = (np.empty(size), metric)
+        ok_cached = anderson_record_cached(point, image, *common, *cached.values(), interval, 1e-10, 1e10,
+                                           type_one, out_cached, gram, norms, fresh)
+        ok_plain = anderson_record(point, image, *common, *plain.values(), interval, 1e-10, 1e10, type_one,
+                                   out_plain)
+        assert ok_cached == ok_plain
+        if ok_cached:
+            mixings += 1
+            assert np.linalg.norm(out_cached - out_plain) <= 1e-10 * np.linalg.norm(out_plain)
+        point = image  # the same plain sequence for both (the memory sees only plain evaluations)
+    assert mixings >= 10

@@ -33,11 +33,10 @@ def test_ldl_solves_like_dense_and_in_the_kernel(seed):
     np.testing.assert_allclose(out, expected, rtol=1e-9, atol=1e-10)
 
 
-def test_superlu_fallback_gives_the_same_solution(monkeypatch):
+def _hide_qdldl(monkeypatch):
+    """Make ``import qdldl`` fail for the rest of the test (the SuperLU fallback)."""
     import builtins
 
-    K, rng = _quasidefinite(seed=3)
-    b = rng.standard_normal(K.shape[0])
     real_import = builtins.__import__
 
     def no_qdldl(name, *args, **kwargs):
@@ -46,10 +45,16 @@ def test_superlu_fallback_gives_the_same_solution(monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_qdldl)
+
+
+def test_superlu_fallback_gives_the_same_solution(monkeypatch):
+    K, rng = _quasidefinite(seed=3)
+    b = rng.standard_normal(K.shape[0])
+    _hide_qdldl(monkeypatch)
     factor = op.quasidefinite_factor(K)
     assert not isinstance(factor, op.LDLFactor)
     np.testing.assert_allclose(factor.solve(b), np.linalg.solve(K.toarray(), b), rtol=1e-9, atol=1e-10)
-    out = np.empty(K.shape[0])  # the kernel's solve on SuperLU's factors (U with a non-unit diagonal)
+    out = np.empty(K.shape[0])  # the kernel's solve on SuperLU's factors (U with a non-unit diagonal: D and N = D^{-1} U - I)
     lu_solve(*triangular_factors(factor), b, np.empty(K.shape[0]), out)
     np.testing.assert_allclose(out, np.linalg.solve(K.toarray(), b), rtol=1e-9, atol=1e-10)
 
@@ -60,50 +65,54 @@ def test_singular_matrix_is_a_linalg_error():
         op.quasidefinite_factor(K)
 
 
-def _reference_solve(factor, b):
-    """The kernel's solve before the factors were passed without their diagonals: column-oriented
-    solves on the full CSC factors, each diagonal entry divided by, off-diagonal entries selected by
-    their row index (same operations in the same order as :func:`lu_solve` now does)."""
-    L, U = factor.L.tocsc(), factor.U.tocsc()
-    n = b.shape[0]
-    work = np.empty(n)
-    work[factor.perm_r] = b
-    for j in range(n):
-        wj = work[j] / L[j, j]
-        work[j] = wj
-        if wj != 0.0:
-            for p in range(L.indptr[j], L.indptr[j + 1]):
-                if L.indices[p] > j:
-                    work[L.indices[p]] -= L.data[p] * wj
-    for j in range(n - 1, -1, -1):
-        wj = work[j] / U[j, j]
-        work[j] = wj
-        if wj != 0.0:
-            for p in range(U.indptr[j], U.indptr[j + 1]):
-                if U.indices[p] < j:
-                    work[U.indices[p]] -= U.data[p] * wj
-    return work[factor.perm_c]
+def _scipy_solve(K, b):
+    from scipy.sparse.linalg import spsolve
+
+    return spsolve(sp.csc_matrix(K), b)
 
 
-@pytest.mark.parametrize("seed", [0, 4])
-def test_kernel_solve_on_strict_factors_is_bitwise_the_full_one(seed):
-    K, rng = _quasidefinite(seed=seed)
+def _banded(n=40, m=25, seed=0):
+    """A quasi-definite matrix with a tridiagonal H and bidiagonal B: factors with the entry next to
+    the diagonal in most columns (the register path of ``permuted_solve``), as on LISWET."""
+    rng = np.random.default_rng(seed)
+    H = sp.diags([rng.uniform(-0.5, 0.5, n - 1), rng.uniform(2.0, 3.0, n), rng.uniform(-0.5, 0.5, n - 1)],
+                 [-1, 0, 1])
+    H = ((H + H.T) / 2).tocsc()
+    B = sp.diags([np.ones(m), -np.ones(m)], [0, 1], shape=(m, n))
+    return sp.bmat([[H, B.T], [B, -sp.diags(rng.uniform(0.1, 2.0, m))]], format="csc"), rng
+
+
+@pytest.mark.parametrize("qdldl", [True, False])
+@pytest.mark.parametrize("seed", [0, 4, "banded"])
+def test_kernel_solve_matches_a_direct_solve(seed, qdldl, monkeypatch):
+    """The kernel's form (I + L) D (I + N) of either factorization reproduces K, and ``lu_solve`` (QDLDL's
+    order; rounding differs from a column solve on U) agrees with scipy's and a dense solve to 1e-10
+    relative."""
+    K, rng = _banded() if seed == "banded" else _quasidefinite(seed=seed)
+    if not qdldl:
+        _hide_qdldl(monkeypatch)
     factor = op.quasidefinite_factor(K)
+    assert isinstance(factor, op.LDLFactor) == qdldl
     tri = triangular_factors(factor)
     n = K.shape[0]
-    for name, ptr, idx, strict in (("L", tri.l_ptr, tri.l_idx, np.greater), ("U", tri.u_ptr, tri.u_idx, np.less)):
-        columns = np.repeat(np.arange(n), np.diff(ptr))
-        assert np.all(strict(idx, columns)), name  # no diagonal (nor wrong-side) entry is passed
-        full = getattr(factor, name).tocsc()
-        rebuilt = sp.csc_matrix((getattr(tri, name.lower() + "_val"), idx, ptr), shape=(n, n)) + sp.diags(
-            getattr(tri, name.lower() + "_diag"))
-        assert abs(rebuilt - full).max() == 0.0, name
-    assert np.all(tri.l_diag == 1.0)  # QDLDL's L is unit: the kernel skips the division
+    lower = sp.csc_matrix((tri.l_val, tri.l_idx, tri.l_ptr), shape=(n, n))
+    upper = sp.csr_matrix((tri.n_val, tri.n_idx, tri.n_ptr), shape=(n, n))
+    assert sp.triu(lower).nnz == 0 and sp.tril(upper).nnz == 0  # strictly lower / upper: no diagonal entry
+    rebuilt = (sp.eye(n) + lower) @ sp.diags(1.0 / tri.d_inv) @ (sp.eye(n) + upper)
+    Pr = sp.csc_matrix((np.ones(n), (tri.perm_r, np.arange(n))))
+    Pc = sp.csc_matrix((np.ones(n), (np.arange(n), tri.perm_c)))
+    np.testing.assert_allclose(rebuilt.toarray(), (Pr @ K @ Pc).toarray(), rtol=0, atol=1e-12)
     b = rng.standard_normal(n)
     b[::7] = 0.0
     out = np.empty(n)
     lu_solve(*tri, b, np.empty(n), out)
-    np.testing.assert_array_equal(out, _reference_solve(factor, b))
+    for expected in (_scipy_solve(K, b), np.linalg.solve(K.toarray(), b)):
+        assert np.linalg.norm(out - expected) <= 1e-10 * np.linalg.norm(expected)
+    # one right-hand side column of K: the solution is a unit vector
+    unit = np.zeros(n)
+    unit[3] = 1.0
+    lu_solve(*tri, K[:, 3].toarray().ravel(), np.empty(n), out)
+    np.testing.assert_allclose(out, unit, rtol=0, atol=1e-10)
 
 
 @pytest.mark.parametrize("shape, density", [((40, 30), 0.1), ((5, 50), 0.0), ((60, 12), 0.5)])
@@ -115,3 +124,19 @@ def test_projection_kkt_is_the_bmat_matrix(shape, density):
         np.testing.assert_array_equal(getattr(kkt, name), getattr(expected, name), err_msg=name)
         assert getattr(kkt, name).dtype == getattr(expected, name).dtype, name
     assert kkt.shape == expected.shape
+
+
+@pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa"])
+def test_compiled_loop_on_superlu_factors_solves_like_qdldl(method, monkeypatch):
+    """The compiled loop on the SuperLU fallback's factors (D and N = D^{-1} U - I) converges to the
+    solution it finds on QDLDL's."""
+    import mathopt
+    from mathopt import Status
+    from tests.feasibility.test_admm import _random_qp
+
+    with_qdldl = mathopt.solve(_random_qp(1), method=method)
+    _hide_qdldl(monkeypatch)
+    fallback = mathopt.solve(_random_qp(1), method=method)
+    assert with_qdldl.status is fallback.status is Status.CONVERGED
+    np.testing.assert_allclose(fallback.x, with_qdldl.x, atol=1e-4)
+    assert fallback.fun == pytest.approx(with_qdldl.fun, rel=1e-5, abs=1e-6)
