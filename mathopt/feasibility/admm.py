@@ -86,6 +86,8 @@ from .solver import CertifyingSolver, early_solution, initial_code, termination_
 
 #: Values of the option ``penalty_schedule``.
 PENALTY_SCHEDULES = ("doubling", "averaged")
+#: Values of the option ``penalty_balance``.
+PENALTY_BALANCES = ("residuals", "gap")
 #: Verdicts that an accelerated run does not take (see option ``acceleration``).
 INFEASIBLE_CODES = (CODE_PRIMAL_INFEASIBLE, CODE_DUAL_INFEASIBLE)
 #: Values of the option ``loop``.
@@ -116,6 +118,14 @@ class ADMMOptions(QPOptions):
         record starts again at each change. Our rule differs from SCS's in the operator (OSQP's, not
         the homogeneous embedding), the threshold (``penalty_change``) and the interval (a multiple of
         ``check_interval``, the tests being where the residuals are computed).
+    penalty_balance : {"residuals", "gap"}, default "residuals"
+        What the penalty rule balances. ``"residuals"``: OSQP's relative primal and dual residuals,
+        rho sqrt(r_p / r_d) (:func:`~mathopt.feasibility.admm_operator.adapted_penalty`). ``"gap"`` (own
+        rule): the primal and dual errors of the termination test, each with its term of the duality gap
+        (gap = x'(Px + q + A'y) - y'(Ax - z) at an iterate), relative to their tolerances
+        (:func:`~mathopt.feasibility.admm_operator.gap_balanced_penalty`); OSQP's residuals meet their
+        tolerances long before the gap on LP-like QPs (QFORPLAN, QCAPRI), where the rule then stops moving
+        rho (docs/feasibility.md, "LP-like QPs").
     penalty_change : float, default 5.0
         The factor of change of the wanted rho that triggers a refactorization (> 1; OSQP: 5; SCS 3:
         sqrt(10)).
@@ -186,6 +196,7 @@ class ADMMOptions(QPOptions):
     penalty: float = 0.1
     penalty_interval: int = 25
     penalty_schedule: str = "doubling"
+    penalty_balance: str = "residuals"
     penalty_change: float = 5.0
     sigma: float = 1e-6
     relaxation: float = 1.6
@@ -204,6 +215,7 @@ class ADMMOptions(QPOptions):
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
         check_choice(self, "penalty_schedule", PENALTY_SCHEDULES)
+        check_choice(self, "penalty_balance", PENALTY_BALANCES)
         change = check_number(self, "penalty_change")
         if not 1.0 < change < math.inf:
             raise OptionError(f"penalty_change must be > 1 and finite, got {change!r}")
@@ -437,6 +449,15 @@ def _change_penalty(state: State, penalty: float) -> State:
                           penalty_log_sum=0.0, penalty_log_count=0, penalty_since=state.iteration)
 
 
+def _wanted_penalty(setup: Setup, image: op.Image, penalty: float) -> float:
+    """The penalty the rule asks for at ``image`` (option ``penalty_balance``)."""
+    options = setup.options
+    if options.penalty_balance == "gap":
+        return op.gap_balanced_penalty(setup.problem, setup.scaled, image, penalty, options.residual_tolerances(),
+                                       options.rel_tol)
+    return op.adapted_penalty(setup.scaled, image, penalty)
+
+
 def _averaged_penalty(state: State, wanted: float) -> State:
     """Option ``penalty_schedule="averaged"``: record log(wanted / rho); at least ``penalty_interval``
     iterations after the last change, change rho by the geometric mean of the recorded factors when
@@ -620,7 +641,7 @@ class ADMMSolver(CertifyingSolver):
         if (not state.penalty_reset and _adapts_at(iteration, options) and not _holds_reset(state)
                 and not (options.freeze_penalty and state.anderson is None  # evidence from plain iterations only
                          and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
-            wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
+            wanted = _wanted_penalty(setup, image, state.penalty)
             if options.penalty_schedule == "averaged":
                 return _averaged_penalty(state, wanted)
             if wanted > options.penalty_change * state.penalty or wanted < state.penalty / options.penalty_change:
