@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 import mathopt
-from mathopt import Status
 from mathopt.core.options import OptionError
 from mathopt.feasibility import admm
 from mathopt.feasibility import admm_operator as op
 
-from .test_admm import _cvxpy_value, _random_qp
-from .test_defaults import LPS, _highs, _random_problem
+from .test_admm import _random_qp
+from .test_defaults import LPS
+from .test_penalty_schedule import check_random_lp, check_random_qp
 
 
 @pytest.mark.parametrize("value", ["duality", "", None, 1])
@@ -84,19 +84,10 @@ def test_gap_rule_keeps_the_penalty_on_a_degenerate_point():
 @pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa"])
 @pytest.mark.parametrize("seed, m, n, equality", LPS)
 def test_gap_rule_solves_random_lps(method, seed, m, n, equality, needs_highs):
-    problem, data = _random_problem(seed, m, n, equality)
-    value, x = _highs(data, equality)
-    result = mathopt.solve(problem, method=method, penalty_balance="gap")
-    assert result.status is Status.CONVERGED, (result.status, result.nit, result.message)
-    assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-6)
-    np.testing.assert_allclose(result.x, x, atol=1e-5)
+    check_random_lp(method, seed, m, n, equality, penalty_balance="gap")
 
 
 @pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa", "halpern-admm"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_gap_rule_solves_random_qps(method, seed):
-    problem = _random_qp(seed, n=8, m=12)
-    value, _ = _cvxpy_value(problem)
-    result = mathopt.solve(problem, method=method, penalty=1e-4, penalty_balance="gap")   # far off: it must move
-    assert result.status is Status.CONVERGED, (result.status, result.nit, result.message)
-    assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-6)
+    check_random_qp(method, seed, penalty_balance="gap")

@@ -72,9 +72,14 @@ def test_averaged_compiled_loop_matches_python_reference(max_iter):
 @pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa"])
 @pytest.mark.parametrize("seed, m, n, equality", LPS)
 def test_averaged_schedule_solves_random_lps(method, seed, m, n, equality, needs_highs):
+    check_random_lp(method, seed, m, n, equality, penalty_reset_fraction=0.0, **AVERAGED)
+
+
+def check_random_lp(method, seed, m, n, equality, **options):
+    """The method with ``options`` converges to HiGHS's optimum of a random LP of test_defaults."""
     problem, data = _random_problem(seed, m, n, equality)
     value, x = _highs(data, equality)
-    result = mathopt.solve(problem, method=method, penalty_reset_fraction=0.0, **AVERAGED)
+    result = mathopt.solve(problem, method=method, **options)
     assert result.status is Status.CONVERGED, (result.status, result.nit, result.message)
     assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-6)
     np.testing.assert_allclose(result.x, x, atol=1e-5)
@@ -83,9 +88,14 @@ def test_averaged_schedule_solves_random_lps(method, seed, m, n, equality, needs
 @pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa", "halpern-admm"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_averaged_schedule_solves_random_qps(method, seed):
+    check_random_qp(method, seed, **AVERAGED)
+
+
+def check_random_qp(method, seed, **options):
+    """From penalty 1e-4 (far off: it must move), the method with ``options`` converges to Clarabel's optimum."""
     problem = _random_qp(seed, n=8, m=12)
     value, _ = _cvxpy_value(problem)
-    result = mathopt.solve(problem, method=method, penalty=1e-4, **AVERAGED)   # a penalty far off: it must move
+    result = mathopt.solve(problem, method=method, penalty=1e-4, **options)
     assert result.status is Status.CONVERGED, (result.status, result.nit, result.message)
     assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-6)
 
