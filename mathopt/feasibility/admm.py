@@ -126,6 +126,13 @@ class ADMMOptions(QPOptions):
         (:func:`~mathopt.feasibility.admm_operator.gap_balanced_penalty`); OSQP's residuals meet their
         tolerances long before the gap on LP-like QPs (QFORPLAN, QCAPRI), where the rule then stops moving
         rho (docs/feasibility.md, "LP-like QPs").
+    penalty_window : int, default 0
+        With ``penalty_schedule="averaged"``: the most factors the record holds (0: no limit, every test
+        since the last change of rho). When the record is full, its sum is scaled to ``penalty_window - 1``
+        terms of its mean before the new factor is added (exponential forgetting with weight
+        1 / ``penalty_window``). Own addition: without it, a record of hundreds of tests at one wish delays
+        a new one by as many tests (QBORE3D: rho at its floor 1e-6 from iteration 250 to about 20 000
+        while the rule asked for 400-570 from 15 500; docs/feasibility.md, "LP-like QPs, continued").
     penalty_change : float, default 5.0
         The factor of change of the wanted rho that triggers a refactorization (> 1; OSQP: 5; SCS 3:
         sqrt(10)).
@@ -197,6 +204,7 @@ class ADMMOptions(QPOptions):
     penalty_interval: int = 25
     penalty_schedule: str = "doubling"
     penalty_balance: str = "residuals"
+    penalty_window: int = 0
     penalty_change: float = 5.0
     sigma: float = 1e-6
     relaxation: float = 1.6
@@ -216,6 +224,7 @@ class ADMMOptions(QPOptions):
         check_int(self, "penalty_interval", minimum=0)
         check_choice(self, "penalty_schedule", PENALTY_SCHEDULES)
         check_choice(self, "penalty_balance", PENALTY_BALANCES)
+        check_int(self, "penalty_window", minimum=0)
         change = check_number(self, "penalty_change")
         if not 1.0 < change < math.inf:
             raise OptionError(f"penalty_change must be > 1 and finite, got {change!r}")
@@ -459,11 +468,14 @@ def _wanted_penalty(setup: Setup, image: op.Image, penalty: float) -> float:
 
 
 def _averaged_penalty(state: State, wanted: float) -> State:
-    """Option ``penalty_schedule="averaged"``: record log(wanted / rho); at least ``penalty_interval``
-    iterations after the last change, change rho by the geometric mean of the recorded factors when
-    it is beyond ``penalty_change``."""
+    """Option ``penalty_schedule="averaged"``: record log(wanted / rho) (at most ``penalty_window`` terms
+    when that is set); at least ``penalty_interval`` iterations after the last change, change rho by the
+    geometric mean of the recorded factors when it is beyond ``penalty_change``."""
     options = state.setup.options
-    total, count = state.penalty_log_sum + math.log(wanted / state.penalty), state.penalty_log_count + 1
+    total, count = state.penalty_log_sum, state.penalty_log_count
+    if options.penalty_window and count >= options.penalty_window:  # a full record: forget (option penalty_window)
+        total, count = total * (options.penalty_window - 1) / count, options.penalty_window - 1
+    total, count = total + math.log(wanted / state.penalty), count + 1
     state = state._replace(penalty_log_sum=total, penalty_log_count=count)
     if state.iteration - state.penalty_since < options.penalty_interval:
         return state
