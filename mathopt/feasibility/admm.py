@@ -87,6 +87,8 @@ from .solver import CertifyingSolver, early_solution, initial_code, polishes_at,
 
 #: Values of the option ``penalty_schedule``.
 PENALTY_SCHEDULES = ("doubling", "averaged")
+#: Values of the option ``penalty_balance``.
+PENALTY_BALANCES = ("residuals", "gap")
 #: Verdicts that an accelerated run does not take (see option ``acceleration``).
 INFEASIBLE_CODES = (CODE_PRIMAL_INFEASIBLE, CODE_DUAL_INFEASIBLE)
 #: Values of the option ``loop``.
@@ -119,6 +121,26 @@ class ADMMOptions(QPOptions):
         ``adaptive_rho_fraction``; :func:`_refactor_waits`). Our rule differs from SCS's in the operator (OSQP's, not
         the homogeneous embedding), the threshold (``penalty_change``) and the interval (a multiple of
         ``check_interval``, the tests being where the residuals are computed).
+    penalty_balance : {"residuals", "gap"}, default "residuals"
+        What the penalty rule balances. ``"residuals"``: OSQP's relative primal and dual residuals,
+        rho sqrt(r_p / r_d) (:func:`~mathopt.feasibility.admm_operator.adapted_penalty`). ``"gap"`` (own
+        rule): the primal and dual errors of the termination test, each with its term of the duality gap
+        (gap = x'(Px + q + A'y) - y'(Ax - z) at an iterate), relative to their tolerances
+        (:func:`~mathopt.feasibility.admm_operator.gap_balanced_penalty`); OSQP's residuals meet their
+        tolerances long before the gap on LP-like QPs (QFORPLAN, QCAPRI), where the rule then stops moving
+        rho. Measured with ``admm-qp-aa`` (1e5 iterations): solves QCAPRI, QFORPLAN, QSEBA and QGFRDXPN, which
+        "residuals" does not, loses QSCFXM2; certifies the infeasible Netlib LPs as often and earlier; not the
+        default because a polished certificate of its accelerated phase ends feasible QPCBOEI2 PRIMAL_INFEASIBLE
+        (docs/feasibility.md, "LP-like QPs, continued").
+    penalty_window : int, default 0
+        With ``penalty_schedule="averaged"``: the most factors the record holds (0: no limit, every test
+        since the last change of rho). When the record is full, its sum is scaled to ``penalty_window - 1``
+        terms of its mean before the new factor is added (exponential forgetting with weight
+        1 / ``penalty_window``). Own addition: without it, a record of hundreds of tests at one wish delays
+        a new one by as many tests (QBORE3D: rho at its floor 1e-6 from iteration 250 to about 20 000
+        while the rule asked for 400-570 from 15 500; docs/feasibility.md, "LP-like QPs, continued"). With
+        ``penalty_balance="gap"`` and 8, QSCFXM2 is solved again and QFORPLAN, QSEBA, QGFRDXPN, QSCFXM3 take about
+        half the iterations; QCAPRI, QPCBOEI2 (false certificate) and reactor are lost, so it is not a default.
     penalty_change : float, default 5.0
         The factor of change of the wanted rho that triggers a refactorization (> 1; OSQP: 5; SCS 3:
         sqrt(10)).
@@ -202,6 +224,8 @@ class ADMMOptions(QPOptions):
     penalty: float = 0.1
     penalty_interval: int = 25
     penalty_schedule: str = "doubling"
+    penalty_balance: str = "residuals"
+    penalty_window: int = 0
     penalty_change: float = 5.0
     sigma: float = 1e-6
     relaxation: float = 1.6
@@ -221,6 +245,8 @@ class ADMMOptions(QPOptions):
             raise OptionError(f"relaxation must be in (0, 2], got {self.relaxation!r}")
         check_int(self, "penalty_interval", minimum=0)
         check_choice(self, "penalty_schedule", PENALTY_SCHEDULES)
+        check_choice(self, "penalty_balance", PENALTY_BALANCES)
+        check_int(self, "penalty_window", minimum=0)
         change = check_number(self, "penalty_change")
         if not 1.0 < change < math.inf:
             raise OptionError(f"penalty_change must be > 1 and finite, got {change!r}")
@@ -481,12 +507,24 @@ def _change_penalty(state: State, penalty: float) -> State:
                           penalty_log_sum=0.0, penalty_log_count=0, penalty_since=state.iteration)
 
 
+def _wanted_penalty(setup: Setup, image: op.Image, penalty: float) -> float:
+    """The penalty the rule asks for at ``image`` (option ``penalty_balance``)."""
+    options = setup.options
+    if options.penalty_balance == "gap":
+        return op.gap_balanced_penalty(setup.problem, setup.scaled, image, penalty, options.residual_tolerances(),
+                                       options.rel_tol)
+    return op.adapted_penalty(setup.scaled, image, penalty)
+
+
 def _averaged_penalty(state: State, wanted: float) -> State:
-    """Option ``penalty_schedule="averaged"``: record log(wanted / rho); at least ``penalty_interval``
-    iterations after the last change, change rho by the geometric mean of the recorded factors when
-    it is beyond ``penalty_change``."""
+    """Option ``penalty_schedule="averaged"``: record log(wanted / rho) (at most ``penalty_window`` terms
+    when that is set); at least ``penalty_interval`` iterations after the last change, change rho by the
+    geometric mean of the recorded factors when it is beyond ``penalty_change``."""
     options = state.setup.options
-    total, count = state.penalty_log_sum + math.log(wanted / state.penalty), state.penalty_log_count + 1
+    total, count = state.penalty_log_sum, state.penalty_log_count
+    if options.penalty_window and count >= options.penalty_window:  # a full record: forget (option penalty_window)
+        total, count = total * (options.penalty_window - 1) / count, options.penalty_window - 1
+    total, count = total + math.log(wanted / state.penalty), count + 1
     state = state._replace(penalty_log_sum=total, penalty_log_count=count)
     if state.iteration - state.penalty_since < options.penalty_interval or _refactor_waits(state):
         return state
@@ -688,7 +726,7 @@ class ADMMSolver(CertifyingSolver):
         if (not state.penalty_reset and _adapts_at(iteration, options) and not _holds_reset(state)
                 and not (options.freeze_penalty and state.anderson is None  # evidence from plain iterations only
                          and op.farkas_candidate(setup.problem, setup.scaled.E * image.dy))):
-            wanted = op.adapted_penalty(setup.scaled, image, state.penalty)
+            wanted = _wanted_penalty(setup, image, state.penalty)
             if options.penalty_schedule == "averaged":
                 return _averaged_penalty(state, wanted)
             if wanted > options.penalty_change * state.penalty or wanted < state.penalty / options.penalty_change:

@@ -72,9 +72,14 @@ def test_averaged_compiled_loop_matches_python_reference(max_iter):
 @pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa"])
 @pytest.mark.parametrize("seed, m, n, equality", LPS)
 def test_averaged_schedule_solves_random_lps(method, seed, m, n, equality, needs_highs):
+    check_random_lp(method, seed, m, n, equality, penalty_reset_fraction=0.0, **AVERAGED)
+
+
+def check_random_lp(method, seed, m, n, equality, **options):
+    """The method with ``options`` converges to HiGHS's optimum of a random LP of test_defaults."""
     problem, data = _random_problem(seed, m, n, equality)
     value, x = _highs(data, equality)
-    result = mathopt.solve(problem, method=method, penalty_reset_fraction=0.0, **AVERAGED)
+    result = mathopt.solve(problem, method=method, **options)
     assert result.status is Status.CONVERGED, (result.status, result.nit, result.message)
     assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-6)
     np.testing.assert_allclose(result.x, x, atol=1e-5)
@@ -83,9 +88,14 @@ def test_averaged_schedule_solves_random_lps(method, seed, m, n, equality, needs
 @pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa", "halpern-admm"])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_averaged_schedule_solves_random_qps(method, seed):
+    check_random_qp(method, seed, **AVERAGED)
+
+
+def check_random_qp(method, seed, **options):
+    """From penalty 1e-4 (far off: it must move), the method with ``options`` converges to Clarabel's optimum."""
     problem = _random_qp(seed, n=8, m=12)
     value, _ = _cvxpy_value(problem)
-    result = mathopt.solve(problem, method=method, penalty=1e-4, **AVERAGED)   # a penalty far off: it must move
+    result = mathopt.solve(problem, method=method, penalty=1e-4, **options)
     assert result.status is Status.CONVERGED, (result.status, result.nit, result.message)
     assert result.fun == pytest.approx(value, rel=1e-5, abs=1e-6)
 
@@ -116,3 +126,32 @@ def test_reset_while_accelerated_is_provisional_and_final_at_the_plain_restart()
     # without a pending reset the plain phase keeps the adapted rho, as before
     kept = admm._plain_from_start(state._replace(reset_pending=False), 500)
     assert kept.penalty == 1e-3 and not kept.penalty_reset
+
+
+def test_penalty_window_forgets_the_oldest_factors():
+    # window 2: factors 10, 10, then 1000: the full record (2 log 10) is scaled to one term of its mean before
+    # the new one enters, so the mean is (log 10 + 3 log 10) / 2, a factor 100 (without the window 10^(5/3))
+    _, state = _state(1.0, penalty_schedule="averaged", penalty_interval=1000, penalty_window=2)
+    for iteration, wanted in ((25, 10.0), (50, 10.0), (75, 1000.0)):
+        state = admm._averaged_penalty(state._replace(iteration=iteration), wanted)
+    assert state.penalty_log_count == 2 and state.refactorizations == 1
+    assert state.penalty_log_sum == pytest.approx(4 * math.log(10.0), rel=1e-12)
+    # at the interval a factor 1 enters the same way: mean log 10, beyond penalty_change = 5, so rho moves by 10
+    state = admm._averaged_penalty(state._replace(iteration=1000), 1.0)
+    assert state.penalty == pytest.approx(10.0, rel=1e-12) and state.refactorizations == 2
+    _, unlimited = _state(1.0, penalty_schedule="averaged", penalty_interval=1000)
+    for iteration, wanted in ((25, 10.0), (50, 10.0), (75, 1000.0)):
+        unlimited = admm._averaged_penalty(unlimited._replace(iteration=iteration), wanted)
+    assert unlimited.penalty_log_count == 3 and unlimited.penalty_log_sum == pytest.approx(5 * math.log(10.0))
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "8", None])
+def test_bad_penalty_window_names_the_field(value):
+    with pytest.raises(OptionError, match="penalty_window"):
+        mathopt.solve(_random_qp(0), method="admm-qp-aa", penalty_window=value)
+
+
+@pytest.mark.parametrize("method", ["admm-qp", "admm-qp-aa", "halpern-admm"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_averaged_schedule_with_a_window_solves_random_qps(method, seed):
+    check_random_qp(method, seed, penalty_window=2, **AVERAGED)
