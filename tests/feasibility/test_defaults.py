@@ -1,4 +1,4 @@
-"""Every QP/LP method with its DEFAULT options on small random feasible LPs and QPs (issue 14, brief mm24):
+"""Every QP/LP method with its DEFAULT options on small random feasible LPs and QPs (issue 14):
 CONVERGED, and the objective and solution of HiGHS (``scipy.optimize.linprog``) or Clarabel (cvxpy).
 
 Before the early solution polishing (``solver.early_solution``) ``admm-qp`` ended 9 of 24 such LPs

@@ -1,4 +1,4 @@
-"""Option ``penalty_balance`` of the ADMM methods (issue 14, brief lplike, session 27): validation, the gap
+"""Option ``penalty_balance`` of the ADMM methods (issue 14, session 27): validation, the gap
 split the "gap" rule rests on, the rule itself, and convergence to the HiGHS / Clarabel optimum with it."""
 import math
 

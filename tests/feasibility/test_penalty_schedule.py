@@ -1,4 +1,4 @@
-"""Options ``penalty_schedule`` and ``penalty_change`` of the ADMM methods (issue 14, brief lpqp26):
+"""Options ``penalty_schedule`` and ``penalty_change`` of the ADMM methods (issue 14):
 validation, the rule itself, and convergence to the HiGHS / Clarabel optimum with the "averaged" rule."""
 import math
 
