@@ -129,9 +129,12 @@ class ADMMOptions(QPOptions):
         (:func:`~mathopt.feasibility.admm_operator.gap_balanced_penalty`); OSQP's residuals meet their
         tolerances long before the gap on LP-like QPs (QFORPLAN, QCAPRI), where the rule then stops moving
         rho. Measured with ``admm-qp-aa`` (1e5 iterations): solves QCAPRI, QFORPLAN, QSEBA and QGFRDXPN, which
-        "residuals" does not, loses QSCFXM2; certifies the infeasible Netlib LPs as often and earlier; not the
-        default because a polished certificate of its accelerated phase ends feasible QPCBOEI2 PRIMAL_INFEASIBLE
-        (docs/feasibility.md, "LP-like QPs, continued").
+        "residuals" does not, loses QSCFXM2; certifies the infeasible Netlib LPs as often and earlier; a
+        polished certificate of its accelerated phase ends feasible QPCBOEI2 PRIMAL_INFEASIBLE
+        (docs/feasibility.md, "LP-like QPs, continued"). ``admm-qp-aa`` defaults to "gap" (with
+        ``penalty_window=8``): 114 of the 137 Maros-Meszaros QPs at 10 s against 107 with "residuals"
+        (docs/feasibility.md, "Benchmark: Maros-Meszaros QPs, all 137"); ``admm-qp`` and
+        ``halpern-admm`` keep "residuals".
     penalty_window : int, default 0
         With ``penalty_schedule="averaged"``: the most factors the record holds (0: no limit, every test
         since the last change of rho). When the record is full, its sum is scaled to ``penalty_window - 1``
@@ -140,7 +143,9 @@ class ADMMOptions(QPOptions):
         a new one by as many tests (QBORE3D: rho at its floor 1e-6 from iteration 250 to about 20 000
         while the rule asked for 400-570 from 15 500; docs/feasibility.md, "LP-like QPs, continued"). With
         ``penalty_balance="gap"`` and 8, QSCFXM2 is solved again and QFORPLAN, QSEBA, QGFRDXPN, QSCFXM3 take about
-        half the iterations; QCAPRI, QPCBOEI2 (false certificate) and reactor are lost, so it is not a default.
+        half the iterations; QCAPRI (at 1e5 iterations; solved at 10 s after the faster kernel of
+        session 27), QPCBOEI2 (false certificate) and reactor (infeasible) are lost. 8 with
+        ``admm-qp-aa`` (see ``penalty_balance``), 0 with the other methods.
     penalty_change : float, default 5.0
         The factor of change of the wanted rho that triggers a refactorization (> 1; OSQP: 5; SCS 3:
         sqrt(10)).
@@ -766,10 +771,15 @@ class AndersonADMMOptions(AdmmQPOptions):
     """Options of ``admm-qp-aa``: those of ``admm-qp``, with ``acceleration="anderson"`` and
     ``penalty_schedule="averaged"`` by default (with the doubling schedule rho sat 4-470x off OSQP's wish for
     thousands of iterations on LP-like QPs; averaged, QSHARE1B, QSCAGR7, QSCRS8, QSHIP04L, QSTAIR, QSCFXM2 and
-    QSCFXM3 are solved in 1e5 iterations, which base-s26 (doubling, final reset) did not: docs/feasibility.md, "LP-like QPs")."""
+    QSCFXM3 are solved in 1e5 iterations, which base-s26 (doubling, final reset) did not: docs/feasibility.md, "LP-like QPs"),
+    and ``penalty_balance="gap"``, ``penalty_window=8`` (the gap in the penalty rule: 114 of the 137
+    Maros-Meszaros QPs at 10 s instead of 107, gaining LISWET1/2/3/6, CONT-100, QCAPRI, QFORPLAN, QGFRDXPN
+    and QSCFXM3, losing QPCBOEI2 and QSCORPIO: docs/feasibility.md, "LP-like QPs, continued")."""
 
     acceleration: str = "anderson"
     penalty_schedule: str = "averaged"
+    penalty_balance: str = "gap"
+    penalty_window: int = 8
 
 
 @register("admm-qp-aa", problem=QP, options=AndersonADMMOptions)

@@ -103,8 +103,10 @@ def check_random_qp(method, seed, **options):
 def test_admm_qp_aa_defaults_to_the_averaged_schedule():
     from mathopt.feasibility.admm import ADMMOptions, AndersonADMMOptions
 
-    assert AndersonADMMOptions().penalty_schedule == "averaged"
-    assert ADMMOptions().penalty_schedule == "doubling"   # admm-qp and halpern-admm keep the doubling schedule
+    aa, plain = AndersonADMMOptions(), ADMMOptions()
+    assert (aa.penalty_schedule, aa.penalty_balance, aa.penalty_window) == ("averaged", "gap", 8)
+    # admm-qp and halpern-admm keep the doubling schedule and OSQP's balance of the residuals
+    assert (plain.penalty_schedule, plain.penalty_balance, plain.penalty_window) == ("doubling", "residuals", 0)
 
 
 def test_reset_while_accelerated_is_provisional_and_final_at_the_plain_restart():
