@@ -83,7 +83,7 @@ from . import admm_operator as op
 from .fixed_point import halpern_point
 from .options import ANDERSON_MAX_WEIGHT, AndersonOptions, QPOptions
 from .problem import QP, QPResult
-from .solver import CertifyingSolver, early_solution, initial_code, polishes_at, termination_test
+from .solver import CertifyingSolver, early_solution, initial_code, polish_scheduled, termination_test
 
 #: Values of the option ``penalty_schedule``.
 PENALTY_SCHEDULES = ("doubling", "averaged")
@@ -559,12 +559,11 @@ POLISH_BUDGET_FLOOR = 1.0
 
 def _polish_now(state: State) -> tuple[State, bool]:
     """(state, whether the test at ``state.iteration`` tries polishing): at the tests of the schedule
-    (:func:`~mathopt.feasibility.solver.polishes_at`) and at the first test after a try that
+    (:func:`~mathopt.feasibility.solver.polish_scheduled`) and at the first test after a try that
     ``polish_budget`` put off, unless the tries so far took more than ``POLISH_BUDGET_FLOOR`` seconds
     and more than the budget's share of the time since the start of the run."""
     options = state.setup.options
-    owed = state.polish_owed or polishes_at(state.iteration, options.polish_interval, options.check_interval,
-                                            options.polish_growth)
+    owed = state.polish_owed or polish_scheduled(options, state.iteration)
     if not owed:
         return state, False
     spent = state.polish_seconds
@@ -712,7 +711,7 @@ class ADMMSolver(CertifyingSolver):
             code, certificate = termination_test(setup, image, iteration, polish=polish)
             if code in INFEASIBLE_CODES and state.anderson is not None:
                 return _plain_from_start(state, iteration)
-            point = early_solution(setup, image, iteration, polish=polish) if code == CONTINUE else None
+            point = early_solution(setup, image, polish) if code == CONTINUE else None
             if polish:
                 state = state._replace(polish_seconds=state.polish_seconds + time.perf_counter() - started)
             if point is not None:

@@ -28,7 +28,9 @@ def polishes_at(iteration: int, interval: int, check_interval: int, growth: floa
     return _rung(iteration, interval, growth) != _rung(iteration - check_interval, interval, growth)
 
 
-def _scheduled(options, iteration: int) -> bool:
+def polish_scheduled(options, iteration: int) -> bool:
+    """Whether the test at ``iteration`` is one of :func:`polishes_at`'s, with the options
+    ``polish_interval`` (0 when absent) and ``polish_growth`` (2 when absent) of ``options``."""
     return polishes_at(iteration, getattr(options, "polish_interval", 0), options.check_interval,
                        getattr(options, "polish_growth", 2.0))
 
@@ -40,7 +42,7 @@ def termination_test(setup, image: op.Image, iteration: int = 0, polish: bool | 
     ``polish_interval`` and ``polish_growth``)."""
     options = setup.options
     if polish is None:
-        polish = _scheduled(options, iteration)
+        polish = polish_scheduled(options, iteration)
     verdict = op.check(setup.problem, setup.scaled, image, options.residual_tolerances(), options.rel_tol,
                        options.infeasibility_tol, polish=polish)
     return verdict.code, verdict.certificate
@@ -60,12 +62,11 @@ def _worst_ratio(setup, point: op.Unscaled) -> tuple[float, dict]:
     return max(values[k] / (tols[k] + options.rel_tol * scales[k]) for k in values), values
 
 
-def early_solution(setup, image: op.Image, iteration: int, polish: bool | None = None) -> op.Unscaled | None:
-    """Solution polishing during the run: at the tests where certificate polishing is tried
-    (``polish``; None: those of :func:`polishes_at`, options ``polish_interval``, ``polish_growth``), with
-    option ``polish``, a point
-    whose residuals are within :data:`EARLY_POLISH_GATE` of their tolerances is polished
-    (:func:`admm_operator.polish_solution`); the polished point is returned when it meets every
+def early_solution(setup, image: op.Image, polish: bool) -> op.Unscaled | None:
+    """Solution polishing during the run: at the tests where certificate polishing is tried (``polish``:
+    the caller's schedule, :func:`polish_scheduled` with the ADMM methods' ``polish_budget``), with
+    option ``polish``, a point whose residuals are within :data:`EARLY_POLISH_GATE` of their
+    tolerances is polished (:func:`admm_operator.polish_solution`); the polished point is returned when it meets every
     tolerance (the run then ends CONVERGED with it), else None.
 
     Own addition (OSQP polishes only after its own, looser, termination test): plain ADMM reaches the
@@ -74,7 +75,7 @@ def early_solution(setup, image: op.Image, iteration: int, polish: bool | None =
     before; the polished point passes the same test as any other, so this can end a run earlier but
     not accept a worse point."""
     options = setup.options
-    if not options.polish or not (_scheduled(options, iteration) if polish is None else polish):
+    if not options.polish or not polish:
         return None
     start = op.unscale(setup.scaled, image.x, image.z, image.y)
     if not _worst_ratio(setup, start)[0] <= EARLY_POLISH_GATE:
