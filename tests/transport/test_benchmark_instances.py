@@ -106,3 +106,27 @@ def test_single_timed_mirror_run_records_every_iterate_and_a_certified_bound(gen
     assert all(p1[0] >= p0[0] for p0, p1 in zip(points, points[1:]))  # elapsed time never decreases
     assert points[-1][1] == pytest.approx(f(plan), rel=1e-12)  # F at the rounded iterate
     assert lower <= optimum + 1e-12 and optimum - lower <= 1e-6 * abs(optimum)  # certified, and tight here
+
+
+def test_online_benchmark_one_run_snapshots_equal_separate_runs(tmp_path):
+    """--pot-one-run reads SAG's / ASGD's iterate at the smaller budgets from one run: the same
+    sub-optimality, to the last bit, as one run per budget (same seeds)."""
+    online = _load("bench_transport_online")
+    common = ["--n", "8", "--budgets", "3", "7", "12", "--pot-max-budget", "12", "--methods", "sag", "asgd",
+              "--regs", "0.1", "--out", str(tmp_path)]
+    online.main(common + ["--tag", "_sep"])
+    online.main(common + ["--tag", "_one", "--pot-one-run"])
+    separate, one = ({k: v for k, v in json.loads((tmp_path / f"transport_online_bench_n8_{tag}.json")
+                                                  .read_text())["results"].items() if k.startswith("POT")}
+                     for tag in ("sep", "one"))
+    assert sorted(separate) == sorted(one) == ["POT asgd", "POT sag"]
+    for name in separate:
+        assert [row[0] for row in one[name]] == [3, 7, 12]
+        assert [row[1] for row in one[name]] == [row[1] for row in separate[name]]
+        assert len({row[1] for row in one[name]}) == 3  # the budgets give different plans
+    # the two runs' files merged into one table and figure (one POT method per process, side by side)
+    online.main(["--merge", str(tmp_path / "transport_online_bench_n8_one.json"),
+                 str(tmp_path / "transport_online_bench_n8_sep.json"), "--out", str(tmp_path), "--tag", "_m"])
+    table = (tmp_path / "transport_online_bench_n8_m.md").read_text()
+    assert "| 12 |" in table and "POT asgd" in table and "merged from" in table
+    assert (tmp_path / "transport_online_bench_n8_m.png").stat().st_size > 0
