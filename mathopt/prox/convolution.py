@@ -54,21 +54,22 @@ class Convolution:
         self.kernel, self.shape = kernel, shape
         self.transfer = np.fft.fftn(np.roll(padded, center, axis=tuple(range(len(shape)))))
 
-    def _filter(self, x, multiplier):
+    def apply_multiplier(self, x, multiplier) -> np.ndarray:
+        """:math:`F^{-1} \\operatorname{diag}(m) F x`: x filtered by the Fourier multiplier m (an array of ``shape``)."""
         x = np.asarray(x, dtype=float).reshape(self.shape)
         return np.real(np.fft.ifftn(multiplier * np.fft.fftn(x)))
 
     def apply(self, x) -> np.ndarray:
         """:math:`A x` (x reshaped to ``shape``)."""
-        return self._filter(x, self.transfer)
+        return self.apply_multiplier(x, self.transfer)
 
     def apply_adjoint(self, r) -> np.ndarray:
         """:math:`A^T r` (correlation with the kernel)."""
-        return self._filter(r, np.conj(self.transfer))
+        return self.apply_multiplier(r, np.conj(self.transfer))
 
     def normal_solve(self, rhs, rho: float) -> np.ndarray:
         """:math:`(A^T A + \\rho I)^{-1}` rhs, exactly, by two FFTs (rho > 0)."""
-        return self._filter(rhs, 1.0 / (np.abs(self.transfer) ** 2 + rho))
+        return self.apply_multiplier(rhs, 1.0 / (np.abs(self.transfer) ** 2 + rho))
 
     def norm_squared(self) -> float:
         """:math:`\\|A\\|_2^2 = \\max |\\hat k|^2`."""

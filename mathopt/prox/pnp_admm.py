@@ -32,6 +32,27 @@ speeds it up); it is off by default because it changes the strength reg/rho at w
 denoiser is applied, which matters for learned and inexact proxes (with scikit-image's TV we
 saw it settle in a cycle at the prox's accuracy). ``extra["penalty"]`` is the final value.
 
+Ridge on the forward operator's weak band (``null_space_ridge`` c > 0; our addition, off by
+default): the data term gains
+
+.. math::
+
+    \\tfrac{c}{2}\\, x^T N x, \\qquad N = \\big(I - A^TA / \\|A\\|_2^2\\big)^q
+    \\quad (q = \\text{null\\_space\\_power}),
+
+a ridge that is about :math:`\\tfrac c2\\|x\\|^2` on the directions A (nearly) annihilates and
+vanishes where A is well conditioned (for a blur, :math:`\\hat N(\\omega) = (1 - |\\hat k(\\omega)|^2
+/ \\max|\\hat k|^2)^q`: with q = 64 it is half on at transfer :math:`|\\hat k| \\approx 0.1\\,\\max|\\hat k|`). It
+is for learned denoisers that expand some directions (the prox of a weakly convex, nonconvex
+R, e.g. a learned proximal network whose Jacobian has eigenvalues > 1): in the blur's null space
+the data term does not hold such directions and PnP iterates can grow there without bound;
+the ridge holds them at the cost of damping the image's own content in that band. The
+objective is then :math:`\\frac12\\|Ax - y\\|^2 + \\frac c2 x^TNx + \\lambda g(x)` (``fun``); the
+x-update solves with :math:`A^TA + cN + \\rho I` (FFT for a convolution; Cholesky for a matrix
+with at most 2000 columns, N by an eigendecomposition of :math:`A^TA`; no CG). With an exact prox
+of an m-weakly convex :math:`\\lambda g`, the whole objective is convex when
+:math:`\\min_\\omega (|\\hat k(\\omega)|^2 + c\\hat N(\\omega)) \\ge m`; measured uses (docs/prox.md) stay below that bound.
+
 Stopping test (Boyd et al. [1]_, Section 3.3.1, with infinity norms): the primal residual
 :math:`r = \\|x_{k+1} - z_{k+1}\\|_\\infty` and the dual residual
 :math:`s = \\rho\\|z_{k+1} - z_k\\|_\\infty` (``residuals["primal"]``, ``residuals["dual"]``) meet
@@ -106,6 +127,12 @@ class PnPADMMOptions(PnPOptions):
         The factor tau > 1 by which the adaptive penalty grows or shrinks.
     balance_ratio : float, default 10.0
         The ratio mu > 1 between the residuals that triggers a change of the penalty.
+    null_space_ridge : float, default 0.0
+        Weight c >= 0 of the ridge (c/2) x'Nx on the forward operator's weak band, N = (I -
+        A'A/||A||^2)^q (module docstring); 0: off. Needs a Convolution or a matrix with at most
+        2000 columns.
+    null_space_power : int, default 64
+        The power q >= 1 in N: the larger, the narrower the band the ridge acts on.
     """
 
     penalty: float = 1.0
@@ -118,6 +145,8 @@ class PnPADMMOptions(PnPOptions):
     adaptive_penalty: bool = False
     penalty_growth: float = 2.0
     balance_ratio: float = 10.0
+    null_space_ridge: float = 0.0
+    null_space_power: int = 64
 
     def __post_init__(self):
         super().__post_init__()
@@ -128,6 +157,8 @@ class PnPADMMOptions(PnPOptions):
         check_positive(self, "cg_tol", allow_inf=False)
         check_int(self, "inner_max_iter", minimum=1)
         check_bool(self, "adaptive_penalty")
+        check_positive(self, "null_space_ridge", strict=False, allow_inf=False)
+        check_int(self, "null_space_power", minimum=1)
         for name in ("penalty_growth", "balance_ratio"):
             check_positive(self, name, allow_inf=False)
             if getattr(self, name) <= 1.0:
@@ -155,13 +186,18 @@ class PnPADMM(IterativeSolver):
     def __init__(self, problem: InverseProblem, options: PnPADMMOptions):
         self.problem, self.options = problem, options
         self.rhs0 = problem.apply_adjoint(problem.data)
+        self.ridge = NullSpaceRidge(problem, options) if options.null_space_ridge > 0 else None
+
+    def objective(self, z) -> float:
+        value = objective(self.problem, self.options, z)
+        return value if self.ridge is None else value + self.ridge.value(z)
 
     def init(self, problem, options):
         x = problem.x0.copy()
         rho = options.penalty
         z = options.prox.prox_numpy(x, options.reg / rho)
-        return ADMMState(x, z, np.zeros_like(x), objective(problem, options, z), infinity_norm(x - z),
-                         rho * infinity_norm(z - x), False, 0, 0, rho, _x_solver(problem, options, rho))
+        return ADMMState(x, z, np.zeros_like(x), self.objective(z), infinity_norm(x - z),
+                         rho * infinity_norm(z - x), False, 0, 0, rho, _x_solver(problem, options, rho, self.ridge))
 
     def step(self, state: ADMMState) -> ADMMState:
         problem, options = self.problem, self.options
@@ -184,8 +220,8 @@ class PnPADMM(IterativeSolver):
             elif dual > options.balance_ratio * primal:
                 new_rho = rho / options.penalty_growth
             if new_rho != rho:
-                u, solve_x = u * (rho / new_rho), _x_solver(problem, options, new_rho)
-        return ADMMState(x, z, u, objective(problem, options, z), primal, dual, converged,
+                u, solve_x = u * (rho / new_rho), _x_solver(problem, options, new_rho, self.ridge)
+        return ADMMState(x, z, u, self.objective(z), primal, dual, converged,
                          state.iteration + 1, state.inner_iterations + inner, new_rho, solve_x)
 
     def terminate(self, state: ADMMState):
@@ -201,8 +237,7 @@ class PnPADMM(IterativeSolver):
                           inner_iterations=state.inner_iterations, penalty=state.penalty)
 
 
-def _x_solver(problem: InverseProblem, options: PnPADMMOptions, rho: float) -> Callable:
-    """``solve(rhs, warm) -> (x, inner iterations)`` for (A'A + rho I) x = rhs."""
+def _linear_solver(problem: InverseProblem, options: PnPADMMOptions) -> str:
     from .convolution import Convolution
 
     choice = options.linear_solver
@@ -210,19 +245,65 @@ def _x_solver(problem: InverseProblem, options: PnPADMMOptions, rho: float) -> C
     if choice == "auto":
         choice = ("fft" if isinstance(problem.forward, Convolution)
                   else "cholesky" if problem.kind == "matrix" and n <= DENSE_MAX_N else "cg")
+    if choice == "fft" and not isinstance(problem.forward, Convolution):
+        raise OptionError("linear_solver='fft' needs a Convolution forward operator, "
+                          f"this problem's is a {problem.kind}")
+    if choice == "cholesky" and problem.kind != "matrix":
+        raise OptionError(f"linear_solver='cholesky' needs a matrix forward operator, this problem's is a "
+                          f"{problem.kind}")
+    return choice
+
+
+def _dense(problem: InverseProblem) -> np.ndarray:
+    return problem.forward.toarray() if is_sparse(problem.forward) else problem.forward
+
+
+class NullSpaceRidge:
+    """N = (I - A'A / ||A||^2)^q of the option ``null_space_ridge`` (module docstring): its
+    transfer function (``fft``) or its dense matrix (``cholesky``), and the value (c/2) x'Nx."""
+
+    def __init__(self, problem: InverseProblem, options: PnPADMMOptions):
+        self.weight, self.solver = options.null_space_ridge, _linear_solver(problem, options)
+        power = options.null_space_power
+        if self.solver == "fft":
+            gain = np.abs(problem.forward.transfer) ** 2
+            self.transfer = (1.0 - gain / np.max(gain)) ** power
+        elif self.solver == "cholesky":
+            dense = _dense(problem)
+            eigenvalues, vectors = np.linalg.eigh(dense.T @ dense)
+            shrink = np.clip(1.0 - eigenvalues / max(eigenvalues[-1], np.finfo(float).tiny), 0.0, 1.0) ** power
+            self.matrix = (vectors * shrink) @ vectors.T
+        else:
+            raise OptionError("null_space_ridge needs linear_solver 'fft' (a Convolution) or 'cholesky' (a matrix "
+                              f"with at most {DENSE_MAX_N} columns), not {self.solver!r}")
+
+    def value(self, x) -> float:
+        if self.solver == "fft":
+            spectrum = np.fft.fftn(np.reshape(x, self.transfer.shape))
+            return 0.5 * self.weight * float(np.sum(self.transfer * np.abs(spectrum) ** 2)) / spectrum.size
+        flat = np.ravel(x)
+        return 0.5 * self.weight * float(flat @ self.matrix @ flat)
+
+
+def _x_solver(problem: InverseProblem, options: PnPADMMOptions, rho: float, ridge=None) -> Callable:
+    """``solve(rhs, warm) -> (x, inner iterations)`` for (A'A + c N + rho I) x = rhs (c N: the
+    optional ridge)."""
+    choice = _linear_solver(problem, options)
+    n = int(np.prod(problem.shape))
     if choice == "fft":
-        if not isinstance(problem.forward, Convolution):
-            raise OptionError("linear_solver='fft' needs a Convolution forward operator, "
-                              f"this problem's is a {problem.kind}")
-        return lambda rhs, warm: (problem.forward.normal_solve(rhs, rho), 0)
+        conv = problem.forward
+        if ridge is None:
+            return lambda rhs, warm: (conv.normal_solve(rhs, rho), 0)
+        inverse = 1.0 / (np.abs(conv.transfer) ** 2 + ridge.weight * ridge.transfer + rho)
+        return lambda rhs, warm: (conv.apply_multiplier(rhs, inverse), 0)
     if choice == "cholesky":
-        if problem.kind != "matrix":
-            raise OptionError(f"linear_solver='cholesky' needs a matrix forward operator, this problem's is a "
-                              f"{problem.kind}")
         from scipy.linalg import cho_factor, cho_solve
 
-        dense = problem.forward.toarray() if is_sparse(problem.forward) else problem.forward
-        factor = cho_factor(dense.T @ dense + rho * np.eye(n))
+        dense = _dense(problem)
+        matrix = dense.T @ dense + rho * np.eye(n)
+        if ridge is not None:
+            matrix += ridge.weight * ridge.matrix
+        factor = cho_factor(matrix)
         return lambda rhs, warm: (cho_solve(factor, rhs.ravel(), check_finite=False).reshape(problem.shape), 0)
     return _cg_solver(problem, options, rho)
 
