@@ -328,11 +328,11 @@ def main(argv=None):
         b, problem = observe(clean)
         start = time.perf_counter()
         z_lpn, h_lpn = pnp_admm(problem, lpn, args.iterations, clean, penalty=rho_lpn, **ridge)
+        t_lpn = time.perf_counter() - start
         if args.oracle:
             oracle[name] = max((float(np.nanmax(pnp_admm(problem, lpn, 100, clean, penalty=rho, **ridge)[1]["psnr"])),
                                 float(rho))
                                for rho in lpn_penalties)
-        t_lpn = time.perf_counter() - start
         start = time.perf_counter()
         z_tv, h_tv = pnp_admm(problem, tv, args.iterations, clean, reg=reg_tv, penalty=rho_tv)
         t_tv = time.perf_counter() - start
