@@ -246,6 +246,9 @@ def main(argv=None):
                             help="pnp-admm's null_space_ridge for the LPN (a ridge on the blur's weak band; 0: off)")
         parser.add_argument("--null-space-power", type=int, default=64, metavar="Q",
                             help="pnp-admm's null_space_power for the LPN (the band's narrowness)")
+        parser.add_argument("--lpn-penalty", type=float, default=None, metavar="RHO",
+                            help="use this PnP-ADMM penalty (the LPN prior's weight) instead of tuning it on the "
+                                 "validation image")
         parser.add_argument("--oracle", action="store_true",
                             help="also report, per test image, the best PSNR of any of 100 PnP-ADMM + LPN iterates "
                                  "at any penalty of the tuning grid (chosen with the clean image: an upper bound "
@@ -311,11 +314,12 @@ def main(argv=None):
     b, problem = observe(clean)
     short = max(20, args.iterations // 2)
     score = lambda estimate: psnr(clean, estimate)  # noqa: E731
-    rho_lpn = max(lpn_penalties, key=lambda rho: score(pnp_admm(problem, lpn, short, penalty=rho, **ridge)[0]))
+    rho_lpn = args.lpn_penalty if args.lpn_penalty is not None else \
+        max(lpn_penalties, key=lambda rho: score(pnp_admm(problem, lpn, short, penalty=rho, **ridge)[0]))
     tv_grid = [(reg, reg * ratio) for reg in (1e-3, 3e-3, 1e-2, 3e-2) for ratio in (10.0, 30.0, 100.0)]
     reg_tv, rho_tv = max(tv_grid, key=lambda p: score(pnp_admm(problem, tv, short, reg=p[0], penalty=p[1])[0]))
     mu = max(np.geomspace(1e-3, 10.0, 13), key=lambda m: score(tikhonov(b, blur, m)))
-    tuned = {"lpn_penalty": float(rho_lpn), "tv_reg": float(reg_tv), "tv_penalty": float(rho_tv), "tikhonov_mu": float(mu),
+    tuned = {"lpn_penalty": float(rho_lpn), "lpn_penalty_given": args.lpn_penalty is not None, "tv_reg": float(reg_tv), "tv_penalty": float(rho_tv), "tikhonov_mu": float(mu),
              **({"lpn_" + k: v for k, v in ridge.items()})}
     print("tuned", json.dumps(tuned), flush=True)
 
