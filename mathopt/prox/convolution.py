@@ -55,7 +55,8 @@ class Convolution:
         self.transfer = np.fft.fftn(np.roll(padded, center, axis=tuple(range(len(shape)))))
 
     def apply_multiplier(self, x, multiplier) -> np.ndarray:
-        """:math:`F^{-1} \\operatorname{diag}(m) F x`: x filtered by the Fourier multiplier m (an array of ``shape``)."""
+        """:math:`F^{-1} \\operatorname{diag}(m) F x`: x filtered by the Fourier multiplier m
+        (an array of ``shape``)."""
         x = np.asarray(x, dtype=float).reshape(self.shape)
         return np.real(np.fft.ifftn(multiplier * np.fft.fftn(x)))
 

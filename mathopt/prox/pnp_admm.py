@@ -51,7 +51,8 @@ objective is then :math:`\\frac12\\|Ax - y\\|^2 + \\frac c2 x^TNx + \\lambda g(x
 x-update solves with :math:`A^TA + cN + \\rho I` (FFT for a convolution; Cholesky for a matrix
 with at most 2000 columns, N by an eigendecomposition of :math:`A^TA`; no CG). With an exact prox
 of an m-weakly convex :math:`\\lambda g`, the whole objective is convex when
-:math:`\\min_\\omega (|\\hat k(\\omega)|^2 + c\\hat N(\\omega)) \\ge m`; measured uses (docs/prox.md) stay below that bound.
+:math:`\\min_\\omega (|\\hat k(\\omega)|^2 + c\\hat N(\\omega)) \\ge m`; the measured uses
+(docs/prox.md) stay below that bound.
 
 Stopping test (Boyd et al. [1]_, Section 3.3.1, with infinity norms): the primal residual
 :math:`r = \\|x_{k+1} - z_{k+1}\\|_\\infty` and the dual residual
@@ -267,7 +268,7 @@ class NullSpaceRidge:
         power = options.null_space_power
         if self.solver == "fft":
             gain = np.abs(problem.forward.transfer) ** 2
-            self.transfer = (1.0 - gain / np.max(gain)) ** power
+            self.transfer = np.clip(1.0 - gain / max(float(np.max(gain)), np.finfo(float).tiny), 0.0, 1.0) ** power
         elif self.solver == "cholesky":
             dense = _dense(problem)
             eigenvalues, vectors = np.linalg.eigh(dense.T @ dense)
