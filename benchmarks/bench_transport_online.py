@@ -54,7 +54,8 @@ class NoisyCost:
         return x + self.sigma * self.rng.standard_normal(np.shape(x))
 
 
-#: The variable of POT's semi-dual solvers that holds the returned potential after each iteration.
+#: POT's semi-dual solvers (``ot.stochastic``) by method, and their variable that holds the returned
+#: potential after each iteration.
 SNAPSHOT_VARIABLE = {"sag": ("sag_entropic_transport", "cur_beta"),
                      "asgd": ("averaged_sgd_entropic_transport", "ave_beta")}
 
@@ -87,8 +88,7 @@ def run_pot_snapshots(method, a, b, C, sigma, reg, iterations, seed):
 
     last = max(iterations)
     noisy = SnapshotCost(C, sigma, np.random.default_rng(seed + 1), method, [k for k in iterations if k < last])
-    solver = st.sag_entropic_transport if method == "sag" else st.averaged_sgd_entropic_transport
-    final = solver(a, b, noisy, reg, numItermax=last, random_state=seed)
+    final = getattr(st, SNAPSHOT_VARIABLE[method][0])(a, b, noisy, reg, numItermax=last, random_state=seed)
     noisy.snapshots[last], noisy.times[last] = final, time.perf_counter() - noisy.start
     return {k: (pot_plan(a, b, C, reg, st.c_transform_entropic(b, C, reg, beta), beta), noisy.times[k])
             for k, beta in noisy.snapshots.items()}
@@ -105,8 +105,7 @@ def run_pot(method, a, b, C, sigma, reg, iterations, batch, seed):
     if method == "sgd-dual":
         alpha, beta = st.sgd_entropic_regularization(a, b, noisy, reg, batch, iterations, lr=1.0, random_state=seed)
     else:
-        solver = st.sag_entropic_transport if method == "sag" else st.averaged_sgd_entropic_transport
-        beta = solver(a, b, noisy, reg, numItermax=iterations, random_state=seed)
+        beta = getattr(st, SNAPSHOT_VARIABLE[method][0])(a, b, noisy, reg, numItermax=iterations, random_state=seed)
         alpha = st.c_transform_entropic(b, C, reg, beta)
     return pot_plan(a, b, C, reg, alpha, beta)
 

@@ -291,11 +291,9 @@ def _x_solver(problem: InverseProblem, options: PnPADMMOptions, rho: float, ridg
     optional ridge)."""
     choice = _linear_solver(problem, options)
     n = int(np.prod(problem.shape))
-    if choice == "fft":
+    if choice == "fft":  # the multiplier of Convolution.normal_solve, plus the ridge's; computed once
         conv = problem.forward
-        if ridge is None:
-            return lambda rhs, warm: (conv.normal_solve(rhs, rho), 0)
-        inverse = 1.0 / (np.abs(conv.transfer) ** 2 + ridge.weight * ridge.transfer + rho)
+        inverse = 1.0 / (np.abs(conv.transfer) ** 2 + (0.0 if ridge is None else ridge.weight * ridge.transfer) + rho)
         return lambda rhs, warm: (conv.apply_multiplier(rhs, inverse), 0)
     if choice == "cholesky":
         from scipy.linalg import cho_factor, cho_solve
